@@ -1,0 +1,1 @@
+// The `Autograd` module: see DESIGN.md's module map.

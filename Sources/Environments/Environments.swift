@@ -1,0 +1,1 @@
+// The `Environments` module: see DESIGN.md's module map.

@@ -1,0 +1,1 @@
+// The `Objectives` module: see DESIGN.md's module map.

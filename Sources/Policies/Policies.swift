@@ -1,0 +1,1 @@
+// The `Policies` module: see DESIGN.md's module map.

@@ -1,0 +1,1 @@
+// The `Training` module: see DESIGN.md's module map.

@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// The `policylab` command: the root only lists subcommands (one subcommand per file,
+/// declared as `extension PolicyLab { struct … }`).
+///
+/// Exit codes: 0 success, 1 runtime failure (the message names the cause and the next step),
+/// 64 usage error (ArgumentParser's validation).
+@main
+struct PolicyLab: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policylab",
+        abstract: "A lab for policy-gradient RL and preference optimisation (PPO, DPO, GRPO) on a CPU.",
+        subcommands: [
+            Version.self,
+        ]
+    )
+}
