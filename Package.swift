@@ -21,27 +21,29 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
-        .target(name: "Autograd", swiftSettings: nativeRelease),
+        .target(name: "Randomness", swiftSettings: nativeRelease),
+        .target(name: "Autograd", dependencies: ["Randomness"], swiftSettings: nativeRelease),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: nativeRelease),
         .target(name: "Objectives", swiftSettings: nativeRelease),
-        .target(name: "Environments", swiftSettings: nativeRelease),
-        .target(name: "Tasks"),
+        .target(name: "Environments", dependencies: ["Randomness"], swiftSettings: nativeRelease),
+        .target(name: "Tasks", dependencies: ["Randomness"]),
         .target(name: "Policies", dependencies: ["NN", "Autograd"], swiftSettings: nativeRelease),
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "Training",
-            dependencies: ["Store", "Policies", "Objectives", "Environments", "Tasks", "NN", "Autograd"],
+            dependencies: ["Store", "Policies", "Objectives", "Environments", "Tasks", "NN", "Autograd", "Randomness"],
             swiftSettings: nativeRelease
         ),
         .executableTarget(
             name: "policylab",
             dependencies: [
-                "Training", "Store", "Policies", "Objectives", "Environments", "Tasks", "NN", "Autograd",
+                "Training", "Store", "Policies", "Objectives", "Environments", "Tasks", "NN", "Autograd", "Randomness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeRelease
         ),
 
+        .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Autograd"]),
         .testTarget(name: "ObjectivesTests", dependencies: ["Objectives"]),
