@@ -1,1 +1,92 @@
-// The `Store` module: see DESIGN.md's module map.
+import Foundation
+import GRDB
+
+/// The lab notebook: one SQLite file (WAL mode) holding datasets, runs, metrics, samples and checkpoints.
+///
+/// Opening a file is safe: a file that is not SQLite, a SQLite file that is not a PolicyLab
+/// database, or one written by a newer PolicyLab is refused *before* anything is written to it.
+/// A new or already-PolicyLab file is migrated on open. Every multi-row write runs in one transaction.
+public final class Store: Sendable {
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and runs pending migrations.
+    public init(path: String) throws {
+        self.path = path
+        try Self.refuseForeignFile(at: path)
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(10)
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Schema.migrator.migrate(pool)
+        } catch let error as DatabaseError {
+            throw StoreError.cannotOpen(path: path, reason: error.message ?? "\(error.resultCode)")
+        }
+    }
+
+    /// Checks an existing file read-only: SQLite header, PolicyLab's application id, known migrations.
+    static func refuseForeignFile(at path: String) throws {
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: path) else { return }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw StoreError.cannotOpen(path: path, reason: "the file cannot be read")
+        }
+        let header = (try? handle.read(upToCount: 16)) ?? Data()
+        try? handle.close()
+        if header.isEmpty { return }  // an empty file: nothing to lose, SQLite initialises it
+        guard header == Data("SQLite format 3\0".utf8) else { throw StoreError.notADatabase(path: path) }
+
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+        } catch {
+            throw StoreError.notADatabase(path: path)
+        }
+        defer { try? queue.close() }
+        let (applicationID, tableCount, applied): (Int32, Int, [String]) = try queue.read { db in
+            let id = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+            let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
+            var applied: [String] = []
+            if try db.tableExists("grdb_migrations") {
+                applied = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+            }
+            return (id, tables, applied)
+        }
+        if tableCount == 0 && applicationID == 0 { return }
+        guard applicationID == Schema.applicationID else { throw StoreError.foreignDatabase(path: path) }
+        let known = Set(Schema.knownMigrations)
+        let unknown = applied.filter { !known.contains($0) }
+        if !unknown.isEmpty { throw StoreError.newerSchema(path: path, unknownMigrations: unknown) }
+    }
+
+    /// Names of the migrations applied to this file, in order.
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try Schema.migrator.appliedMigrations(db) }
+    }
+
+    /// The SQLite journal mode in force (`wal` for every PolicyLab database).
+    public func journalMode() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    /// Runs `body` in one write transaction, mapping SQLite errors to `StoreError`.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as DatabaseError {
+            throw StoreError.sqlite(error.message ?? "\(error.resultCode)")
+        }
+    }
+
+    /// Runs `body` on a read snapshot, mapping SQLite errors to `StoreError`.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as DatabaseError {
+            throw StoreError.sqlite(error.message ?? "\(error.resultCode)")
+        }
+    }
+}

@@ -11,6 +11,8 @@ struct PolicyLab: AsyncParsableCommand {
         commandName: "policylab",
         abstract: "A lab for policy-gradient RL and preference optimisation (PPO, DPO, GRPO) on a CPU.",
         subcommands: [
+            DataCommand.self,
+            Runs.self,
             Version.self,
         ]
     )

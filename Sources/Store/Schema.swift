@@ -1,0 +1,100 @@
+import GRDB
+
+/// The database schema as named, append-only migrations (GRDB's `DatabaseMigrator`).
+///
+/// A migration that has shipped never changes: a new column or table is a new migration appended
+/// to the list. `knownMigrations` lets the store refuse a file written by a newer PolicyLab.
+enum Schema {
+    /// `PRAGMA application_id` of every PolicyLab database ("PLab" in ASCII), set on creation.
+    static let applicationID: Int32 = 0x504C_6162
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-datasets") { db in
+            try db.execute(sql: "PRAGMA application_id = \(applicationID)")
+            try db.create(table: "datasets") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique()
+                t.column("kind", .text).notNull()
+                    .check(sql: "kind IN ('prompt', 'preference', 'scored')")
+                t.column("task", .text)
+                t.column("source", .text)
+                t.column("created_at", .double).notNull()
+                t.column("row_count", .integer).notNull()
+            }
+            try db.create(table: "prompts") { t in
+                t.column("dataset_id", .integer).notNull().references("datasets", onDelete: .cascade)
+                t.column("idx", .integer).notNull()
+                t.column("prompt", .text).notNull()
+                t.column("reference", .text)
+                t.primaryKey(["dataset_id", "idx"])
+            }
+            try db.create(table: "preference_pairs") { t in
+                t.column("dataset_id", .integer).notNull().references("datasets", onDelete: .cascade)
+                t.column("idx", .integer).notNull()
+                t.column("prompt", .text).notNull()
+                t.column("chosen", .text).notNull()
+                t.column("rejected", .text).notNull()
+                t.column("chosen_score", .double)
+                t.column("rejected_score", .double)
+                t.primaryKey(["dataset_id", "idx"])
+            }
+            try db.create(table: "scored_responses") { t in
+                t.column("dataset_id", .integer).notNull().references("datasets", onDelete: .cascade)
+                t.column("idx", .integer).notNull()
+                t.column("prompt", .text).notNull()
+                t.column("response", .text).notNull()
+                t.column("reward", .double).notNull()
+                t.primaryKey(["dataset_id", "idx"])
+            }
+        }
+        migrator.registerMigration("v1-runs") { db in
+            try db.create(table: "runs") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique()
+                t.column("algorithm", .text).notNull()
+                t.column("target", .text).notNull()
+                t.column("dataset_id", .integer).references("datasets", onDelete: .setNull)
+                t.column("parent_run_id", .integer).references("runs", onDelete: .setNull)
+                t.column("config_json", .text).notNull()
+                t.column("seed", .integer).notNull()
+                t.column("status", .text).notNull()
+                    .check(sql: "status IN ('running', 'finished', 'failed', 'interrupted')")
+                t.column("error", .text)
+                t.column("started_at", .double).notNull()
+                t.column("finished_at", .double)
+                t.column("pid", .integer)
+            }
+            try db.create(table: "metrics") { t in
+                t.column("run_id", .integer).notNull().references("runs", onDelete: .cascade)
+                t.column("step", .integer).notNull()
+                t.column("samples_seen", .integer).notNull()
+                t.column("name", .text).notNull()
+                t.column("value", .double).notNull()
+            }
+            try db.create(index: "metrics_by_run_name_step", on: "metrics", columns: ["run_id", "name", "step"])
+            try db.create(table: "samples") { t in
+                t.column("run_id", .integer).notNull().references("runs", onDelete: .cascade)
+                t.column("step", .integer).notNull()
+                t.column("prompt", .text).notNull()
+                t.column("completion", .text).notNull()
+                t.column("reward", .double)
+                t.column("logprob", .double)
+            }
+            try db.create(index: "samples_by_run_step", on: "samples", columns: ["run_id", "step"])
+            try db.create(table: "checkpoints") { t in
+                t.column("run_id", .integer).notNull().references("runs", onDelete: .cascade)
+                t.column("step", .integer).notNull()
+                t.column("config_json", .text).notNull()
+                t.column("weights", .blob).notNull()
+                t.column("optimizer", .blob)
+                t.column("created_at", .double).notNull()
+                t.primaryKey(["run_id", "step"])
+            }
+        }
+        return migrator
+    }
+
+    /// Names of every migration this build knows, in order.
+    static var knownMigrations: [String] { migrator.migrations }
+}
