@@ -1,1 +1,0 @@
-// The `Autograd` module: see DESIGN.md's module map.

@@ -1,0 +1,24 @@
+/// Dot product of two length-n vectors, accumulated in SIMD8 lanes (a fixed order: deterministic).
+@inline(__always)
+func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+    var i = 0
+    var acc = SIMD8<Float>(repeating: 0)
+    while i + 8 <= n {
+        let a = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        let b = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+        acc = acc.addingProduct(a, b)
+        i += 8
+    }
+    var total = acc.sum()
+    while i < n {
+        total += x[i] * y[i]
+        i += 1
+    }
+    return total
+}
+
+/// y += a·x over n elements.
+@inline(__always)
+func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    for i in 0..<n { y[i] += a * x[i] }
+}

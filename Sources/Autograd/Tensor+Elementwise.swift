@@ -1,0 +1,160 @@
+import Foundation
+
+// Elementwise ops. Binary ops broadcast (NumPy rules); their backward sums the gradient over the
+// broadcast axes. Same-shape and scalar operands take a direct loop.
+
+extension Tensor {
+    /// Applies `forward` elementwise with broadcasting; `gradA`/`gradB` give ∂out/∂a and ∂out/∂b
+    /// from (a, b, out) for the chain rule.
+    @inline(__always)
+    static func binary(
+        _ a: Tensor, _ b: Tensor,
+        forward: (Float, Float) -> Float,
+        gradA: @escaping (Float, Float, Float) -> Float,
+        gradB: @escaping (Float, Float, Float) -> Float
+    ) -> Tensor {
+        if a.shape == b.shape {
+            let n = a.count
+            let out = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+                a.data.withUnsafeBufferPointer { pa in
+                    b.data.withUnsafeBufferPointer { pb in
+                        for i in 0..<n { buffer[i] = forward(pa[i], pb[i]) }
+                    }
+                }
+                initialized = n
+            }
+            return result(shape: a.shape, data: out, parents: [a, b]) { output in
+                let g = output.grad!, y = output.data
+                if a.requiresGrad {
+                    let (va, vb) = (a.data, b.data)
+                    a.accumulateGradient { ga in for i in 0..<n { ga[i] += g[i] * gradA(va[i], vb[i], y[i]) } }
+                }
+                if b.requiresGrad {
+                    let (va, vb) = (a.data, b.data)
+                    b.accumulateGradient { gb in for i in 0..<n { gb[i] += g[i] * gradB(va[i], vb[i], y[i]) } }
+                }
+            }
+        }
+        let shape = Broadcasting.shape(a.shape, b.shape)
+        let ia = a.shape == shape ? nil : Broadcasting.sourceIndices(of: a.shape, in: shape)
+        let ib = b.shape == shape ? nil : Broadcasting.sourceIndices(of: b.shape, in: shape)
+        let n = shape.reduce(1, *)
+        let (da, db) = (a.data, b.data)
+        var out = [Float](repeating: 0, count: n)
+        for i in 0..<n { out[i] = forward(da[ia?[i] ?? i], db[ib?[i] ?? i]) }
+        return result(shape: shape, data: out, parents: [a, b]) { output in
+            let g = output.grad!, y = output.data
+            a.accumulateGradient { ga in
+                for i in 0..<n { let j = ia?[i] ?? i; ga[j] += g[i] * gradA(da[j], db[ib?[i] ?? i], y[i]) }
+            }
+            b.accumulateGradient { gb in
+                for i in 0..<n { let j = ib?[i] ?? i; gb[j] += g[i] * gradB(da[ia?[i] ?? i], db[j], y[i]) }
+            }
+        }
+    }
+
+    /// Applies `forward` elementwise; `derivative(x, y)` is dy/dx given input x and output y.
+    @inline(__always)
+    func unary(_ forward: (Float) -> Float, derivative: @escaping (Float, Float) -> Float) -> Tensor {
+        let n = count
+        let out = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+            data.withUnsafeBufferPointer { x in for i in 0..<n { buffer[i] = forward(x[i]) } }
+            initialized = n
+        }
+        return Tensor.result(shape: shape, data: out, parents: [self]) { output in
+            let g = output.grad!, y = output.data, x = self.data
+            self.accumulateGradient { gx in for i in 0..<n { gx[i] += g[i] * derivative(x[i], y[i]) } }
+        }
+    }
+
+    public static func + (a: Tensor, b: Tensor) -> Tensor {
+        binary(a, b, forward: { $0 + $1 }, gradA: { _, _, _ in 1 }, gradB: { _, _, _ in 1 })
+    }
+
+    public static func - (a: Tensor, b: Tensor) -> Tensor {
+        binary(a, b, forward: { $0 - $1 }, gradA: { _, _, _ in 1 }, gradB: { _, _, _ in -1 })
+    }
+
+    public static func * (a: Tensor, b: Tensor) -> Tensor {
+        binary(a, b, forward: { $0 * $1 }, gradA: { _, b, _ in b }, gradB: { a, _, _ in a })
+    }
+
+    public static func / (a: Tensor, b: Tensor) -> Tensor {
+        binary(a, b, forward: { $0 / $1 }, gradA: { _, b, _ in 1 / b }, gradB: { a, b, _ in -a / (b * b) })
+    }
+
+    /// Elementwise maximum; the gradient goes to `a` where a ≥ b, else to `b`.
+    public static func maximum(_ a: Tensor, _ b: Tensor) -> Tensor {
+        binary(a, b, forward: { Swift.max($0, $1) }, gradA: { a, b, _ in a >= b ? 1 : 0 }, gradB: { a, b, _ in a >= b ? 0 : 1 })
+    }
+
+    /// Elementwise minimum; the gradient goes to `a` where a ≤ b, else to `b`.
+    public static func minimum(_ a: Tensor, _ b: Tensor) -> Tensor {
+        binary(a, b, forward: { Swift.min($0, $1) }, gradA: { a, b, _ in a <= b ? 1 : 0 }, gradB: { a, b, _ in a <= b ? 0 : 1 })
+    }
+
+    public static func + (a: Tensor, s: Float) -> Tensor { a.unary({ $0 + s }, derivative: { _, _ in 1 }) }
+    public static func - (a: Tensor, s: Float) -> Tensor { a.unary({ $0 - s }, derivative: { _, _ in 1 }) }
+    public static func * (a: Tensor, s: Float) -> Tensor { a.unary({ $0 * s }, derivative: { _, _ in s }) }
+    public static func / (a: Tensor, s: Float) -> Tensor { a * (1 / s) }
+    public static func + (s: Float, a: Tensor) -> Tensor { a + s }
+    public static func - (s: Float, a: Tensor) -> Tensor { a.unary({ s - $0 }, derivative: { _, _ in -1 }) }
+    public static func * (s: Float, a: Tensor) -> Tensor { a * s }
+    public static prefix func - (a: Tensor) -> Tensor { a.unary({ -$0 }, derivative: { _, _ in -1 }) }
+
+    public func exp() -> Tensor { unary({ Foundation.exp($0) }, derivative: { _, y in y }) }
+    public func log() -> Tensor { unary({ Foundation.log($0) }, derivative: { x, _ in 1 / x }) }
+    public func tanh() -> Tensor { unary({ Foundation.tanh($0) }, derivative: { _, y in 1 - y * y }) }
+    public func sigmoid() -> Tensor { unary({ 1 / (1 + Foundation.exp(-$0)) }, derivative: { _, y in y * (1 - y) }) }
+    public func relu() -> Tensor { unary({ Swift.max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 }) }
+    public func sqrt() -> Tensor { unary({ $0.squareRoot() }, derivative: { _, y in 0.5 / y }) }
+    public func square() -> Tensor { unary({ $0 * $0 }, derivative: { x, _ in 2 * x }) }
+    public func abs() -> Tensor { unary({ Swift.abs($0) }, derivative: { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) }) }
+
+    /// xᵖ for a constant exponent p.
+    public func pow(_ p: Float) -> Tensor {
+        unary({ Foundation.pow($0, p) }, derivative: { x, _ in p * Foundation.pow(x, p - 1) })
+    }
+
+    /// GELU, tanh form (GPT-2, PyTorch `approximate="tanh"`): 0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³))).
+    public func gelu() -> Tensor {
+        unary({ Tensor.geluForward($0) }, derivative: { x, _ in Tensor.geluDerivative(x) })
+    }
+
+    static let geluScale: Float = 0.797_884_560_802_865_4  // √(2/π)
+
+    @inline(__always)
+    static func geluForward(_ x: Float) -> Float {
+        0.5 * x * (1 + Foundation.tanh(geluScale * (x + 0.044715 * x * x * x)))
+    }
+
+    @inline(__always)
+    static func geluDerivative(_ x: Float) -> Float {
+        let inner = geluScale * (x + 0.044715 * x * x * x)
+        let t = Foundation.tanh(inner)
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * geluScale * (1 + 3 * 0.044715 * x * x)
+    }
+
+    /// Clamps to [low, high]. The gradient is 1 inside and 0 outside the interval, or 1 everywhere
+    /// with `straightThrough` (the straight-through estimator).
+    public func clamp(_ low: Float, _ high: Float, straightThrough: Bool = false) -> Tensor {
+        precondition(low <= high, "clamp bounds \(low) > \(high)")
+        return unary({ Swift.min(Swift.max($0, low), high) }, derivative: { x, _ in
+            straightThrough || (x >= low && x <= high) ? 1 : 0
+        })
+    }
+
+    /// `mask ? a : b` elementwise for tensors of one shape (mask holds 1 or 0). No gradient flows to
+    /// `mask`; the unselected side gets zero gradient even where it holds inf or NaN.
+    public static func select(_ mask: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        precondition(mask.shape == a.shape && a.shape == b.shape, "select shapes \(mask.shape), \(a.shape), \(b.shape) differ")
+        let m = mask.data, n = a.count
+        var out = [Float](repeating: 0, count: n)
+        for i in 0..<n { out[i] = m[i] != 0 ? a.data[i] : b.data[i] }
+        return result(shape: a.shape, data: out, parents: [a, b]) { output in
+            let g = output.grad!
+            a.accumulateGradient { ga in for i in 0..<n where m[i] != 0 { ga[i] += g[i] } }
+            b.accumulateGradient { gb in for i in 0..<n where m[i] == 0 { gb[i] += g[i] } }
+        }
+    }
+}

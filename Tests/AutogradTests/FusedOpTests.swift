@@ -1,0 +1,125 @@
+import Testing
+@testable import Autograd
+import Randomness
+
+/// Fused kernels are checked twice: by finite differences, and tightly against the same maths built
+/// from primitive ops (values and gradients within 1e-5).
+@Suite struct FusedOpTests {
+    func expectClose(_ a: [Float], _ b: [Float], tolerance: Float = 1e-5, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(a.count == b.count, sourceLocation: sourceLocation)
+        let scale = max(1, b.map { abs($0) }.max() ?? 1)
+        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= tolerance * scale, "max difference \(worst)", sourceLocation: sourceLocation)
+    }
+
+    @Test func matmulAndLinear() {
+        var g = SeededGenerator(seed: 6)
+        let a = randomTensor([5, 7], &g), b = randomTensor([7, 3], &g)
+        checkGradients([a, b]) { $0[0].matmul($0[1]) }
+        let a3 = randomTensor([2, 4, 3], &g), b3 = randomTensor([2, 3, 5], &g)
+        checkGradients([a3, b3]) { $0[0].matmul($0[1]) }
+        let x = randomTensor([2, 3, 6], &g), w = randomTensor([4, 6], &g), bias = randomTensor([4], &g)
+        checkGradients([x, w, bias]) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]) }
+        checkGradients([x, w]) { Tensor.linear($0[0], weight: $0[1], bias: nil) }
+        let composite = x.matmul(w.transposed()) + bias
+        expectClose(Tensor.linear(x, weight: w, bias: bias).data, composite.data)
+    }
+
+    @Test func gemmMatchesNaiveProductOnTileEdges() {
+        var g = SeededGenerator(seed: 7)
+        for (m, n, k) in [(1, 1, 1), (8, 32, 5), (9, 33, 17), (17, 47, 300), (64, 64, 64), (130, 70, 260)] {
+            let a = randomTensor([m, k], &g, requiresGrad: false), b = randomTensor([k, n], &g, requiresGrad: false)
+            let c = a.matmul(b)
+            var naive = [Float](repeating: 0, count: m * n)
+            for i in 0..<m { for j in 0..<n { var s: Float = 0; for p in 0..<k { s += a.data[i * k + p] * b.data[p * n + j] }; naive[i * n + j] = s } }
+            expectClose(c.data, naive, tolerance: 1e-5 * Float(k).squareRoot())
+        }
+    }
+
+    @Test func softmaxLogSoftmaxCrossEntropy() {
+        var g = SeededGenerator(seed: 8)
+        let logits = randomTensor([4, 5], &g, low: -2, high: 2)
+        checkGradients([logits]) { $0[0].softmax() }
+        checkGradients([logits]) { $0[0].logSoftmax() }
+        let targets = [1, 4, 0, 2]
+        checkGradients([logits]) { $0[0].crossEntropy(targets: targets) }
+        checkGradients([logits]) { $0[0].crossEntropy(targets: [1, -100, 0, -100], ignoreIndex: -100) }
+
+        let fused = logits.crossEntropy(targets: targets)
+        let composite = -logits.logSoftmax().pick(targets).mean()
+        expectClose([fused.scalar], [composite.scalar])
+        logits.zeroGrad(); fused.backward(); let fusedGrad = logits.grad!
+        logits.zeroGrad(); composite.backward()
+        expectClose(fusedGrad, logits.grad!)
+        let fromLogSumExp = logits - logits.logSumExp(axis: -1, keepingDimensions: true)
+        expectClose(logits.logSoftmax().data, fromLogSumExp.data)
+    }
+
+    @Test func layerNormMatchesComposite() {
+        var g = SeededGenerator(seed: 9)
+        let x = randomTensor([3, 8], &g, low: -2, high: 2)
+        let w = randomTensor([8], &g, low: 0.5, high: 1.5), b = randomTensor([8], &g)
+        checkGradients([x, w, b]) { $0[0].layerNorm(weight: $0[1], bias: $0[2]) }
+        func composite() -> Tensor {
+            let mean = x.mean(axis: -1, keepingDimensions: true)
+            let centred = x - mean
+            let variance = centred.square().mean(axis: -1, keepingDimensions: true)
+            return centred / (variance + 1e-5).sqrt() * w + b
+        }
+        let fused = x.layerNorm(weight: w, bias: b)
+        expectClose(fused.data, composite().data)
+        for t in [x, w, b] { t.zeroGrad() }
+        (fused * fused).sum().backward()
+        let grads = [x.grad!, w.grad!, b.grad!]
+        for t in [x, w, b] { t.zeroGrad() }
+        let c = composite()
+        (c * c).sum().backward()
+        for (fusedGrad, t) in zip(grads, [x, w, b]) { expectClose(fusedGrad, t.grad!, tolerance: 1e-4) }
+    }
+
+    /// The same attention from primitives: per head, softmax(q kᵀ/√D + mask) v.
+    func compositeAttention(_ qkv: Tensor, heads: Int) -> Tensor {
+        let (batch, time, channels) = (qkv.shape[0], qkv.shape[1], qkv.shape[2] / 3)
+        let headSize = channels / heads
+        var mask = [Float](repeating: 0, count: time * time)
+        for t in 0..<time { for u in (t + 1)..<max(t + 1, time) { mask[t * time + u] = -1e9 } }
+        let maskTensor = Tensor(shape: [time, time], data: mask)
+        var outputs: [Tensor] = []
+        for h in 0..<heads {
+            let q = qkv.slice(axis: 2, (h * headSize)..<((h + 1) * headSize))
+            let k = qkv.slice(axis: 2, (channels + h * headSize)..<(channels + (h + 1) * headSize))
+            let v = qkv.slice(axis: 2, (2 * channels + h * headSize)..<(2 * channels + (h + 1) * headSize))
+            let scores = q.matmul(k.transposed(1, 2)) * (1 / Float(headSize).squareRoot()) + maskTensor
+            outputs.append(scores.softmax().matmul(v))
+        }
+        _ = batch
+        return Tensor.concatenate(outputs, axis: 2)
+    }
+
+    @Test(arguments: [(2, 5, 4, 2), (1, 8, 32, 2), (2, 3, 48, 3)])
+    func causalAttentionMatchesComposite(batch: Int, time: Int, channels: Int, heads: Int) {
+        var g = SeededGenerator(seed: 10)
+        let qkv = randomTensor([batch, time, 3 * channels], &g)
+        let fused = qkv.causalSelfAttention(heads: heads)
+        let composite = compositeAttention(qkv, heads: heads)
+        expectClose(fused.data, composite.data)
+        let upstream = (0..<fused.count).map { _ in g.nextUniformFloat() - 0.5 }
+        qkv.zeroGrad(); fused.backward(gradient: upstream); let fusedGrad = qkv.grad!
+        qkv.zeroGrad(); composite.backward(gradient: upstream)
+        expectClose(fusedGrad, qkv.grad!)
+    }
+
+    @Test func causalAttentionFiniteDifferences() {
+        var g = SeededGenerator(seed: 11)
+        let qkv = randomTensor([2, 4, 12], &g)
+        checkGradients([qkv]) { $0[0].causalSelfAttention(heads: 2) }
+    }
+
+    @Test func attentionIsCausal() {
+        var g = SeededGenerator(seed: 12)
+        let qkv = randomTensor([1, 6, 12], &g, requiresGrad: false)
+        let full = qkv.causalSelfAttention(heads: 2)
+        let prefix = qkv.slice(axis: 1, 0..<3).causalSelfAttention(heads: 2)
+        expectClose(Array(full.data[0..<(3 * 4)]), prefix.data, tolerance: 1e-6)
+    }
+}
