@@ -1,0 +1,116 @@
+import Autograd
+import Randomness
+
+/// The shape of a GPT-2-style decoder (Radford et al. 2019; nanoGPT's `GPTConfig`).
+public struct TransformerConfig: Codable, Sendable, Equatable {
+    /// V: vocabulary size.
+    public var vocabularySize: Int
+    /// T_max: context length (number of learned positions).
+    public var contextLength: Int
+    /// C (d_model): embedding width.
+    public var modelWidth: Int
+    /// L: number of blocks.
+    public var layers: Int
+    /// H: attention heads (C must be divisible by H).
+    public var heads: Int
+    /// Width of the MLP's hidden layer (4C in GPT-2).
+    public var mlpWidth: Int
+
+    public init(vocabularySize: Int, contextLength: Int, modelWidth: Int, layers: Int, heads: Int, mlpWidth: Int? = nil) {
+        self.vocabularySize = vocabularySize
+        self.contextLength = contextLength
+        self.modelWidth = modelWidth
+        self.layers = layers
+        self.heads = heads
+        self.mlpWidth = mlpWidth ?? 4 * modelWidth
+    }
+
+    /// D: size of one head.
+    public var headSize: Int { modelWidth / heads }
+
+    /// Size s of the TRL anchors (ANCHORS.md): V 32, T 32, C 64, L 2, H 4.
+    public static let small = TransformerConfig(vocabularySize: 32, contextLength: 32, modelWidth: 64, layers: 2, heads: 4)
+    /// Size m: V 32, T 64, C 128, L 4, H 4.
+    public static let medium = TransformerConfig(vocabularySize: 32, contextLength: 64, modelWidth: 128, layers: 4, heads: 4)
+}
+
+/// One pre-LayerNorm block: x + attn(LN₁(x)), then + MLP(LN₂(x)) with GELU (tanh form).
+public final class TransformerBlock: Module {
+    public let layerNorm1: LayerNorm
+    public let attentionProjection: Linear  // qkv: C → 3C
+    public let attentionOutput: Linear      // proj: C → C
+    public let layerNorm2: LayerNorm
+    public let mlpIn: Linear                // fc: C → 4C
+    public let mlpOut: Linear               // proj: 4C → C
+    public let heads: Int
+
+    public init(config: TransformerConfig, generator: inout SeededGenerator) {
+        let c = config.modelWidth
+        layerNorm1 = LayerNorm(c)
+        attentionProjection = Linear(c, 3 * c, standardDeviation: 0.02, generator: &generator)
+        attentionOutput = Linear(c, c, standardDeviation: 0.02, generator: &generator)
+        layerNorm2 = LayerNorm(c)
+        mlpIn = Linear(c, config.mlpWidth, standardDeviation: 0.02, generator: &generator)
+        mlpOut = Linear(config.mlpWidth, c, standardDeviation: 0.02, generator: &generator)
+        heads = config.heads
+    }
+
+    /// x: (B, T, C) → (B, T, C).
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let qkv = attentionProjection(layerNorm1(x))                 // (B, T, 3C)
+        let attended = qkv.causalSelfAttention(heads: heads)         // (B, T, C)
+        let afterAttention = x + attentionOutput(attended)
+        let hidden = mlpIn(layerNorm2(afterAttention)).gelu()        // (B, T, 4C)
+        return afterAttention + mlpOut(hidden)
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        prefixed("ln1", layerNorm1.namedParameters) + prefixed("attn.qkv", attentionProjection.namedParameters)
+            + prefixed("attn.proj", attentionOutput.namedParameters) + prefixed("ln2", layerNorm2.namedParameters)
+            + prefixed("mlp.fc", mlpIn.namedParameters) + prefixed("mlp.proj", mlpOut.namedParameters)
+    }
+}
+
+/// The GPT trunk: token + learned position embeddings, L pre-LN blocks, final LayerNorm and an untied
+/// LM head without bias. Parameter names follow the reference fixture (`tok_emb.weight`,
+/// `blocks.{i}.attn.qkv.weight`, `ln_f.weight`, `head.weight`, …). Init N(0, 0.02), LayerNorm (1, 0).
+public final class CausalTransformer: Module {
+    public let config: TransformerConfig
+    public let tokenEmbedding: Embedding
+    public let positionEmbedding: Embedding
+    public let blocks: [TransformerBlock]
+    public let finalLayerNorm: LayerNorm
+    public let head: Linear
+
+    public init(config: TransformerConfig, generator: inout SeededGenerator) {
+        precondition(config.modelWidth % config.heads == 0, "model width \(config.modelWidth) not divisible by \(config.heads) heads")
+        self.config = config
+        tokenEmbedding = Embedding(count: config.vocabularySize, dimension: config.modelWidth, standardDeviation: 0.02, generator: &generator)
+        positionEmbedding = Embedding(count: config.contextLength, dimension: config.modelWidth, standardDeviation: 0.02, generator: &generator)
+        var blocks: [TransformerBlock] = []
+        for _ in 0..<config.layers { blocks.append(TransformerBlock(config: config, generator: &generator)) }
+        self.blocks = blocks
+        finalLayerNorm = LayerNorm(config.modelWidth)
+        head = Linear(config.modelWidth, config.vocabularySize, bias: false, standardDeviation: 0.02, generator: &generator)
+    }
+
+    /// Token ids (B rows of T ≤ context length, flattened row-major) → logits (B, T, V) and the final
+    /// normalised hidden state (B, T, C) (for a value head).
+    public func forward(tokens: [Int], batch: Int, time: Int) -> (logits: Tensor, hidden: Tensor) {
+        precondition(tokens.count == batch * time, "\(tokens.count) tokens for batch \(batch) × time \(time)")
+        precondition(time <= config.contextLength, "sequence length \(time) exceeds the context length \(config.contextLength)")
+        let c = config.modelWidth
+        var positions = [Int](repeating: 0, count: batch * time)
+        for b in 0..<batch { for t in 0..<time { positions[b * time + t] = t } }
+        var x = (tokenEmbedding(tokens) + positionEmbedding(positions)).reshaped([batch, time, c])  // (B, T, C)
+        for block in blocks { x = block(x) }
+        let hidden = finalLayerNorm(x)                                                             // (B, T, C)
+        return (head(hidden), hidden)                                                              // (B, T, V)
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        prefixed("tok_emb", tokenEmbedding.namedParameters) + prefixed("pos_emb", positionEmbedding.namedParameters)
+            + blocks.enumerated().flatMap { prefixed("blocks.\($0.offset)", $0.element.namedParameters) }
+            + prefixed("ln_f", finalLayerNorm.namedParameters) + prefixed("head", head.namedParameters)
+    }
+}

@@ -1,1 +1,0 @@
-// The `NN` module: see DESIGN.md's module map.

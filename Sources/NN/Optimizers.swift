@@ -1,0 +1,162 @@
+import Autograd
+import Foundation
+
+/// An optimiser updates parameters in place from their accumulated gradients.
+public protocol Optimizer: AnyObject {
+    var learningRate: Float { get set }
+    /// One update from the current gradients (parameters without a gradient are skipped).
+    func step()
+}
+
+/// Adam with decoupled weight decay (Loshchilov & Hutter 2019, "AdamW"); weight decay 0 is Adam
+/// (Kingma & Ba 2015). Matches PyTorch's `torch.optim.AdamW` update:
+/// θ ← θ − lr·λ·θ; m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; θ ← θ − lr·m̂ / (√v̂ + ε).
+public final class AdamW: Optimizer {
+    public struct Config: Codable, Sendable, Equatable {
+        /// lr: step size.
+        public var learningRate: Float = 1e-3
+        /// β₁: decay of the first-moment estimate.
+        public var beta1: Float = 0.9
+        /// β₂: decay of the second-moment estimate.
+        public var beta2: Float = 0.999
+        /// ε: added to √v̂ (PyTorch 1e-8; CleanRL's PPO uses 1e-5).
+        public var epsilon: Float = 1e-8
+        /// λ: decoupled weight decay (0 = Adam).
+        public var weightDecay: Float = 0
+        public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+            self.learningRate = learningRate
+            self.beta1 = beta1
+            self.beta2 = beta2
+            self.epsilon = epsilon
+            self.weightDecay = weightDecay
+        }
+    }
+
+    public let parameters: [Tensor]
+    public var config: Config
+    public var learningRate: Float {
+        get { config.learningRate }
+        set { config.learningRate = newValue }
+    }
+    /// Which parameters receive weight decay (GPT convention: matrices yes, biases and norms no).
+    public let decays: [Bool]
+    public private(set) var stepCount = 0
+    var firstMoments: [[Float]]
+    var secondMoments: [[Float]]
+
+    public init(parameters: [Tensor], config: Config, decayMask: [Bool]? = nil) {
+        self.parameters = parameters
+        self.config = config
+        decays = decayMask ?? parameters.map { $0.rank >= 2 }
+        firstMoments = parameters.map { [Float](repeating: 0, count: $0.count) }
+        secondMoments = parameters.map { [Float](repeating: 0, count: $0.count) }
+    }
+
+    public func step() {
+        stepCount += 1
+        let lr = config.learningRate, b1 = config.beta1, b2 = config.beta2, eps = config.epsilon
+        let correction1 = 1 - Foundation.pow(b1, Float(stepCount))
+        let correction2 = 1 - Foundation.pow(b2, Float(stepCount))
+        let stepSize = lr / correction1
+        let inverseRootCorrection2 = 1 / correction2.squareRoot()
+        for (index, parameter) in parameters.enumerated() {
+            guard let grad = parameter.grad else { continue }
+            let decay = decays[index] ? 1 - lr * config.weightDecay : 1
+            let n = parameter.count
+            parameter.data.withUnsafeMutableBufferPointer { theta in
+                firstMoments[index].withUnsafeMutableBufferPointer { m in
+                    secondMoments[index].withUnsafeMutableBufferPointer { v in
+                        grad.withUnsafeBufferPointer { g in
+                            for i in 0..<n {
+                                let gi = g[i]
+                                m[i] = b1 * m[i] + (1 - b1) * gi
+                                v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                                let denominator = v[i].squareRoot() * inverseRootCorrection2 + eps
+                                theta[i] = theta[i] * decay - stepSize * m[i] / denominator
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The optimiser state (step count and both moments), for checkpoints.
+    public func state() -> (step: Int, firstMoments: [[Float]], secondMoments: [[Float]]) {
+        (stepCount, firstMoments, secondMoments)
+    }
+
+    /// Restores a state saved by `state()` for the same parameter list.
+    public func restore(step: Int, firstMoments: [[Float]], secondMoments: [[Float]]) {
+        precondition(firstMoments.map(\.count) == parameters.map(\.count) && secondMoments.map(\.count) == parameters.map(\.count),
+                     "optimizer state does not fit the parameters")
+        stepCount = step
+        self.firstMoments = firstMoments
+        self.secondMoments = secondMoments
+    }
+}
+
+/// Stochastic gradient descent with optional momentum: v ← μv + g; θ ← θ − lr·v.
+public final class SGD: Optimizer {
+    public let parameters: [Tensor]
+    public var learningRate: Float
+    public let momentum: Float
+    var velocities: [[Float]]
+
+    public init(parameters: [Tensor], learningRate: Float, momentum: Float = 0) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.momentum = momentum
+        velocities = parameters.map { [Float](repeating: 0, count: $0.count) }
+    }
+
+    public func step() {
+        for (index, parameter) in parameters.enumerated() {
+            guard let grad = parameter.grad else { continue }
+            for i in 0..<parameter.count {
+                velocities[index][i] = momentum * velocities[index][i] + grad[i]
+                parameter.data[i] -= learningRate * velocities[index][i]
+            }
+        }
+    }
+}
+
+/// Scales all gradients so that their global L2 norm is at most `maximumNorm`
+/// (PyTorch's `clip_grad_norm_`). Returns the norm before clipping.
+@discardableResult
+public func clipGradientNorm(_ parameters: [Tensor], maximumNorm: Float) -> Float {
+    var total: Double = 0
+    for p in parameters { if let g = p.grad { for v in g { total += Double(v) * Double(v) } } }
+    let norm = Float(total.squareRoot())
+    let scale = maximumNorm / (norm + 1e-6)
+    if scale < 1 {
+        for p in parameters where p.grad != nil {
+            for i in 0..<p.count { p.grad![i] *= scale }
+        }
+    }
+    return norm
+}
+
+/// Learning-rate schedules as functions of the update index.
+public enum LearningRateSchedule: Codable, Sendable, Equatable {
+    /// lr constant.
+    case constant
+    /// Linear decay from lr to 0 over `totalSteps` (CleanRL's `anneal_lr`: frac = 1 − step/total).
+    case linear(totalSteps: Int)
+    /// Linear warm-up over `warmupSteps`, then cosine decay to `minimumFraction`·lr at `totalSteps`.
+    case cosine(warmupSteps: Int, totalSteps: Int, minimumFraction: Float)
+
+    /// The learning rate for update `step` (0-based) given the base rate.
+    public func rate(base: Float, step: Int) -> Float {
+        switch self {
+        case .constant:
+            return base
+        case .linear(let total):
+            return base * max(0, 1 - Float(step) / Float(max(total, 1)))
+        case .cosine(let warmup, let total, let minimum):
+            if step < warmup { return base * Float(step + 1) / Float(warmup) }
+            let progress = min(1, Float(step - warmup) / Float(max(1, total - warmup)))
+            return base * (minimum + (1 - minimum) * 0.5 * (1 + Foundation.cos(Float.pi * progress)))
+        }
+    }
+}
