@@ -22,7 +22,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "Randomness", swiftSettings: nativeRelease),
-        .target(name: "Autograd", dependencies: ["Randomness"], swiftSettings: nativeRelease),
+        .target(name: "CAllocator"),
+        .target(name: "Autograd", dependencies: ["Randomness", "CAllocator"], swiftSettings: nativeRelease),
         .target(name: "NN", dependencies: ["Autograd"], swiftSettings: nativeRelease),
         .target(name: "Objectives", swiftSettings: nativeRelease),
         .target(name: "Environments", dependencies: ["Randomness"], swiftSettings: nativeRelease),

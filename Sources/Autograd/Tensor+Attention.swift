@@ -42,7 +42,9 @@ extension Tensor {
                                     maximum = Swift.max(maximum, s)
                                 }
                                 var total: Float = 0
-                                for u in 0...t { let e = Foundation.exp(row[u] - maximum); row[u] = e; total += e }
+                                for u in 0...t { row[u] -= maximum }
+                                expInPlace(row, t + 1)
+                                for u in 0...t { total += row[u] }
                                 let inverse = 1 / total
                                 let outRow = o + (b * time + t) * channels + h * headSize
                                 for u in 0...t {

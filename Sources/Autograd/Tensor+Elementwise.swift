@@ -102,10 +102,10 @@ extension Tensor {
     public static func * (s: Float, a: Tensor) -> Tensor { a * s }
     public static prefix func - (a: Tensor) -> Tensor { a.unary({ -$0 }, derivative: { _, _ in -1 }) }
 
-    public func exp() -> Tensor { unary({ Foundation.exp($0) }, derivative: { _, y in y }) }
+    public func exp() -> Tensor { vectorUnary(exp16, derivative: { _, y in y }) }
     public func log() -> Tensor { unary({ Foundation.log($0) }, derivative: { x, _ in 1 / x }) }
-    public func tanh() -> Tensor { unary({ Foundation.tanh($0) }, derivative: { _, y in 1 - y * y }) }
-    public func sigmoid() -> Tensor { unary({ 1 / (1 + Foundation.exp(-$0)) }, derivative: { _, y in y * (1 - y) }) }
+    public func tanh() -> Tensor { vectorUnary(tanh16, derivative: { _, y in 1 - y * y }) }
+    public func sigmoid() -> Tensor { vectorUnary({ 1 / (1 + exp16(-$0)) }, derivative: { _, y in y * (1 - y) }) }
     public func relu() -> Tensor { unary({ Swift.max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 }) }
     public func sqrt() -> Tensor { unary({ $0.squareRoot() }, derivative: { _, y in 0.5 / y }) }
     public func square() -> Tensor { unary({ $0 * $0 }, derivative: { x, _ in 2 * x }) }
@@ -117,22 +117,47 @@ extension Tensor {
     }
 
     /// GELU, tanh form (GPT-2, PyTorch `approximate="tanh"`): 0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³))).
+    /// Fused and vectorised: the forward keeps tanh(·) for the backward,
+    /// dy/dx = 0.5(1 + t) + 0.5 x (1 − t²) √(2/π) (1 + 3·0.044715 x²).
     public func gelu() -> Tensor {
-        unary({ Tensor.geluForward($0) }, derivative: { x, _ in Tensor.geluDerivative(x) })
+        let n = count
+        var tanhValues = [Float](repeating: 0, count: n)
+        var out = [Float](repeating: 0, count: n)
+        data.withUnsafeBufferPointer { x in
+            tanhValues.withUnsafeMutableBufferPointer { t in
+                out.withUnsafeMutableBufferPointer { y in
+                    guard n > 0 else { return }
+                    map16(x.baseAddress!, t.baseAddress!, n) { v in tanh16(Tensor.geluScale * (v + 0.044715 * v * v * v)) }
+                    for i in 0..<n { y[i] = 0.5 * x[i] * (1 + t[i]) }
+                }
+            }
+        }
+        return Tensor.result(shape: shape, data: out, parents: [self]) { output in
+            let g = output.grad!, x = self.data
+            self.accumulateGradient { gx in
+                for i in 0..<n {
+                    let t = tanhValues[i], xi = x[i]
+                    let derivative = 0.5 * (1 + t) + 0.5 * xi * (1 - t * t) * Tensor.geluScale * (1 + 3 * 0.044715 * xi * xi)
+                    gx[i] += g[i] * derivative
+                }
+            }
+        }
     }
 
     static let geluScale: Float = 0.797_884_560_802_865_4  // √(2/π)
 
+    /// Applies a vectorised function; `derivative(x, y)` is dy/dx from input and output.
     @inline(__always)
-    static func geluForward(_ x: Float) -> Float {
-        0.5 * x * (1 + Foundation.tanh(geluScale * (x + 0.044715 * x * x * x)))
-    }
-
-    @inline(__always)
-    static func geluDerivative(_ x: Float) -> Float {
-        let inner = geluScale * (x + 0.044715 * x * x * x)
-        let t = Foundation.tanh(inner)
-        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * geluScale * (1 + 3 * 0.044715 * x * x)
+    func vectorUnary(_ forward: (SIMD16<Float>) -> SIMD16<Float>, derivative: @escaping (Float, Float) -> Float) -> Tensor {
+        let n = count
+        var out = [Float](repeating: 0, count: n)
+        if n > 0 {
+            data.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { y in map16(x.baseAddress!, y.baseAddress!, n, forward) } }
+        }
+        return Tensor.result(shape: shape, data: out, parents: [self]) { output in
+            let g = output.grad!, y = output.data, x = self.data
+            self.accumulateGradient { gx in for i in 0..<n { gx[i] += g[i] * derivative(x[i], y[i]) } }
+        }
     }
 
     /// Clamps to [low, high]. The gradient is 1 inside and 0 outside the interval, or 1 everywhere

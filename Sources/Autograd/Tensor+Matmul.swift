@@ -147,3 +147,11 @@ extension Tensor {
         }
     }
 }
+
+/// Raw single-precision products for benchmarks and kernels outside the tape.
+public enum MatrixKernels {
+    /// C[M,N] = A[M,K] · B[K,N], all row-major.
+    public static func multiply(m: Int, n: Int, k: Int, a: [Float], b: [Float], into c: inout [Float]) {
+        Tensor.gemmNN(m: m, n: n, k: k, a: a, b: b, into: &c, accumulate: false)
+    }
+}

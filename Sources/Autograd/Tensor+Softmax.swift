@@ -12,10 +12,15 @@ extension Tensor {
                 let row = x.baseAddress! + r * k
                 var m = -Float.infinity
                 for j in 0..<k { m = Swift.max(m, row[j]) }
-                var s: Float = 0
-                for j in 0..<k { let e = Foundation.exp(row[j] - m); out[r * k + j] = e; s += e }
-                let inv = 1 / s
-                for j in 0..<k { out[r * k + j] *= inv }
+                out.withUnsafeMutableBufferPointer { o in
+                    let dst = o.baseAddress! + r * k
+                    for j in 0..<k { dst[j] = row[j] - m }
+                    expInPlace(dst, k)
+                    var s: Float = 0
+                    for j in 0..<k { s += dst[j] }
+                    let inv = 1 / s
+                    for j in 0..<k { dst[j] *= inv }
+                }
             }
         }
         return Tensor.result(shape: shape, data: out, parents: [self]) { output in
@@ -40,18 +45,25 @@ extension Tensor {
                 var m = -Float.infinity
                 for j in 0..<k { m = Swift.max(m, row[j]) }
                 var s: Float = 0
-                for j in 0..<k { s += Foundation.exp(row[j] - m) }
+                out.withUnsafeMutableBufferPointer { o in
+                    let dst = o.baseAddress! + r * k
+                    for j in 0..<k { dst[j] = row[j] - m }
+                    expInPlace(dst, k)
+                    for j in 0..<k { s += dst[j] }
+                }
                 let logZ = m + Foundation.log(s)
                 for j in 0..<k { out[r * k + j] = row[j] - logZ }
             }
         }
+        var softmax = out
+        softmax.withUnsafeMutableBufferPointer { p in if let base = p.baseAddress { expInPlace(base, p.count) } }
         return Tensor.result(shape: shape, data: out, parents: [self]) { output in
-            let g = output.grad!, y = output.data
+            let g = output.grad!
             self.accumulateGradient { gx in
                 for r in 0..<rows {
                     var total: Float = 0
                     for j in 0..<k { total += g[r * k + j] }
-                    for j in 0..<k { gx[r * k + j] += g[r * k + j] - Foundation.exp(y[r * k + j]) * total }
+                    for j in 0..<k { gx[r * k + j] += g[r * k + j] - softmax[r * k + j] * total }
                 }
             }
         }
@@ -72,7 +84,12 @@ extension Tensor {
                 var m = -Float.infinity
                 for j in 0..<k { m = Swift.max(m, row[j]) }
                 var s: Float = 0
-                for j in 0..<k { let e = Foundation.exp(row[j] - m); probabilities[r * k + j] = e; s += e }
+                probabilities.withUnsafeMutableBufferPointer { p in
+                    let dst = p.baseAddress! + r * k
+                    for j in 0..<k { dst[j] = row[j] - m }
+                    expInPlace(dst, k)
+                    for j in 0..<k { s += dst[j] }
+                }
                 let inv = 1 / s
                 for j in 0..<k { probabilities[r * k + j] *= inv }
                 let target = targets[r]

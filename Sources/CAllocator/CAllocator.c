@@ -1,0 +1,12 @@
+#include "CAllocator.h"
+#if defined(__linux__)
+#include <malloc.h>
+#endif
+
+void policylab_configure_allocator(void) {
+#if defined(__linux__)
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);  // glibc's maximum on 64-bit
+    mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+    mallopt(M_TOP_PAD, 256 * 1024 * 1024);
+#endif
+}
