@@ -14,6 +14,7 @@ struct PolicyLab: ParsableCommand {
         subcommands: [
             DataCommand.self,
             Runs.self,
+            Env.self,
             Bench.self,
             Version.self,
         ]

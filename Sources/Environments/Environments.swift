@@ -1,1 +1,0 @@
-// The `Environments` module: see DESIGN.md's module map.

@@ -1,0 +1,28 @@
+import Foundation
+import Testing
+
+@Suite struct EnvCommandTests {
+    @Test func replayPrintsOneJSONLinePerStepAndStopsAtTheEnd() throws {
+        let cli = CommandRunner()
+        let result = try cli.run("env", "replay", "--env", "CartPole-v1", "--state", "0,0,0.2,0", "--actions", "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1", "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count < 20)  // the pole falls (θ > 12°) before the actions run out
+        let last = try JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as! [String: Any]
+        #expect(last["terminated"] as? Bool == true)
+        #expect((last["obs"] as? [Double])?.count == 4)
+    }
+
+    @Test func discreteActionsOutOfSpaceAreRefusedWithOneLine() throws {
+        let cli = CommandRunner()
+        let result = try cli.run("env", "replay", "--env", "Acrobot-v1", "--state", "0,0,0,0", "--actions", "0,3")
+        #expect(result.status == 1)
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(result.stderr.contains("outside Acrobot-v1's action space"))
+        #expect(try cli.run("env", "replay", "--env", "Nope", "--state", "0", "--actions", "1").status == 1)
+        #expect(try cli.run("env", "replay", "--env", "CartPole-v1", "--state", "0,0", "--actions", "1").status == 1)
+        let list = try cli.run("env", "list", "--json")
+        let rows = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as! [[String: Any]]
+        #expect(rows.count == 5)
+    }
+}
