@@ -1,1 +1,0 @@
-// The `Objectives` module: see DESIGN.md's module map.
