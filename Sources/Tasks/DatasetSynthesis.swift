@@ -37,16 +37,21 @@ public func makePreferencePairs(task: any SequenceTask, count: Int, using genera
     precondition(count >= 0, "makePreferencePairs needs a non-negative count, got \(count)")
     var pairs: [PreferencePair] = []
     pairs.reserveCapacity(count)
+    var promptsWithoutPair = 0
     while pairs.count < count {
         let example = task.makePrompt(using: &generator)
         let wantsPerfect = generator.nextUniform() < 0.5
         // A prompt whose attempts keep tying is dropped and a new one drawn; 20 tries make that rare.
-        for _ in 0..<20 {
+        var found = false
+        for _ in 0..<20 where !found {
             if let pair = drawPair(task: task, example: example, perfectVersusNearMiss: wantsPerfect, using: &generator) {
                 pairs.append(pair)
-                break
+                found = true
             }
         }
+        promptsWithoutPair = found ? 0 : promptsWithoutPair + 1
+        precondition(promptsWithoutPair < 1_000,
+                     "task \(task.name): 1,000 prompts in a row gave only tied completions; its reward cannot rank near misses")
     }
     return pairs
 }

@@ -64,21 +64,35 @@ import Randomness
         #expect(wrongError > 1e-2)
     }
 
-    @Test func monteCarloEstimatesAgreeAndTheBaselineLowersVariance() throws {
+    @Test(arguments: [2026, 1, 6] as [UInt64])
+    func monteCarloEstimatesAgreeAndTheBaselineLowersVariance(seed: UInt64) throws {
         var configuration = PolicyGradientVerificationConfiguration()
         configuration.episodes = 4_000
-        var generator = SeededGenerator(seed: 2026)
+        var generator = SeededGenerator(seed: seed)
         let result = verifyPolicyGradient(configuration, using: &generator)
         #expect(result.reinforce.agrees, "max |z| \(result.reinforce.maxAbsoluteZScore)")
         #expect(result.reinforceWithBaseline.agrees, "max |z| \(result.reinforceWithBaseline.maxAbsoluteZScore)")
-        #expect(result.reinforce.meanSquaredZScore < 3 && result.reinforceWithBaseline.meanSquaredZScore < 3)
+        #expect(result.reinforce.meanSquaredZScore < 4 && result.reinforceWithBaseline.meanSquaredZScore < 4)
         #expect(result.baselineReducesVariance, "variance ratio \(result.varianceRatio)")
-        #expect(result.varianceRatio < 0.9)
+        #expect(result.varianceRatio < 0.8)
         #expect(abs(result.meanEpisodeLength - 1 / configuration.terminationProbability) < 0.3)
         #expect(result.passed)
         // The standard errors are small enough that agreement means something.
         let scale = result.exactGradient.map(abs).max()!
-        #expect(result.reinforceWithBaseline.statistics.standardError.max()! < 0.25 * scale)
+        #expect(result.reinforceWithBaseline.statistics.standardError.max()! < 0.1 * scale)
+    }
+
+    @Test func baselineNeedNotHelpWhenReturnsAreAlreadyCentred() {
+        // With mean-zero rewards, v_π(s) is not a variance-reducing baseline for this MDP: the
+        // variance check is a real check, not a certainty.
+        var configuration = PolicyGradientVerificationConfiguration()
+        configuration.episodes = 20_000
+        configuration.rewardMean = 0
+        var generator = SeededGenerator(seed: 2)
+        let result = verifyPolicyGradient(configuration, using: &generator)
+        #expect(result.reinforce.agrees && result.reinforceWithBaseline.agrees)
+        #expect(!result.baselineReducesVariance, "variance ratio \(result.varianceRatio)")
+        #expect(!result.passed)
     }
 
     @Test func resultRoundTripsThroughJSON() throws {

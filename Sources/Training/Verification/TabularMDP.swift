@@ -55,9 +55,10 @@ public struct TabularMDP: Sendable, Codable, Equatable {
     @inline(__always)
     public func reward(state: Int, action: Int) -> Double { rewards[state * actionCount + action] }
 
-    /// A random MDP: K(·|s,a) and d0 drawn from a flat Dirichlet (normalised exponentials), rewards N(0, 1).
+    /// A random MDP: K(·|s,a) and d0 drawn from a flat Dirichlet (normalised exponentials),
+    /// rewards r(s, a) ~ N(rewardMean, 1).
     public static func random(
-        stateCount: Int, actionCount: Int, terminationProbability: Double, discount: Double,
+        stateCount: Int, actionCount: Int, terminationProbability: Double, discount: Double, rewardMean: Double = 0,
         using generator: inout SeededGenerator
     ) -> TabularMDP {
         func dirichlet(_ count: Int) -> [Double] {
@@ -67,7 +68,7 @@ public struct TabularMDP: Sendable, Codable, Equatable {
         }
         var continuation: [Double] = []
         for _ in 0..<(stateCount * actionCount) { continuation += dirichlet(stateCount) }
-        let rewards = (0..<(stateCount * actionCount)).map { _ in generator.nextNormal() }
+        let rewards = (0..<(stateCount * actionCount)).map { _ in rewardMean + generator.nextNormal() }
         return TabularMDP(
             stateCount: stateCount, actionCount: actionCount, continuation: continuation,
             terminationProbability: terminationProbability, rewards: rewards, discount: discount,
