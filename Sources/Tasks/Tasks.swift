@@ -1,1 +1,0 @@
-// The `Tasks` module: see DESIGN.md's module map.
