@@ -279,7 +279,6 @@ public func grpoLoss(
     // TRL's logged metrics.
     var statistics = ObjectiveStatistics()
     if let perTokenKL { statistics["kl"] = maskedMean(perTokenKL, mask: m) }
-    func rowIndicator(_ i: Int, _ value: Double) -> Double { value }
     switch config.lossType {
     case .cispo:
         let clippedIndicator = (0..<count).map { ratio[$0] > epsilonHigh && advantages[$0 / tokens] > 0 ? 1.0 : 0.0 }
@@ -297,14 +296,19 @@ public func grpoLoss(
             statistics["clip_ratio/low_mean"] = Double(Float(mean(rowLow)))
             statistics["clip_ratio/high_mean"] = Double(Float(mean(rowHigh)))
             statistics["clip_ratio/region_mean"] = Double(Float(mean((0..<rows).map { region[$0 * tokens] })))
+            statistics["clip_ratio/low_min"] = Double(Float(rowLow.min() ?? 0))
+            statistics["clip_ratio/high_max"] = Double(Float(rowHigh.max() ?? 0))
         } else {
             statistics["clip_ratio/low_mean"] = Double(Float(maskedMean(low, mask: m)))
             statistics["clip_ratio/high_mean"] = Double(Float(maskedMean(high, mask: m)))
             statistics["clip_ratio/region_mean"] = Double(Float(maskedMean(region, mask: m)))
+            // Extremes over rows of each row's masked mean.
+            func rowMeans(_ x: [Double]) -> [Double] {
+                (0..<rows).map { i in maskedMean(Array(x[(i * tokens)..<((i + 1) * tokens)]), mask: Array(m[(i * tokens)..<((i + 1) * tokens)])) }
+            }
+            statistics["clip_ratio/low_min"] = Double(Float(rowMeans(low).min() ?? 0))
+            statistics["clip_ratio/high_max"] = Double(Float(rowMeans(high).max() ?? 0))
         }
-        // One process: TRL's min/max over gathered per-process means equal the means themselves.
-        statistics["clip_ratio/low_min"] = statistics["clip_ratio/low_mean"]
-        statistics["clip_ratio/high_max"] = statistics["clip_ratio/high_mean"]
     }
     return GRPOLoss(
         loss: loss, importanceRatio: sequenceLevel ? (config.delta.map { d in rowRatio.map { min($0, d) } } ?? rowRatio) : loggedRatio,
