@@ -9,7 +9,7 @@
 import Randomness
 
 /// One DPO training example with the task's verifiable rewards of both completions.
-public struct PreferencePair: Sendable, Equatable, Codable {
+public struct ScoredPreferencePair: Sendable, Equatable, Codable {
     public var prompt: String
     public var chosen: String
     public var rejected: String
@@ -33,9 +33,9 @@ public func makePromptDataset(task: any SequenceTask, count: Int, using generato
 
 /// `count` preference pairs with `chosenScore > rejectedScore`, half perfect-vs-near-miss and half
 /// imperfect-vs-imperfect (see the file header).
-public func makePreferencePairs(task: any SequenceTask, count: Int, using generator: inout SeededGenerator) -> [PreferencePair] {
+public func makePreferencePairs(task: any SequenceTask, count: Int, using generator: inout SeededGenerator) -> [ScoredPreferencePair] {
     precondition(count >= 0, "makePreferencePairs needs a non-negative count, got \(count)")
-    var pairs: [PreferencePair] = []
+    var pairs: [ScoredPreferencePair] = []
     pairs.reserveCapacity(count)
     var promptsWithoutPair = 0
     while pairs.count < count {
@@ -59,7 +59,7 @@ public func makePreferencePairs(task: any SequenceTask, count: Int, using genera
 /// One candidate pair, or nil when the two completions tie.
 private func drawPair(
     task: any SequenceTask, example: TaskPrompt, perfectVersusNearMiss: Bool, using generator: inout SeededGenerator
-) -> PreferencePair? {
+) -> ScoredPreferencePair? {
     let first: String, second: String
     // Prompts come from the task itself, so scoring cannot meet a malformed prompt.
     guard let perfect = try? task.target(for: example.prompt) else {
@@ -77,8 +77,8 @@ private func drawPair(
     else { preconditionFailure("task \(task.name) rejected its own prompt \"\(example.prompt)\"") }
     if firstScore == secondScore { return nil }
     return firstScore > secondScore
-        ? PreferencePair(prompt: example.prompt, chosen: first, rejected: second, chosenScore: firstScore, rejectedScore: secondScore)
-        : PreferencePair(prompt: example.prompt, chosen: second, rejected: first, chosenScore: secondScore, rejectedScore: firstScore)
+        ? ScoredPreferencePair(prompt: example.prompt, chosen: first, rejected: second, chosenScore: firstScore, rejectedScore: secondScore)
+        : ScoredPreferencePair(prompt: example.prompt, chosen: second, rejected: first, chosenScore: secondScore, rejectedScore: firstScore)
 }
 
 /// 1–3 successive near-miss edits of `text`.

@@ -15,6 +15,7 @@ struct PolicyLab: ParsableCommand {
             DataCommand.self,
             Runs.self,
             Env.self,
+            Train.self,
             Bench.self,
             Version.self,
         ]

@@ -1,1 +1,0 @@
-// The `Policies` module: see DESIGN.md's module map.

@@ -1,0 +1,6 @@
+import Environments
+
+/// Environment ids for argument validation.
+enum EnvironmentIDs {
+    static let all = EnvironmentRegistry.ids
+}

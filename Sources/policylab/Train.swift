@@ -1,0 +1,11 @@
+import ArgumentParser
+
+extension PolicyLab {
+    /// `policylab train …`: one subcommand per algorithm.
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train a policy; every run is recorded in the database (config, metrics, samples, checkpoints).",
+            subcommands: [TrainPPO.self]
+        )
+    }
+}

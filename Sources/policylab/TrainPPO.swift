@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import Objectives
+import Store
+import Training
+
+extension PolicyLab.Train {
+    /// `policylab train ppo --env ID`: CleanRL-style PPO on a classic-control environment.
+    struct TrainPPO: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ppo",
+            abstract: "PPO on a classic-control environment (CleanRL's ppo.py details; tuned per-env defaults).",
+            discussion: "Ends with a greedy evaluation over --eval-episodes episodes. Options left out take the environment's defaults (see `policylab runs show` for the full config).")
+
+        @Option(help: "Environment id (see `policylab env list`).") var env: String
+        @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
+        @Option(help: "Total environment steps.") var totalSteps: Int?
+        @Option(help: "Parallel environments.") var numEnvs: Int?
+        @Option(help: "Steps per environment per rollout.") var numSteps: Int?
+        @Option(help: "Adam learning rate (annealed linearly to 0).") var learningRate: Double?
+        @Flag(help: "Keep the learning rate constant.") var noAnnealLr = false
+        @Option(help: "γ, the discount.") var gamma: Double?
+        @Option(help: "λ of GAE.") var gaeLambda: Double?
+        @Option(help: "Epochs per batch.") var updateEpochs: Int?
+        @Option(help: "Minibatches per epoch.") var numMinibatches: Int?
+        @Option(help: "ε, the surrogate clip range.") var clipCoef: Double?
+        @Option(help: "c₂, the entropy coefficient.") var entCoef: Double?
+        @Option(help: "c₁, the value-loss coefficient.") var vfCoef: Double?
+        @Option(help: "Global gradient-norm clip.") var maxGradNorm: Double?
+        @Option(help: "Stop an update's epochs once approx-KL exceeds this.") var targetKl: Double?
+        @Flag(inversion: .prefixedNo, help: "Clip the value loss (CleanRL clip_vloss).") var clipVloss = true
+        @Flag(inversion: .prefixedNo, help: "Normalise advantages per minibatch.") var normAdv = true
+        @Option(help: "On truncation: bootstrap with V(final obs) (sb3) or treat as termination (cleanrl).") var truncation: TruncationHandling?
+        @Option(help: "Greedy evaluation episodes at the end.") var evalEpisodes: Int = 20
+        @Option(help: "Run name (default: {env}__ppo__{seed}__{time}).") var name: String?
+        @OptionGroup var options: GlobalOptions
+
+        enum TruncationHandling: String, ExpressibleByArgument { case sb3, cleanrl }
+
+        func makeConfig() -> ControlPPOConfig {
+            var c = ControlPPOConfig.defaults(for: env)
+            c.seed = seed
+            if let totalSteps { c.totalSteps = totalSteps }
+            if let numEnvs { c.environments = numEnvs }
+            if let numSteps { c.rolloutSteps = numSteps }
+            if let learningRate { c.learningRate = learningRate }
+            if noAnnealLr { c.annealLearningRate = false }
+            if let gamma { c.gamma = gamma }
+            if let gaeLambda { c.gaeLambda = gaeLambda }
+            if let updateEpochs { c.epochs = updateEpochs }
+            if let numMinibatches { c.minibatches = numMinibatches }
+            if let clipCoef { c.objective.clipCoefficient = clipCoef }
+            if let entCoef { c.objective.entropyCoefficient = entCoef }
+            if let vfCoef { c.objective.valueCoefficient = vfCoef }
+            if let maxGradNorm { c.maxGradientNorm = maxGradNorm }
+            c.targetKL = targetKl
+            c.objective.clipValueLoss = clipVloss
+            c.objective.normalizeAdvantages = normAdv
+            if let truncation { c.bootstrapOnTruncation = truncation == .sb3 }
+            c.evaluationEpisodes = evalEpisodes
+            return c
+        }
+
+        func validate() throws {
+            guard EnvironmentIDs.all.contains(env) else {
+                throw ValidationError("unknown environment '\(env)'; choose one of \(EnvironmentIDs.all.joined(separator: ", "))")
+            }
+            do { try makeConfig().validate() } catch { throw ValidationError("\(error)") }
+        }
+
+        struct Summary: Encodable {
+            let run: String
+            let evalReturnMean: Double
+            let evalReturnStd: Double
+            let envSteps: Int
+            let wallSeconds: Double
+            let sps: Double
+        }
+
+        func run() throws {
+            let config = makeConfig()
+            let store = try Store(path: options.databasePath)
+            let recorder = try RunRecorder(store: store, spec: RunSpec(name: name, algorithm: "ppo", target: env, configJSON: configJSON(config), seed: seed), quiet: options.json)
+            let result = try recorder.record {
+                try ControlPPOTrainer(config: config).train(events: recorder.handle, shouldStop: { Interruption.requested })
+            }
+            let summary = Summary(run: recorder.run.name, evalReturnMean: result.evaluationReturnMean, evalReturnStd: result.evaluationReturnStandardDeviation,
+                                  envSteps: result.environmentSteps, wallSeconds: result.wallSeconds, sps: result.stepsPerSecond)
+            if options.json {
+                JSONOutput.print(summary)
+            } else {
+                print(String(format: "%@: greedy evaluation over %d episodes: %.1f ± %.1f  (%d env steps, %.1f s, %.0f steps/s)",
+                             summary.run, config.evaluationEpisodes, summary.evalReturnMean, summary.evalReturnStd, summary.envSteps, summary.wallSeconds, summary.sps))
+                print("next: policylab runs show \(summary.run)")
+            }
+        }
+    }
+}
