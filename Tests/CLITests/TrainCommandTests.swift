@@ -1,0 +1,26 @@
+import Foundation
+import Testing
+
+@Suite struct TrainCommandTests {
+    @Test func trainPPOPrintsJSONAndRecordsTheRun() throws {
+        let cli = CommandRunner()
+        let result = try cli.run("train", "ppo", "--env", "CartPole-v1", "--total-steps", "2560", "--eval-episodes", "2", "--seed", "3", "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        for key in ["run", "eval_return_mean", "eval_return_std", "env_steps", "wall_seconds", "sps"] { #expect(summary[key] != nil, "missing \(key)") }
+        #expect(summary["env_steps"] as? Int == 2560)
+        let show = try cli.run("runs", "show", summary["run"] as! String, "--json")
+        let run = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as! [String: Any]
+        #expect((run["run"] as? [String: Any])?["status"] as? String == "finished")
+        #expect(((run["latest_metrics"] as? [String: Any])?.keys.contains("losses/approx_kl")) == true)
+        #expect(((run["checkpoint_steps"] as? [Int])?.isEmpty) == false)
+    }
+
+    @Test func badHyperparametersExit64BeforeAnyWork() throws {
+        let cli = CommandRunner()
+        #expect(try cli.run("train", "ppo", "--env", "CartPole-v1", "--num-minibatches", "7").status == 64)
+        #expect(try cli.run("train", "ppo", "--env", "Nope-v0").status == 64)
+        #expect(try cli.run("train", "a2c", "--env", "CartPole-v1", "--gamma", "2").status == 64)
+        #expect(!FileManager.default.fileExists(atPath: cli.path("policylab.sqlite")))
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+@testable import Training
+import Objectives
+
+/// Small-budget learning tests (fixed seeds): each algorithm must beat what a random CartPole policy
+/// scores (≈ 22 steps) by a clear margin within a CI-sized budget.
+@Suite struct ControlTrainerTests {
+    @Test func ppoLearnsCartPoleOnASmallBudget() throws {
+        var config = ControlPPOConfig.defaults(for: "CartPole-v1")
+        config.totalSteps = 25_600
+        config.evaluationEpisodes = 5
+        var lastReturn = 0.0
+        var events = 0
+        let result = try ControlPPOTrainer(config: config).train(events: { event in
+            events += 1
+            if case .metrics(_, _, let values) = event, let r = values["charts/episodic_return"] { lastReturn = r }
+        })
+        #expect(result.environmentSteps == 25_600)
+        #expect(result.evaluationReturnMean >= 150, "greedy return \(result.evaluationReturnMean)")
+        #expect(lastReturn > 60)
+        #expect(events > 100)
+    }
+
+    @Test func sameSeedSameMetrics() throws {
+        func run() throws -> [Double] {
+            var config = ControlPPOConfig.defaults(for: "CartPole-v1")
+            config.totalSteps = 2_560
+            config.evaluationEpisodes = 2
+            var losses: [Double] = []
+            _ = try ControlPPOTrainer(config: config).train(events: { event in
+                if case .metrics(_, _, let values) = event, let l = values["losses/policy_loss"] { losses.append(l) }
+            })
+            return losses
+        }
+        let a = try run(), b = try run()
+        #expect(!a.isEmpty && a == b)
+    }
+
+    @Test func reinforceWithBaselineAndA2CLearnCartPoleOnASmallBudget() throws {
+        var reinforce = PolicyGradientConfig(algorithm: .reinforce, environmentID: "CartPole-v1")
+        reinforce.totalSteps = 40_000
+        reinforce.evaluationEpisodes = 5
+        let r = try PolicyGradientTrainer(config: reinforce).train(events: { _ in })
+        #expect(r.evaluationReturnMean >= 60, "REINFORCE greedy return \(r.evaluationReturnMean)")
+        var a2c = PolicyGradientConfig(algorithm: .actorCritic, environmentID: "CartPole-v1")
+        a2c.totalSteps = 60_000
+        a2c.evaluationEpisodes = 5
+        let a = try PolicyGradientTrainer(config: a2c).train(events: { _ in })
+        #expect(a.evaluationReturnMean >= 100, "A2C greedy return \(a.evaluationReturnMean)")
+    }
+
+    @Test func ppoRunsOnAContinuousEnvironment() throws {
+        var config = ControlPPOConfig.defaults(for: "Pendulum-v1")
+        config.totalSteps = 4_096
+        config.evaluationEpisodes = 1
+        let result = try ControlPPOTrainer(config: config).train(events: { _ in })
+        #expect(result.evaluationReturnMean.isFinite && result.evaluationReturnMean < 0)
+    }
+
+    @Test func impossibleSettingsAreRefusedBeforeWork() {
+        var config = ControlPPOConfig.defaults(for: "CartPole-v1")
+        config.minibatches = 3  // 256 is not divisible by 3
+        #expect(throws: TrainingError.self) { try ControlPPOTrainer(config: config) }
+        config.minibatches = 1
+        config.gamma = 1.5
+        #expect(throws: TrainingError.self) { try ControlPPOTrainer(config: config) }
+        config.gamma = 0.99
+        config.objective.clipCoefficient = 0
+        #expect(throws: ObjectiveConfigurationError.self) { try ControlPPOTrainer(config: config) }
+    }
+}
