@@ -1,0 +1,145 @@
+import Autograd
+import Foundation
+import NN
+import Randomness
+
+/// Batched autoregressive sampling with a per-layer key/value cache (no tape).
+///
+/// Rows may have prompts of different lengths and stay aligned in position: at step s a row whose
+/// prompt is longer than s is fed its prompt token (prefill); otherwise it is fed the token it sampled
+/// at s − 1. Every position is computed once, so a step costs O(t) attention instead of O(t²).
+public struct SamplingOptions: Sendable, Equatable {
+    /// T: divides the logits (must be > 0); `greedy` takes the argmax instead of sampling.
+    public var temperature: Float = 1
+    public var greedy = false
+    /// Keep only the k most likely tokens (nil: all).
+    public var topK: Int?
+    public var maxNewTokens = 8
+    /// Stop a row when it emits this token (it is kept in the completion).
+    public var stopToken: Int?
+    public init(temperature: Float = 1, greedy: Bool = false, topK: Int? = nil, maxNewTokens: Int = 8, stopToken: Int? = nil) {
+        self.temperature = temperature
+        self.greedy = greedy
+        self.topK = topK
+        self.maxNewTokens = maxNewTokens
+        self.stopToken = stopToken
+    }
+}
+
+public struct SampledCompletion: Sendable, Equatable {
+    /// Generated token ids (stop token included when emitted).
+    public var tokens: [Int]
+    /// log-probability of each generated token under the sampling distribution (after temperature and top-k).
+    public var logProbabilities: [Float]
+    public var totalLogProbability: Float { logProbabilities.reduce(0, +) }
+}
+
+/// Per-layer key and value caches: (B, T_max, C) each.
+struct KeyValueCache {
+    var keys: [[Float]]
+    var values: [[Float]]
+}
+
+extension TransformerPolicy {
+    /// Logits (B, V) and values (B) of one position for every row, appending its keys and values to the cache.
+    func decodeStep(tokens: [Int], position: Int, cache: inout KeyValueCache) -> (logits: [Float], values: [Float]) {
+        let batch = tokens.count, c = config.modelWidth, heads = config.heads, headSize = config.headSize
+        let maxTime = config.contextLength
+        return Tensor.withoutGradients {
+            var x = trunk.tokenEmbedding(tokens) + trunk.positionEmbedding([Int](repeating: position, count: batch))  // (B, C)
+            for (layer, block) in trunk.blocks.enumerated() {
+                let qkv = block.attentionProjection(block.layerNorm1(x)).data                                         // (B, 3C)
+                var attended = [Float](repeating: 0, count: batch * c)
+                let scale = 1 / Float(headSize).squareRoot()
+                var scores = [Float](repeating: 0, count: position + 1)
+                for b in 0..<batch {
+                    let cacheRow = (b * maxTime + position) * c
+                    for j in 0..<c {
+                        cache.keys[layer][cacheRow + j] = qkv[b * 3 * c + c + j]
+                        cache.values[layer][cacheRow + j] = qkv[b * 3 * c + 2 * c + j]
+                    }
+                    for h in 0..<heads {
+                        let q = b * 3 * c + h * headSize
+                        var maximum = -Float.infinity
+                        for u in 0...position {
+                            let k = (b * maxTime + u) * c + h * headSize
+                            var s: Float = 0
+                            for j in 0..<headSize { s += qkv[q + j] * cache.keys[layer][k + j] }
+                            scores[u] = s * scale
+                            maximum = max(maximum, scores[u])
+                        }
+                        var total: Float = 0
+                        for u in 0...position { scores[u] = Foundation.exp(scores[u] - maximum); total += scores[u] }
+                        let out = b * c + h * headSize
+                        for u in 0...position {
+                            let w = scores[u] / total
+                            let v = (b * maxTime + u) * c + h * headSize
+                            for j in 0..<headSize { attended[out + j] += w * cache.values[layer][v + j] }
+                        }
+                    }
+                }
+                x = x + block.attentionOutput(Tensor(shape: [batch, c], data: attended))
+                x = x + block.mlpOut(block.mlpIn(block.layerNorm2(x)).gelu())
+            }
+            let hidden = trunk.finalLayerNorm(x)
+            return (trunk.head(hidden).data, valueHead(hidden).data)
+        }
+    }
+
+    func emptyCache(batch: Int) -> KeyValueCache {
+        let size = batch * config.contextLength * config.modelWidth
+        return KeyValueCache(keys: Array(repeating: [Float](repeating: 0, count: size), count: config.layers),
+                             values: Array(repeating: [Float](repeating: 0, count: size), count: config.layers))
+    }
+
+    /// Completions for each prompt (token ids, e.g. BOS + characters), sampled with the KV cache.
+    public func sample(prompts: [[Int]], options: SamplingOptions, generator: inout SeededGenerator) -> [SampledCompletion] {
+        precondition(options.temperature > 0 || options.greedy, "temperature must be > 0")
+        let batch = prompts.count
+        guard batch > 0 else { return [] }
+        let longest = prompts.map(\.count).max()!
+        precondition(prompts.allSatisfy { !$0.isEmpty }, "every prompt needs at least one token")
+        let lastPosition = min(config.contextLength, longest + options.maxNewTokens) - 1
+        var cache = emptyCache(batch: batch)
+        var completions = [SampledCompletion](repeating: SampledCompletion(tokens: [], logProbabilities: []), count: batch)
+        var finished = [Bool](repeating: false, count: batch)
+        var current = prompts.map { $0[0] }
+        let vocabulary = config.vocabularySize
+        for position in 0..<lastPosition {
+            let (logits, _) = decodeStep(tokens: current, position: position, cache: &cache)
+            for b in 0..<batch {
+                if position + 1 < prompts[b].count {
+                    current[b] = prompts[b][position + 1]
+                    continue
+                }
+                if finished[b] || completions[b].tokens.count >= options.maxNewTokens {
+                    finished[b] = true
+                    current[b] = options.stopToken ?? 0
+                    continue
+                }
+                let row = Array(logits[(b * vocabulary)..<((b + 1) * vocabulary)])
+                let (token, logProbability) = Self.choose(row, options: options, generator: &generator)
+                completions[b].tokens.append(token)
+                completions[b].logProbabilities.append(logProbability)
+                current[b] = token
+                if token == options.stopToken { finished[b] = true }
+            }
+            if finished.allSatisfy({ $0 }) { break }
+        }
+        return completions
+    }
+
+    /// Picks a token from one row of logits; returns it with its log-probability under the sampling distribution.
+    static func choose(_ logits: [Float], options: SamplingOptions, generator: inout SeededGenerator) -> (Int, Float) {
+        var scaled = options.greedy ? logits : logits.map { $0 / options.temperature }
+        if let k = options.topK, k < scaled.count {
+            let threshold = scaled.sorted(by: >)[max(0, k - 1)]
+            scaled = scaled.map { $0 >= threshold ? $0 : -Float.infinity }
+        }
+        let m = scaled.max()!
+        let weights = scaled.map { Foundation.exp($0 - m) }
+        let total = weights.reduce(0, +)
+        let token = options.greedy ? weights.indices.max { weights[$0] < weights[$1] }! : generator.nextCategorical(weights: weights)
+        return (token, Foundation.log(weights[token] / total))
+    }
+}

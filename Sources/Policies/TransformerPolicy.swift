@@ -1,0 +1,59 @@
+import Autograd
+import Foundation
+import NN
+import Randomness
+
+/// The token-level policy: the GPT trunk (`CausalTransformer`) plus a scalar value head on the final
+/// hidden state (used by PPO on tokens). Parameter names follow the reference fixture
+/// (`value_head.weight` [1, C], `value_head.bias` [1]).
+public final class TransformerPolicy: Module {
+    public let trunk: CausalTransformer
+    public let valueHead: Linear
+    public var config: TransformerConfig { trunk.config }
+
+    public init(config: TransformerConfig, generator: inout SeededGenerator) {
+        trunk = CausalTransformer(config: config, generator: &generator)
+        valueHead = Linear(config.modelWidth, 1, standardDeviation: 0.02, generator: &generator)
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        trunk.namedParameters + prefixed("value_head", valueHead.namedParameters)
+    }
+
+    /// Token ids (B × T, row-major) → logits (B, T, V) and values (B, T).
+    public func forward(tokens: [Int], batch: Int, time: Int) -> (logits: Tensor, values: Tensor) {
+        let (logits, hidden) = trunk.forward(tokens: tokens, batch: batch, time: time)
+        return (logits, valueHead(hidden).reshaped([batch, time]))
+    }
+
+    /// log π(x_{t+1} | x_≤t) for every position t < T−1 of each row: (B, T−1), on the tape.
+    /// `temperature` divides the logits first (as samplers and TRL's PPO do).
+    public func nextTokenLogProbabilities(tokens: [Int], batch: Int, time: Int, temperature: Float = 1) -> Tensor {
+        precondition(time >= 2, "next-token log-probs need sequences of at least 2 tokens")
+        let (logits, _) = forward(tokens: tokens, batch: batch, time: time)
+        let inputs = logits.slice(axis: 1, 0..<(time - 1))                          // (B, T−1, V)
+        let scaled = temperature == 1 ? inputs : inputs * (1 / temperature)
+        var targets = [Int](repeating: 0, count: batch * (time - 1))
+        for b in 0..<batch { for t in 0..<(time - 1) { targets[b * (time - 1) + t] = tokens[b * time + t + 1] } }
+        return scaled.logSoftmax().pick(targets)                                     // (B, T−1)
+    }
+
+    /// Weights as safetensors bytes with the config as metadata.
+    public func encodedWeights() -> (configJSON: String, bytes: [UInt8]) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let json = String(decoding: (try? encoder.encode(config)) ?? Data(), as: UTF8.self)
+        return (json, SafeTensors.write(stateDictionary(), metadata: ["config": json]))
+    }
+
+    /// A policy rebuilt from `encodedWeights()` bytes.
+    public static func decode(configJSON: String, weights: [UInt8]) throws -> TransformerPolicy {
+        guard let config = try? JSONDecoder().decode(TransformerConfig.self, from: Data(configJSON.utf8)) else {
+            throw ParameterLoadingError.missing(name: "config")
+        }
+        var generator = SeededGenerator(seed: 0)
+        let policy = TransformerPolicy(config: config, generator: &generator)
+        try policy.load(try SafeTensors.read(weights).tensors.mapValues { ($0.shape, $0.float32) })
+        return policy
+    }
+}
