@@ -15,8 +15,12 @@ public struct TransformerConfig: Codable, Sendable, Equatable {
     public var heads: Int
     /// Width of the MLP's hidden layer (4C in GPT-2).
     public var mlpWidth: Int
+    /// Share the LM head with the token embedding (GPT-2 / `GPT2LMHeadModel`'s default). The parity
+    /// fixture is untied.
+    public var tiedEmbeddings: Bool = false
 
-    public init(vocabularySize: Int, contextLength: Int, modelWidth: Int, layers: Int, heads: Int, mlpWidth: Int? = nil) {
+    public init(vocabularySize: Int, contextLength: Int, modelWidth: Int, layers: Int, heads: Int, mlpWidth: Int? = nil, tiedEmbeddings: Bool = false) {
+        self.tiedEmbeddings = tiedEmbeddings
         self.vocabularySize = vocabularySize
         self.contextLength = contextLength
         self.modelWidth = modelWidth
@@ -32,6 +36,8 @@ public struct TransformerConfig: Codable, Sendable, Equatable {
     public static let small = TransformerConfig(vocabularySize: 32, contextLength: 32, modelWidth: 64, layers: 2, heads: 4)
     /// Size m: V 32, T 64, C 128, L 4, H 4.
     public static let medium = TransformerConfig(vocabularySize: 32, contextLength: 64, modelWidth: 128, layers: 4, heads: 4)
+    /// TRL's anchor model of size s (`GPT2LMHeadModel`: 64 positions, tied embeddings, 106,240 parameters).
+    public static let tokenPolicySmall = TransformerConfig(vocabularySize: 32, contextLength: 64, modelWidth: 64, layers: 2, heads: 4, tiedEmbeddings: true)
 }
 
 /// One pre-LayerNorm block: x + attn(LN₁(x)), then + MLP(LN₂(x)) with GELU (tanh form).
@@ -44,14 +50,17 @@ public final class TransformerBlock: Module {
     public let mlpOut: Linear               // proj: 4C → C
     public let heads: Int
 
+    /// GPT-2 initialisation: N(0, 0.02), and N(0, 0.02/√(2L)) for the two projections that write into the
+    /// residual stream (Radford et al. 2019 §2.3).
     public init(config: TransformerConfig, generator: inout SeededGenerator) {
         let c = config.modelWidth
+        let residualStandardDeviation = Float(0.02 / (2 * Double(max(config.layers, 1))).squareRoot())
         layerNorm1 = LayerNorm(c)
         attentionProjection = Linear(c, 3 * c, standardDeviation: 0.02, generator: &generator)
-        attentionOutput = Linear(c, c, standardDeviation: 0.02, generator: &generator)
+        attentionOutput = Linear(c, c, standardDeviation: residualStandardDeviation, generator: &generator)
         layerNorm2 = LayerNorm(c)
         mlpIn = Linear(c, config.mlpWidth, standardDeviation: 0.02, generator: &generator)
-        mlpOut = Linear(config.mlpWidth, c, standardDeviation: 0.02, generator: &generator)
+        mlpOut = Linear(config.mlpWidth, c, standardDeviation: residualStandardDeviation, generator: &generator)
         heads = config.heads
     }
 
@@ -105,12 +114,17 @@ public final class CausalTransformer: Module {
         var x = (tokenEmbedding(tokens) + positionEmbedding(positions)).reshaped([batch, time, c])  // (B, T, C)
         for block in blocks { x = block(x) }
         let hidden = finalLayerNorm(x)                                                             // (B, T, C)
-        return (head(hidden), hidden)                                                              // (B, T, V)
+        return (logits(hidden), hidden)                                                            // (B, T, V)
+    }
+
+    /// LM head: hidden (…, C) → logits (…, V), through the token embedding when tied.
+    public func logits(_ hidden: Tensor) -> Tensor {
+        config.tiedEmbeddings ? Tensor.linear(hidden, weight: tokenEmbedding.weight, bias: nil) : head(hidden)
     }
 
     public var namedParameters: [(name: String, tensor: Tensor)] {
         prefixed("tok_emb", tokenEmbedding.namedParameters) + prefixed("pos_emb", positionEmbedding.namedParameters)
             + blocks.enumerated().flatMap { prefixed("blocks.\($0.offset)", $0.element.namedParameters) }
-            + prefixed("ln_f", finalLayerNorm.namedParameters) + prefixed("head", head.namedParameters)
+            + prefixed("ln_f", finalLayerNorm.namedParameters) + (config.tiedEmbeddings ? [] : prefixed("head", head.namedParameters))
     }
 }

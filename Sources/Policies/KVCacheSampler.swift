@@ -82,7 +82,7 @@ extension TransformerPolicy {
                 x = x + block.mlpOut(block.mlpIn(block.layerNorm2(x)).gelu())
             }
             let hidden = trunk.finalLayerNorm(x)
-            return (trunk.head(hidden).data, valueHead(hidden).data)
+            return (trunk.logits(hidden).data, valueHead(hidden).data)
         }
     }
 

@@ -16,6 +16,8 @@ struct PolicyLab: ParsableCommand {
             Runs.self,
             Env.self,
             Train.self,
+            Sample.self,
+            Inspect.self,
             Bench.self,
             Version.self,
         ]

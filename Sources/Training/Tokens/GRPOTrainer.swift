@@ -1,0 +1,163 @@
+import Autograd
+import Foundation
+import NN
+import Objectives
+import Policies
+import Randomness
+import Tasks
+
+/// GRPO on a toy task with a verifiable reward (TRL 1.16's `GRPOTrainer` loop on one process):
+/// sample G completions per prompt with the KV cache, score them, group-relative advantages, one
+/// update per generation batch (μ = 1), AdamW with linear decay and gradient clipping 1.0.
+public struct GRPOTrainingConfig: Codable, Sendable, Equatable {
+    public var task: String
+    public var seed: UInt64 = 1
+    /// The policy's shape when starting from random weights (TRL anchor size s by default).
+    public var model = TransformerConfig.tokenPolicySmall
+    /// Update steps (one generation batch each).
+    public var steps = 600
+    /// Prompts per step; the batch has prompts × G completions.
+    public var promptsPerStep = 8
+    /// G, ε, β, loss type, reward scaling, …
+    public var objective: GRPOConfig
+    public var maxNewTokens = 8
+    /// Sampling temperature during training.
+    public var temperature: Float = 1
+    public var learningRate = 1e-3
+    public var maxGradientNorm = 1.0
+    /// Held-out prompts for the greedy evaluation.
+    public var evaluationPrompts = 256
+    /// Evaluate (and log samples) every this many steps (0: only at the end).
+    public var evaluationInterval = 100
+
+    public init(task: String) {
+        self.task = task
+        objective = GRPOConfig()
+        objective.groupSize = 8
+        objective.maxCompletionLength = 8
+    }
+
+    public func validate() throws {
+        try objective.validate(batchRows: promptsPerStep * objective.groupSize)
+        func require(_ ok: Bool, _ message: String) throws { if !ok { throw TrainingError.invalidConfiguration(message) } }
+        try require(steps > 0 && promptsPerStep > 0, "--steps and --prompts must be positive")
+        try require(maxNewTokens > 0, "--max-new-tokens must be positive")
+        try require(temperature > 0 && temperature.isFinite, "--temperature must be > 0")
+        try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be > 0")
+        try require(objective.iterations == 1, "μ > 1 (several updates per generation batch) is not supported yet — use μ = 1")
+    }
+}
+
+public struct TokenTrainingResult: Codable, Sendable, Equatable {
+    public var evaluation: TokenEvaluation
+    public var steps: Int
+    public var completions: Int
+    public var wallSeconds: Double
+    /// Seconds spent sampling vs updating.
+    public var samplingSeconds: Double
+    public var updateSeconds: Double
+}
+
+public final class GRPOTrainer {
+    public let config: GRPOTrainingConfig
+    public let policy: TransformerPolicy
+    let reference: TransformerPolicy?
+    let task: any SequenceTask
+    let codec = TokenTaskCodec()
+    var generator: SeededGenerator
+    let optimizer: AdamW
+
+    /// `initial`: start from these weights (e.g. an SFT run's checkpoint) instead of random ones.
+    public init(config: GRPOTrainingConfig, initial: TransformerPolicy? = nil) throws {
+        try config.validate()
+        self.config = config
+        task = try TaskRegistry.task(named: config.task)
+        generator = SeededGenerator(seed: config.seed)
+        if let initial {
+            guard initial.config.vocabularySize == codec.vocabulary.size else {
+                throw TrainingError.invalidConfiguration("the initial policy has a vocabulary of \(initial.config.vocabularySize) tokens, the tasks use \(codec.vocabulary.size) — start from a run trained on PolicyLab's tasks")
+            }
+            policy = initial
+        } else {
+            var model = config.model
+            model.vocabularySize = codec.vocabulary.size
+            policy = TransformerPolicy(config: model, generator: &generator)
+        }
+        // The reference policy is the starting policy, frozen (needed only for β > 0).
+        reference = config.objective.beta > 0 ? try TransformerPolicy.decode(configJSON: policy.encodedWeights().configJSON, weights: policy.encodedWeights().bytes) : nil
+        optimizer = AdamW(parameters: policy.parameters, config: .init(learningRate: Float(config.learningRate)), decayMask: policy.parameters.map { _ in false })
+    }
+
+    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> TokenTrainingResult {
+        let start = Date()
+        let g = config.objective.groupSize
+        let heldOut = TokenTaskEvaluation.heldOutPrompts(task: task, count: config.evaluationPrompts, seed: config.seed)
+        var samplingSeconds = 0.0, updateSeconds = 0.0
+        var completionsUsed = 0
+        for step in 1...config.steps {
+            if shouldStop() { throw TrainingError.interrupted(step: step - 1) }
+            optimizer.learningRate = Float(config.learningRate * (1 - Double(step - 1) / Double(config.steps)))
+            // Generation: G completions per prompt.
+            let sampleStart = Date()
+            let prompts = (0..<config.promptsPerStep).map { _ in task.makePrompt(using: &generator) }
+            let rows = prompts.flatMap { Array(repeating: $0, count: g) }
+            let encodedPrompts = try rows.map { try codec.encodePrompt($0.prompt) }
+            let completions = policy.sample(
+                prompts: encodedPrompts,
+                options: SamplingOptions(temperature: config.temperature, maxNewTokens: config.maxNewTokens, stopToken: codec.vocabulary.eosID),
+                generator: &generator)
+            let texts = completions.map { codec.completionText($0.tokens) }
+            let rewards = try zip(rows, texts).map { try task.reward(prompt: $0.prompt, completion: $1) }
+            completionsUsed += rows.count
+            samplingSeconds += secondsSince(sampleStart)
+
+            // Update.
+            let updateStart = Date()
+            let advantages = grpoAdvantages(rewards: rewards, groupSize: g, scaling: config.objective.scaleRewards)
+            let padded = PaddedSequences(prompts: encodedPrompts, completions: completions.map(\.tokens), padID: codec.vocabulary.padID)
+            let logProbabilities = policy.nextTokenLogProbabilities(tokens: padded.tokens, batch: padded.rows, time: padded.time, temperature: config.temperature)
+            let referenceLogProbabilities = reference.map { r in
+                Tensor.withoutGradients { r.nextTokenLogProbabilities(tokens: padded.tokens, batch: padded.rows, time: padded.time, temperature: config.temperature).data.map(Double.init) }
+            }
+            let batch = TokenBatch(rows: padded.rows, tokens: padded.time - 1, mask: padded.completionMask,
+                                   logProbabilities: logProbabilities.data.map(Double.init), oldLogProbabilities: nil,
+                                   referenceLogProbabilities: referenceLogProbabilities)
+            let loss = grpoLoss(config: config.objective, batch: batch, advantages: advantages.advantages,
+                                generationTokens: Int(padded.completionMask.reduce(0, +)))
+            guard loss.loss.isFinite else { throw TrainingError.diverged(step: step, quantity: "the GRPO loss") }
+            policy.zeroGradients()
+            logProbabilities.backward(gradient: loss.logProbabilityGradient.map(Float.init))
+            let norm = clipGradientNorm(policy.parameters, maximumNorm: Float(config.maxGradientNorm))
+            guard norm.isFinite else { throw TrainingError.diverged(step: step, quantity: "the gradient norm") }
+            optimizer.step()
+            updateSeconds += secondsSince(updateStart)
+
+            var metrics = loss.statistics.values
+            metrics["loss"] = loss.loss
+            metrics["reward"] = mean(rewards)
+            let groupStandardDeviations = stride(from: 0, to: rewards.count, by: g).map { unbiasedStandardDeviation(Array(rewards[$0..<($0 + g)])) }
+            metrics["reward_std"] = mean(groupStandardDeviations)
+            metrics["frac_reward_zero_std"] = mean(groupStandardDeviations.map { $0 < 1e-8 ? 1 : 0 })
+            metrics["completions/mean_length"] = mean(completions.map { Double($0.tokens.count) })
+            metrics["learning_rate"] = Double(optimizer.learningRate)
+            metrics["grad_norm"] = Double(norm)
+            try events(.metrics(step: step, samplesSeen: completionsUsed, values: metrics))
+
+            let isLast = step == config.steps
+            if isLast || (config.evaluationInterval > 0 && step % config.evaluationInterval == 0) {
+                let (evaluation, samples) = try TokenTaskEvaluation.evaluate(policy: policy, task: task, codec: codec, prompts: heldOut, maxNewTokens: config.maxNewTokens)
+                try events(.metrics(step: step, samplesSeen: completionsUsed, values: ["eval/exact_match": evaluation.exactMatch, "eval/reward": evaluation.meanReward]))
+                let trainingSamples = (0..<min(4, rows.count)).map { GeneratedSample(prompt: rows[$0 * g % rows.count].prompt, completion: texts[$0 * g % rows.count], reward: rewards[$0 * g % rows.count], logProbability: Double(completions[$0 * g % rows.count].totalLogProbability)) }
+                try events(.samples(step: step, trainingSamples + samples))
+                try events(.progress(String(format: "step %d/%d  completions %d  reward %.3f  greedy exact %.1f%%  (%.1f s)", step, config.steps, completionsUsed, metrics["reward"]!, 100 * evaluation.exactMatch, secondsSince(start))))
+                let weights = policy.encodedWeights()
+                try events(.checkpoint(step: step, configJSON: weights.configJSON, weights: weights.bytes, optimizer: nil))
+                if isLast {
+                    return TokenTrainingResult(evaluation: evaluation, steps: step, completions: completionsUsed, wallSeconds: secondsSince(start),
+                                               samplingSeconds: samplingSeconds, updateSeconds: updateSeconds)
+                }
+            }
+        }
+        preconditionFailure("the last step returns")
+    }
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import Policies
+import Randomness
+import Store
+import Tasks
+import Training
+
+extension PolicyLab {
+    /// `policylab sample RUN --prompt TEXT`: completions from a run's latest checkpoint.
+    struct Sample: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Sample completions from a run's token policy, with log-probs and (for task runs) rewards.")
+
+        @Argument(help: "The run's id or name.") var reference: String
+        @Option(help: "The prompt (characters of the vocabulary, e.g. 315204=).") var prompt: String
+        @Option(name: .short, help: "How many completions.") var n: Int = 4
+        @Option(help: "Sampling temperature.") var temperature: Float = 1
+        @Option(help: "Keep only the k most likely tokens.") var topK: Int?
+        @Flag(help: "Greedy decoding (one completion).") var greedy = false
+        @Option(help: "Maximum new tokens.") var maxNewTokens: Int = 8
+        @Option(help: "Seed of the sampler.") var seed: UInt64 = 0
+        @OptionGroup var options: GlobalOptions
+
+        func validate() throws {
+            guard n > 0 else { throw ValidationError("-n must be at least 1") }
+            guard temperature > 0 && temperature.isFinite else { throw ValidationError("--temperature must be > 0") }
+            if let topK { guard topK > 0 else { throw ValidationError("--top-k must be at least 1") } }
+            guard maxNewTokens > 0 else { throw ValidationError("--max-new-tokens must be at least 1") }
+        }
+
+        struct Completion: Encodable {
+            let completion: String
+            let logprob: Double
+            let reward: Double?
+        }
+
+        func run() throws {
+            let store = try Store(path: options.databasePath)
+            let (info, policy) = try loadPolicy(run: reference, store: store)
+            let codec = TokenTaskCodec()
+            let encoded: [Int]
+            do { encoded = try codec.encodePrompt(prompt) } catch { throw CLIError("\(error)") }
+            guard encoded.count < policy.config.contextLength else {
+                throw CLIError("the prompt has \(encoded.count) tokens but the model's context is \(policy.config.contextLength) — shorten the prompt")
+            }
+            let task = try? TaskRegistry.task(named: info.target)
+            var generator = SeededGenerator(seed: seed)
+            let count = greedy ? 1 : n
+            let completions = policy.sample(
+                prompts: Array(repeating: encoded, count: count),
+                options: SamplingOptions(temperature: temperature, greedy: greedy, topK: topK, maxNewTokens: maxNewTokens, stopToken: codec.vocabulary.eosID),
+                generator: &generator)
+            let results = completions.map { c -> Completion in
+                let text = codec.completionText(c.tokens)
+                return Completion(completion: text, logprob: Double(c.totalLogProbability), reward: try? task?.reward(prompt: prompt, completion: text))
+            }
+            if options.json {
+                struct Output: Encodable { let run: String; let prompt: String; let completions: [Completion] }
+                JSONOutput.print(Output(run: info.name, prompt: prompt, completions: results))
+                return
+            }
+            var table = TableFormatter(["#", "completion", "log-prob", "reward"])
+            for (i, r) in results.enumerated() {
+                table.append(["\(i)", r.completion.isEmpty ? "∅" : r.completion, String(format: "%.3f", r.logprob), r.reward.map { String(format: "%.3f", $0) } ?? "—"])
+            }
+            print("\(info.name) · prompt \(prompt)")
+            print(table.render())
+        }
+    }
+
+    /// `policylab inspect RUN`: what the policy generated while training.
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the samples a run logged while training, with rewards.")
+        @Argument(help: "The run's id or name.") var reference: String
+        @Option(help: "Only samples logged at this step.") var step: Int?
+        @Option(help: "At most this many (the latest).") var limit: Int = 40
+        @OptionGroup var options: GlobalOptions
+
+        func validate() throws { guard limit > 0 else { throw ValidationError("--limit must be at least 1") } }
+
+        func run() throws {
+            let store = try Store(path: options.databasePath)
+            let info = try store.run(reference)
+            let samples = try store.samples(runID: info.id, step: step, limit: limit)
+            if options.json {
+                JSONOutput.print(samples)
+                return
+            }
+            if samples.isEmpty {
+                print("run \(info.name) logged no samples\(step.map { " at step \($0)" } ?? "") — samples are logged at each evaluation of token runs")
+                return
+            }
+            var table = TableFormatter(["step", "prompt", "completion", "reward", "log-prob"])
+            for s in samples {
+                table.append(["\(s.step)", abbreviated(s.prompt, to: 24), s.completion.isEmpty ? "∅" : abbreviated(s.completion, to: 24),
+                              s.reward.map { String(format: "%.3f", $0) } ?? "—", s.logprob.map { String(format: "%.3f", $0) } ?? "—"])
+            }
+            print(table.render())
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import NN
+import Objectives
+import Policies
+import Store
+import Tasks
+import Training
+
+extension GRPOLossType: ExpressibleByArgument {}
+extension RewardScaling: ExpressibleByArgument {}
+
+/// Loads the latest checkpoint of a run as a token policy (for --init / --ref).
+func loadPolicy(run reference: String, store: Store) throws -> (RunInfo, TransformerPolicy) {
+    let run = try store.run(reference)
+    guard let checkpoint = try store.checkpoint(runID: run.id) else {
+        throw CLIError("run \(run.name) has no checkpoint — pick a run that finished at least one evaluation")
+    }
+    do {
+        return (run, try TransformerPolicy.decode(configJSON: checkpoint.configJSON, weights: checkpoint.weights))
+    } catch {
+        throw CLIError("run \(run.name) does not hold a token policy (\(run.algorithm) on \(run.target)) — pick a run of sft, grpo, dpo, rloo or ppo on a task")
+    }
+}
+
+extension PolicyLab.Train {
+    struct TrainGRPO: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "grpo",
+            abstract: "GRPO on a toy task with its verifiable reward (TRL 1.16 semantics; starts from random weights unless --init).")
+
+        @Option(help: "Task name (sort, reverse, copy, copy-letters, addition, digitsum).") var task: String
+        @Option(help: "Start from this run's latest checkpoint instead of random weights.") var initRun: String?
+        @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
+        @Option(help: "Update steps.") var steps: Int = 600
+        @Option(help: "Prompts per step.") var prompts: Int = 8
+        @Option(help: "G: completions per prompt.") var samples: Int = 8
+        @Option(help: "Maximum new tokens per completion.") var maxNewTokens: Int = 8
+        @Option(help: "Sampling temperature.") var temperature: Float = 1
+        @Option(help: "AdamW learning rate (linear decay to 0).") var learningRate: Double = 1e-3
+        @Option(help: "β: weight of the k3 KL to the starting policy.") var beta: Double = 0
+        @Option(help: "ε_low.") var epsilon: Double = 0.2
+        @Option(help: "ε_high (default: ε_low).") var epsilonHigh: Double?
+        @Option(help: "grpo, bnpo, dr_grpo, dapo, cispo, sapo, luspo or vespo.") var lossType: GRPOLossType = .dapo
+        @Option(help: "group, batch or none.") var scaleRewards: RewardScaling = .group
+        @Option(help: "Model width when starting from random weights.") var modelWidth: Int = 64
+        @Option(help: "Transformer layers when starting from random weights.") var layers: Int = 2
+        @Option(help: "Held-out prompts for the greedy evaluation.") var evalPrompts: Int = 256
+        @Option(help: "Evaluate every this many steps.") var evalInterval: Int = 100
+        @Option(help: "Run name.") var name: String?
+        @OptionGroup var options: GlobalOptions
+
+        func makeConfig() -> GRPOTrainingConfig {
+            var c = GRPOTrainingConfig(task: task)
+            c.seed = seed
+            c.steps = steps
+            c.promptsPerStep = prompts
+            c.objective.groupSize = samples
+            c.objective.beta = beta
+            c.objective.epsilonLow = epsilon
+            c.objective.epsilonHigh = epsilonHigh
+            c.objective.lossType = lossType
+            c.objective.scaleRewards = scaleRewards
+            c.objective.maxCompletionLength = maxNewTokens
+            c.maxNewTokens = maxNewTokens
+            c.temperature = temperature
+            c.learningRate = learningRate
+            c.model.modelWidth = modelWidth
+            c.model.mlpWidth = 4 * modelWidth
+            c.model.layers = layers
+            c.evaluationPrompts = evalPrompts
+            c.evaluationInterval = evalInterval
+            return c
+        }
+
+        func validate() throws {
+            do {
+                _ = try TaskRegistry.task(named: task)
+                try makeConfig().validate()
+            } catch { throw ValidationError("\(error)") }
+        }
+
+        func run() throws {
+            let config = makeConfig()
+            let store = try Store(path: options.databasePath)
+            var initial: TransformerPolicy?
+            var parent: Int64?
+            if let initRun {
+                let (run, policy) = try loadPolicy(run: initRun, store: store)
+                (initial, parent) = (policy, run.id)
+            }
+            let trainer = try GRPOTrainer(config: config, initial: initial)
+            let recorder = try RunRecorder(store: store, spec: RunSpec(name: name, algorithm: "grpo", target: task, parentRunID: parent, configJSON: configJSON(config), seed: seed), quiet: options.json)
+            let result = try recorder.record { try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested }) }
+            printTokenSummary(run: recorder.run.name, result: result, json: options.json)
+        }
+    }
+}
+
+struct TokenSummary: Encodable {
+    let run: String
+    let exactMatch: Double
+    let meanReward: Double
+    let steps: Int
+    let completions: Int
+    let wallSeconds: Double
+    let samplingSeconds: Double
+    let updateSeconds: Double
+}
+
+func printTokenSummary(run: String, result: TokenTrainingResult, json: Bool) {
+    let summary = TokenSummary(run: run, exactMatch: result.evaluation.exactMatch, meanReward: result.evaluation.meanReward, steps: result.steps,
+                               completions: result.completions, wallSeconds: result.wallSeconds, samplingSeconds: result.samplingSeconds, updateSeconds: result.updateSeconds)
+    if json { JSONOutput.print(summary); return }
+    print(String(format: "%@: greedy exact match %.1f%%, mean reward %.3f on %d held-out prompts (%d steps, %d completions, %.1f s)",
+                 run, 100 * summary.exactMatch, summary.meanReward, result.evaluation.prompts, summary.steps, summary.completions, summary.wallSeconds))
+    print("next: policylab inspect \(run)   ·   policylab sample \(run) --prompt …")
+}
