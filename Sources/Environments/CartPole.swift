@@ -53,12 +53,13 @@ public struct CartPole: Environment {
         return StepResult(observation: observation(), reward: lastReward, terminated: lastTerminated, truncated: elapsedSteps >= timeLimit)
     }
 
-    var lastReward = 0.0
-    var lastTerminated = false
+    /// Reward and termination of the last `stepDiscrete`.
+    public private(set) var lastReward = 0.0
+    public private(set) var lastTerminated = false
 
     /// The dynamics without validation or allocation: the vector environment's hot path.
     @inline(__always)
-    mutating func stepDiscrete(_ a: Int) {
+    public mutating func stepDiscrete(_ a: Int) {
         let force = a == 1 ? Self.forceMagnitude : -Self.forceMagnitude
         let cosTheta = Foundation.cos(theta), sinTheta = Foundation.sin(theta)
         let temp = (force + Self.poleMassLength * (thetaDot * thetaDot) * sinTheta) / Self.totalMass

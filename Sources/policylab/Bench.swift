@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NN
 import Training
+import Policies
 
 extension PolicyLab {
     /// `policylab bench`: the throughput suite. Run it on a release build (`swift run -c release`).
@@ -38,6 +39,26 @@ extension PolicyLab {
             record("gpt_m_train_tokens_per_s", "tokens/s") {
                 NumericBenchmarks.transformerTrainingTokensPerSecond(config: .medium, batch: 32, minimumSeconds: 2 * seconds)
             }
+            record("sampling_s_b64_tokens_per_s", "tokens/s") { SystemBenchmarks.samplingTokensPerSecond(config: .small, batch: 64, minimumSeconds: seconds) }
+            record("sampling_m_b32_tokens_per_s", "tokens/s") { SystemBenchmarks.samplingTokensPerSecond(config: .medium, batch: 32, minimumSeconds: seconds) }
+            record("env_cartpole_steps_per_s", "steps/s") { (try? SystemBenchmarks.cartPoleStepsPerSecond(vectorized: false, steps: quick ? 500_000 : 4_000_000)) ?? .nan }
+            record("env_cartpole_vector8_steps_per_s", "steps/s") { (try? SystemBenchmarks.cartPoleStepsPerSecond(vectorized: true, steps: quick ? 500_000 : 4_000_000)) ?? .nan }
+            record("ppo_cartpole_sps", "steps/s") { (try? SystemBenchmarks.ppoCartPoleStepsPerSecond(totalSteps: quick ? 10_240 : 51_200)) ?? .nan }
+            let steps = quick ? 8 : 30
+            var grpoShare = Double.nan
+            record("grpo_s_beta0_completions_per_s", "completions/s") {
+                let r = try? SystemBenchmarks.grpoCompletionsPerSecond(model: .tokenPolicySmall, beta: 0, steps: steps)
+                grpoShare = r?.samplingShare ?? .nan
+                return r?.completionsPerSecond ?? .nan
+            }
+            record("grpo_s_beta0_sampling_share", "fraction") { grpoShare }
+            record("grpo_s_beta004_completions_per_s", "completions/s") { (try? SystemBenchmarks.grpoCompletionsPerSecond(model: .tokenPolicySmall, beta: 0.04, steps: steps))?.completionsPerSecond ?? .nan }
+            var medium = TransformerConfig.medium
+            medium.tiedEmbeddings = true
+            record("grpo_m_beta0_completions_per_s", "completions/s") { (try? SystemBenchmarks.grpoCompletionsPerSecond(model: medium, beta: 0, steps: steps))?.completionsPerSecond ?? .nan }
+            record("dpo_s_precomputed_pairs_per_s", "pairs/s") { (try? SystemBenchmarks.dpoPairsPerSecond(model: .tokenPolicySmall, steps: steps)) ?? .nan }
+            record("dpo_m_precomputed_pairs_per_s", "pairs/s") { (try? SystemBenchmarks.dpoPairsPerSecond(model: medium, steps: steps)) ?? .nan }
+            record("import_rows_per_s", "rows/s") { (try? ImportBenchmark.rowsPerSecond(rows: quick ? 20_000 : 100_000)) ?? .nan }
             if options.json {
                 var object: [String: Double] = [:]
                 for result in results { object[result.key] = (result.value * 10).rounded() / 10 }

@@ -8,7 +8,7 @@ extension PolicyLab {
         static let configuration = CommandConfiguration(
             commandName: "data",
             abstract: "Import, list, show, export and delete datasets (TRL-style JSONL).",
-            subcommands: [Import.self, List.self, Show.self, Export.self, Delete.self]
+            subcommands: [Import.self, Generate.self, List.self, Show.self, Export.self, Delete.self]
         )
     }
 }

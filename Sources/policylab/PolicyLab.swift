@@ -18,6 +18,8 @@ struct PolicyLab: ParsableCommand {
             Train.self,
             Sample.self,
             Inspect.self,
+            Compare.self,
+            Verify.self,
             Bench.self,
             Version.self,
         ]

@@ -1,0 +1,195 @@
+import Autograd
+import Foundation
+import NN
+import Objectives
+import Policies
+import Randomness
+import Tasks
+
+/// Direct Preference Optimization (Rafailov et al. 2023) on preference pairs, TRL's `DPOTrainer`
+/// semantics: sequence log-probs of the completion tokens (EOS included), a frozen reference policy
+/// whose log-probs are computed once for every pair, and the DPO loss family of `Objectives`.
+public struct DPOTrainingConfig: Codable, Sendable, Equatable {
+    public var task: String?
+    public var seed: UInt64 = 1
+    public var objective = DPOConfig()
+    public var steps = 300
+    /// Pairs per step.
+    public var batchSize = 64
+    public var learningRate = 1e-4
+    public var maxGradientNorm = 1.0
+    /// Fraction of pairs held out to measure preference accuracy.
+    public var heldOutFraction = 0.1
+    public var evaluationInterval = 100
+    public var evaluationPrompts = 256
+    public var maxNewTokens = 8
+
+    public init(task: String?) { self.task = task }
+
+    public func validate() throws {
+        try objective.validate()
+        func require(_ ok: Bool, _ message: String) throws { if !ok { throw TrainingError.invalidConfiguration(message) } }
+        try require(steps > 0 && batchSize > 0, "--steps and --batch-size must be positive")
+        try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be > 0")
+        try require(heldOutFraction >= 0 && heldOutFraction < 1, "the held-out fraction must be in [0, 1)")
+    }
+}
+
+/// One preference pair as text.
+public struct PreferenceExample: Sendable, Equatable {
+    public var prompt: String
+    public var chosen: String
+    public var rejected: String
+    public init(prompt: String, chosen: String, rejected: String) {
+        self.prompt = prompt
+        self.chosen = chosen
+        self.rejected = rejected
+    }
+}
+
+public struct DPOTrainingResult: Codable, Sendable, Equatable {
+    /// Held-out preference accuracy: share of pairs with a positive implicit-reward margin.
+    public var heldOutAccuracy: Double
+    public var evaluation: TokenEvaluation?
+    public var steps: Int
+    public var pairs: Int
+    public var wallSeconds: Double
+}
+
+public final class DPOTrainer {
+    public let config: DPOTrainingConfig
+    public let policy: TransformerPolicy
+    let reference: TransformerPolicy
+    let task: (any SequenceTask)?
+    let codec = TokenTaskCodec()
+    var generator: SeededGenerator
+    let optimizer: AdamW
+    let training: [EncodedPair]
+    let heldOut: [EncodedPair]
+
+    struct EncodedPair {
+        var prompt: [Int]
+        var chosen: [Int]
+        var rejected: [Int]
+        var referenceChosen = 0.0
+        var referenceRejected = 0.0
+    }
+
+    /// `reference`: the frozen reference; the policy starts from `initial` or a copy of the reference.
+    public init(config: DPOTrainingConfig, pairs: [PreferenceExample], reference: TransformerPolicy, initial: TransformerPolicy? = nil) throws {
+        try config.validate()
+        guard reference.config.vocabularySize == codec.vocabulary.size else {
+            throw TrainingError.invalidConfiguration("the reference run's vocabulary has \(reference.config.vocabularySize) tokens, the tasks use \(codec.vocabulary.size) — use a reference trained on PolicyLab's tasks")
+        }
+        guard pairs.count >= 2 else { throw TrainingError.invalidConfiguration("DPO needs at least 2 preference pairs — generate or import more") }
+        self.config = config
+        self.reference = reference
+        task = try config.task.map { try TaskRegistry.task(named: $0) }
+        generator = SeededGenerator(seed: config.seed)
+        let copy = reference.encodedWeights()
+        policy = try initial ?? TransformerPolicy.decode(configJSON: copy.configJSON, weights: copy.bytes)
+        optimizer = AdamW(parameters: policy.parameters, config: .init(learningRate: Float(config.learningRate)), decayMask: policy.parameters.map { _ in false })
+        let codec = self.codec
+        var encoded = try pairs.map { p -> EncodedPair in
+            let prompt = try codec.encodePrompt(p.prompt)
+            let pair = EncodedPair(prompt: prompt, chosen: try codec.encodeCompletion(p.chosen), rejected: try codec.encodeCompletion(p.rejected))
+            guard prompt.count + max(pair.chosen.count, pair.rejected.count) <= reference.config.contextLength else {
+                throw TrainingError.invalidConfiguration("a pair (prompt \(p.prompt)) is longer than the model's context of \(reference.config.contextLength) tokens")
+            }
+            return pair
+        }
+        // The reference's log-probs are computed once (TRL's precompute_ref_log_probs).
+        for start in stride(from: 0, to: encoded.count, by: 256) {
+            let chunk = Array(start..<min(encoded.count, start + 256))
+            let (chosen, rejected) = Self.sequenceLogProbabilities(reference, chunk.map { encoded[$0] }, recordTape: false)
+            for (k, i) in chunk.enumerated() {
+                encoded[i].referenceChosen = Double(chosen.values[k])
+                encoded[i].referenceRejected = Double(rejected.values[k])
+            }
+        }
+        var order = generator.permutation(encoded.count)
+        let heldOutCount = min(encoded.count - 1, Int((Double(encoded.count) * config.heldOutFraction).rounded()))
+        heldOut = order.prefix(heldOutCount).map { encoded[$0] }
+        order.removeFirst(heldOutCount)
+        training = order.map { encoded[$0] }
+    }
+
+    /// Sum of completion-token log-probs for chosen and rejected sequences of each pair; with the tape, the
+    /// (2B, T−1) token log-prob tensor and the completion mask for the backward pass.
+    static func sequenceLogProbabilities(_ policy: TransformerPolicy, _ pairs: [EncodedPair], recordTape: Bool)
+        -> (chosen: (values: [Float], tokens: Tensor?, mask: [Double]), rejected: (values: [Float], tokens: Tensor?, mask: [Double])) {
+        let padded = PaddedSequences(prompts: pairs.map(\.prompt) + pairs.map(\.prompt), completions: pairs.map(\.chosen) + pairs.map(\.rejected), padID: 0)
+        let compute = { policy.nextTokenLogProbabilities(tokens: padded.tokens, batch: padded.rows, time: padded.time) }
+        let logp = recordTape ? compute() : Tensor.withoutGradients(compute)
+        let width = padded.time - 1, b = pairs.count
+        var sums = [Float](repeating: 0, count: 2 * b)
+        for r in 0..<(2 * b) { for j in 0..<width where padded.completionMask[r * width + j] != 0 { sums[r] += logp.data[r * width + j] } }
+        return ((Array(sums[0..<b]), recordTape ? logp : nil, padded.completionMask), (Array(sums[b...]), nil, []))
+    }
+
+    public func heldOutAccuracy() -> Double {
+        guard !heldOut.isEmpty else { return .nan }
+        var correct = 0
+        for start in stride(from: 0, to: heldOut.count, by: 256) {
+            let chunk = Array(heldOut[start..<min(heldOut.count, start + 256)])
+            let (chosen, rejected) = Self.sequenceLogProbabilities(policy, chunk, recordTape: false)
+            for (k, pair) in chunk.enumerated() where (Double(chosen.values[k]) - pair.referenceChosen) > (Double(rejected.values[k]) - pair.referenceRejected) { correct += 1 }
+        }
+        return Double(correct) / Double(heldOut.count)
+    }
+
+    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> DPOTrainingResult {
+        let start = Date()
+        var seen = 0
+        let heldOutPrompts = task.map { TokenTaskEvaluation.heldOutPrompts(task: $0, count: config.evaluationPrompts, seed: config.seed) }
+        for step in 1...config.steps {
+            if shouldStop() { throw TrainingError.interrupted(step: step - 1) }
+            optimizer.learningRate = Float(config.learningRate * (1 - Double(step - 1) / Double(config.steps)))
+            let batch = (0..<min(config.batchSize, training.count)).map { _ in training[generator.nextInt(below: training.count)] }
+            let (chosen, rejected) = Self.sequenceLogProbabilities(policy, batch, recordTape: true)
+            let inputs = PreferenceLogProbabilities(
+                policyChosen: chosen.values.map(Double.init), policyRejected: rejected.values.map(Double.init),
+                referenceChosen: batch.map(\.referenceChosen), referenceRejected: batch.map(\.referenceRejected),
+                chosenTokens: batch.map { Double($0.chosen.count) }, rejectedTokens: batch.map { Double($0.rejected.count) })
+            let loss = dpoLoss(config: config.objective, inputs)
+            guard loss.loss.isFinite else { throw TrainingError.diverged(step: step, quantity: "the DPO loss") }
+            // ∂loss/∂(token log-prob) = ∂loss/∂(sequence log-prob) on the completion tokens of that row.
+            let width = chosen.mask.count / (2 * batch.count)
+            var gradient = [Float](repeating: 0, count: chosen.mask.count)
+            for r in 0..<(2 * batch.count) {
+                let g = r < batch.count ? loss.chosenGradient[r] : loss.rejectedGradient[r - batch.count]
+                for j in 0..<width where chosen.mask[r * width + j] != 0 { gradient[r * width + j] = Float(g) }
+            }
+            policy.zeroGradients()
+            chosen.tokens!.backward(gradient: gradient)
+            clipGradientNorm(policy.parameters, maximumNorm: Float(config.maxGradientNorm))
+            optimizer.step()
+            seen += batch.count
+            var metrics = loss.statistics.values
+            metrics["loss"] = loss.loss
+            try events(.metrics(step: step, samplesSeen: seen, values: metrics))
+            let isLast = step == config.steps
+            if isLast || (config.evaluationInterval > 0 && step % config.evaluationInterval == 0) {
+                let accuracy = heldOutAccuracy()
+                var values = ["eval/preference_accuracy": accuracy]
+                var evaluation: TokenEvaluation?
+                if let task, let heldOutPrompts {
+                    let (result, samples) = try TokenTaskEvaluation.evaluate(policy: policy, task: task, codec: codec, prompts: heldOutPrompts, maxNewTokens: config.maxNewTokens)
+                    values["eval/exact_match"] = result.exactMatch
+                    values["eval/reward"] = result.meanReward
+                    evaluation = result
+                    try events(.samples(step: step, samples))
+                }
+                try events(.metrics(step: step, samplesSeen: seen, values: values))
+                try events(.progress(String(format: "step %d/%d  loss %.4f  held-out preference accuracy %.1f%%%@  (%.1f s)", step, config.steps, loss.loss, 100 * accuracy,
+                                            evaluation.map { String(format: "  greedy reward %.3f", $0.meanReward) } ?? "", secondsSince(start))))
+                let weights = policy.encodedWeights()
+                try events(.checkpoint(step: step, configJSON: weights.configJSON, weights: weights.bytes, optimizer: nil))
+                if isLast {
+                    return DPOTrainingResult(heldOutAccuracy: accuracy, evaluation: evaluation, steps: step, pairs: seen, wallSeconds: secondsSince(start))
+                }
+            }
+        }
+        preconditionFailure("the last step returns")
+    }
+}

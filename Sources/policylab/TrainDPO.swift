@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Objectives
+import Store
+import Tasks
+import Training
+
+extension DPOLossType: ExpressibleByArgument {}
+
+extension PolicyLab.Train {
+    struct TrainDPO: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "dpo",
+            abstract: "DPO on a preference dataset against a frozen reference run (the policy starts from the reference unless --init).")
+
+        @Option(help: "Preference dataset (see `policylab data list`).") var dataset: String
+        @Option(help: "Reference run: its latest checkpoint is the frozen reference policy.") var ref: String
+        @Option(name: .customLong("init"), help: "Start the policy from this run instead of the reference.") var initRun: String?
+        @Option(help: "β, the implicit reward's inverse temperature.") var beta: Double = 0.1
+        @Option(help: "sigmoid, ipo, hinge or robust.") var loss: DPOLossType = .sigmoid
+        @Option(help: "ε for the robust loss.") var labelSmoothing: Double = 0
+        @Option(help: "Update steps.") var steps: Int = 300
+        @Option(help: "Pairs per step.") var batchSize: Int = 64
+        @Option(help: "AdamW learning rate (linear decay to 0).") var learningRate: Double = 1e-4
+        @Option(help: "Evaluate every this many steps.") var evalInterval: Int = 100
+        @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
+        @Option(help: "Run name.") var name: String?
+        @OptionGroup var options: GlobalOptions
+
+        func makeConfig(task: String?) -> DPOTrainingConfig {
+            var c = DPOTrainingConfig(task: task)
+            c.seed = seed
+            c.objective = DPOConfig(beta: beta, lossType: loss, labelSmoothing: labelSmoothing)
+            c.steps = steps
+            c.batchSize = batchSize
+            c.learningRate = learningRate
+            c.evaluationInterval = evalInterval
+            return c
+        }
+
+        func validate() throws {
+            do { try makeConfig(task: nil).validate() } catch { throw ValidationError("\(error)") }
+        }
+
+        func run() throws {
+            let store = try Store(path: options.databasePath)
+            let info = try store.dataset(named: dataset)
+            guard case .preferences(let rows) = try store.rows(ofDataset: dataset) else {
+                throw CLIError("dataset '\(dataset)' holds \(info.kind.rawValue) rows; DPO needs preference pairs — generate them with `policylab data generate --kind preference`")
+            }
+            let (referenceRun, reference) = try loadPolicy(run: ref, store: store)
+            let initial = try initRun.map { try loadPolicy(run: $0, store: store).1 }
+            let task = [info.task, referenceRun.target].compactMap { $0 }.first { (try? TaskRegistry.task(named: $0)) != nil }
+            let config = makeConfig(task: task)
+            let trainer: DPOTrainer
+            do {
+                trainer = try DPOTrainer(config: config, pairs: rows.map { PreferenceExample(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected) }, reference: reference, initial: initial)
+            } catch { throw CLIError("\(error)") }
+            let recorder = try RunRecorder(store: store, spec: RunSpec(name: name, algorithm: "dpo", target: task ?? dataset, datasetID: info.id, parentRunID: referenceRun.id, configJSON: configJSON(config), seed: seed), quiet: options.json)
+            let result = try recorder.record { try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested }) }
+            struct Summary: Encodable { let run: String; let heldOutAccuracy: Double; let exactMatch: Double?; let meanReward: Double?; let steps: Int; let pairs: Int; let wallSeconds: Double }
+            let summary = Summary(run: recorder.run.name, heldOutAccuracy: result.heldOutAccuracy, exactMatch: result.evaluation?.exactMatch, meanReward: result.evaluation?.meanReward, steps: result.steps, pairs: result.pairs, wallSeconds: result.wallSeconds)
+            if options.json { JSONOutput.print(summary); return }
+            print(String(format: "%@: held-out preference accuracy %.1f%%%@ (%d steps, %.1f s)", summary.run, 100 * summary.heldOutAccuracy,
+                         result.evaluation.map { String(format: ", greedy exact %.1f%%, mean reward %.3f", 100 * $0.exactMatch, $0.meanReward) } ?? "", summary.steps, summary.wallSeconds))
+            print("next: policylab compare \(referenceRun.name) \(summary.run)")
+        }
+    }
+}
