@@ -26,16 +26,26 @@ public final class TransformerPolicy: Module {
         return (logits, valueHead(hidden).reshaped([batch, time]))
     }
 
-    /// log π(x_{t+1} | x_≤t) for every position t < T−1 of each row: (B, T−1), on the tape.
-    /// `temperature` divides the logits first (as samplers and TRL's PPO do).
-    public func nextTokenLogProbabilities(tokens: [Int], batch: Int, time: Int, temperature: Float = 1) -> Tensor {
-        precondition(time >= 2, "next-token log-probs need sequences of at least 2 tokens")
-        let (logits, _) = forward(tokens: tokens, batch: batch, time: time)
+    /// Next-token log-probs (B, T−1) and values (B, T) from one forward pass.
+    public func nextTokenLogProbabilitiesAndValues(tokens: [Int], batch: Int, time: Int, temperature: Float = 1) -> (logProbabilities: Tensor, values: Tensor) {
+        let (logits, values) = forward(tokens: tokens, batch: batch, time: time)
+        return (Self.nextTokenLogProbabilities(logits: logits, tokens: tokens, batch: batch, time: time, temperature: temperature), values)
+    }
+
+    static func nextTokenLogProbabilities(logits: Tensor, tokens: [Int], batch: Int, time: Int, temperature: Float) -> Tensor {
         let inputs = logits.slice(axis: 1, 0..<(time - 1))                          // (B, T−1, V)
         let scaled = temperature == 1 ? inputs : inputs * (1 / temperature)
         var targets = [Int](repeating: 0, count: batch * (time - 1))
         for b in 0..<batch { for t in 0..<(time - 1) { targets[b * (time - 1) + t] = tokens[b * time + t + 1] } }
         return scaled.logSoftmax().pick(targets)                                     // (B, T−1)
+    }
+
+    /// log π(x_{t+1} | x_≤t) for every position t < T−1 of each row: (B, T−1), on the tape.
+    /// `temperature` divides the logits first (as samplers and TRL's PPO do).
+    public func nextTokenLogProbabilities(tokens: [Int], batch: Int, time: Int, temperature: Float = 1) -> Tensor {
+        precondition(time >= 2, "next-token log-probs need sequences of at least 2 tokens")
+        let (logits, _) = trunk.forward(tokens: tokens, batch: batch, time: time)
+        return Self.nextTokenLogProbabilities(logits: logits, tokens: tokens, batch: batch, time: time, temperature: temperature)
     }
 
     /// Weights as safetensors bytes with the config as metadata.

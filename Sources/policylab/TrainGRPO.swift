@@ -23,77 +23,124 @@ func loadPolicy(run reference: String, store: Store) throws -> (RunInfo, Transfo
     }
 }
 
+/// Options shared by the token RL commands (`train grpo`, `train rloo`, `train ppo --task`).
+struct TokenRLOptions: ParsableArguments {
+    @Option(help: "Task name (sort, reverse, copy, copy-letters, addition, digitsum).") var task: String?
+    @Option(name: .customLong("init"), help: "Start from this run's latest checkpoint instead of random weights.") var initRun: String?
+    @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
+    @Option(help: "Update steps (one generation batch each).") var steps: Int = 600
+    @Option(help: "Prompts per step.") var prompts: Int = 8
+    @Option(help: "Completions per prompt (G); the budget is steps × prompts × samples completions.") var samples: Int = 8
+    @Option(help: "Maximum new tokens per completion.") var maxNewTokens: Int = 8
+    @Option(help: "Sampling temperature.") var temperature: Float = 1
+    @Option(help: "Learning rate (tokens: AdamW, default 1e-3, linear decay to 0; --env: Adam, per-env default).") var learningRate: Double?
+    @Flag(help: "Keep the learning rate constant.") var constantLr = false
+    @Option(help: "Global gradient-norm clip (tokens: default 1.0; --env: per-env default).") var maxGradNorm: Double?
+    @Option(help: "Model width when starting from random weights.") var modelWidth: Int = 64
+    @Option(help: "Transformer layers when starting from random weights.") var layers: Int = 2
+    @Option(help: "Held-out prompts for the greedy evaluation.") var evalPrompts: Int = 256
+    @Option(help: "Evaluate every this many steps.") var evalInterval: Int = 100
+    @Option(help: "Run name.") var name: String?
+
+    func makeConfig(_ algorithm: TokenRLAlgorithm) -> TokenRLConfig {
+        var c = TokenRLConfig(task: task ?? "")
+        c.algorithm = algorithm
+        c.seed = seed
+        c.steps = steps
+        c.promptsPerStep = prompts
+        c.objective.groupSize = samples
+        c.objective.maxCompletionLength = maxNewTokens
+        c.maxNewTokens = maxNewTokens
+        c.temperature = temperature
+        c.learningRate = learningRate ?? 1e-3
+        c.decayLearningRate = !constantLr
+        c.maxGradientNorm = maxGradNorm ?? 1.0
+        c.model.modelWidth = modelWidth
+        c.model.mlpWidth = 4 * modelWidth
+        c.model.layers = layers
+        c.evaluationPrompts = evalPrompts
+        c.evaluationInterval = evalInterval
+        return c
+    }
+
+    func check(_ config: TokenRLConfig) throws {
+        do {
+            _ = try TaskRegistry.task(named: config.task)
+            try config.validate()
+        } catch { throw ValidationError("\(error)") }
+    }
+
+    func run(_ config: TokenRLConfig, options: GlobalOptions) throws {
+        let store = try Store(path: options.databasePath)
+        var initial: TransformerPolicy?
+        var parent: Int64?
+        if let initRun {
+            let (run, policy) = try loadPolicy(run: initRun, store: store)
+            (initial, parent) = (policy, run.id)
+        }
+        let trainer: TokenRLTrainer
+        do { trainer = try TokenRLTrainer(config: config, initial: initial) } catch { throw CLIError("\(error)") }
+        let recorder = try RunRecorder(store: store, spec: RunSpec(name: name, algorithm: config.algorithm.rawValue, target: config.task, parentRunID: parent, configJSON: configJSON(config), seed: seed), quiet: options.json)
+        let result = try recorder.record { try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested }) }
+        printTokenSummary(run: recorder.run.name, result: result, json: options.json)
+    }
+}
+
 extension PolicyLab.Train {
     struct TrainGRPO: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "grpo",
-            abstract: "GRPO on a toy task with its verifiable reward (TRL 1.16 semantics; starts from random weights unless --init).")
+            abstract: "GRPO on a toy task with its verifiable reward (TRL 1.16 semantics; random weights unless --init).")
 
-        @Option(help: "Task name (sort, reverse, copy, copy-letters, addition, digitsum).") var task: String
-        @Option(help: "Start from this run's latest checkpoint instead of random weights.") var initRun: String?
-        @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
-        @Option(help: "Update steps.") var steps: Int = 600
-        @Option(help: "Prompts per step.") var prompts: Int = 8
-        @Option(help: "G: completions per prompt.") var samples: Int = 8
-        @Option(help: "Maximum new tokens per completion.") var maxNewTokens: Int = 8
-        @Option(help: "Sampling temperature.") var temperature: Float = 1
-        @Option(help: "AdamW learning rate (linear decay to 0).") var learningRate: Double = 1e-3
+        @OptionGroup var rl: TokenRLOptions
         @Option(help: "β: weight of the k3 KL to the starting policy.") var beta: Double = 0
         @Option(help: "ε_low.") var epsilon: Double = 0.2
         @Option(help: "ε_high (default: ε_low).") var epsilonHigh: Double?
         @Option(help: "grpo, bnpo, dr_grpo, dapo, cispo, sapo, luspo or vespo.") var lossType: GRPOLossType = .dapo
         @Option(help: "group, batch or none.") var scaleRewards: RewardScaling = .group
-        @Option(help: "Model width when starting from random weights.") var modelWidth: Int = 64
-        @Option(help: "Transformer layers when starting from random weights.") var layers: Int = 2
-        @Option(help: "Held-out prompts for the greedy evaluation.") var evalPrompts: Int = 256
-        @Option(help: "Evaluate every this many steps.") var evalInterval: Int = 100
-        @Option(help: "Run name.") var name: String?
         @OptionGroup var options: GlobalOptions
 
-        func makeConfig() -> GRPOTrainingConfig {
-            var c = GRPOTrainingConfig(task: task)
-            c.seed = seed
-            c.steps = steps
-            c.promptsPerStep = prompts
-            c.objective.groupSize = samples
+        func makeConfig() -> TokenRLConfig {
+            var c = rl.makeConfig(.grpo)
             c.objective.beta = beta
             c.objective.epsilonLow = epsilon
             c.objective.epsilonHigh = epsilonHigh
             c.objective.lossType = lossType
             c.objective.scaleRewards = scaleRewards
-            c.objective.maxCompletionLength = maxNewTokens
-            c.maxNewTokens = maxNewTokens
-            c.temperature = temperature
-            c.learningRate = learningRate
-            c.model.modelWidth = modelWidth
-            c.model.mlpWidth = 4 * modelWidth
-            c.model.layers = layers
-            c.evaluationPrompts = evalPrompts
-            c.evaluationInterval = evalInterval
             return c
         }
 
         func validate() throws {
-            do {
-                _ = try TaskRegistry.task(named: task)
-                try makeConfig().validate()
-            } catch { throw ValidationError("\(error)") }
+            guard rl.task != nil else { throw ValidationError("--task is required") }
+            try rl.check(makeConfig())
         }
 
-        func run() throws {
-            let config = makeConfig()
-            let store = try Store(path: options.databasePath)
-            var initial: TransformerPolicy?
-            var parent: Int64?
-            if let initRun {
-                let (run, policy) = try loadPolicy(run: initRun, store: store)
-                (initial, parent) = (policy, run.id)
-            }
-            let trainer = try GRPOTrainer(config: config, initial: initial)
-            let recorder = try RunRecorder(store: store, spec: RunSpec(name: name, algorithm: "grpo", target: task, parentRunID: parent, configJSON: configJSON(config), seed: seed), quiet: options.json)
-            let result = try recorder.record { try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested }) }
-            printTokenSummary(run: recorder.run.name, result: result, json: options.json)
+        func run() throws { try rl.run(makeConfig(), options: options) }
+    }
+
+    struct TrainRLOO: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rloo",
+            abstract: "RLOO on a toy task: leave-one-out baseline, k1 sequence KL in the reward (TRL 1.16 semantics).")
+
+        @OptionGroup var rl: TokenRLOptions
+        @Option(help: "β: weight of the sequence KL penalty in the reward.") var beta: Double = 0.05
+        @Option(help: "ε of the clipped ratio.") var epsilon: Double = 0.2
+        @OptionGroup var options: GlobalOptions
+
+        func makeConfig() -> TokenRLConfig {
+            var c = rl.makeConfig(.rloo)
+            c.rloo.beta = beta
+            c.rloo.epsilonLow = epsilon
+            return c
         }
+
+        func validate() throws {
+            guard rl.task != nil else { throw ValidationError("--task is required") }
+            try rl.check(makeConfig())
+        }
+
+        func run() throws { try rl.run(makeConfig(), options: options) }
     }
 }
 

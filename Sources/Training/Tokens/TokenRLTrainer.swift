@@ -6,10 +6,18 @@ import Policies
 import Randomness
 import Tasks
 
-/// GRPO on a toy task with a verifiable reward (TRL 1.16's `GRPOTrainer` loop on one process):
-/// sample G completions per prompt with the KV cache, score them, group-relative advantages, one
-/// update per generation batch (μ = 1), AdamW with linear decay and gradient clipping 1.0.
-public struct GRPOTrainingConfig: Codable, Sendable, Equatable {
+/// Reinforcement learning on a toy task with a verifiable reward, one loop for three algorithms so that
+/// they share sampling, budget and evaluation: GRPO (TRL 1.16 `GRPOTrainer`), RLOO (TRL 1.16
+/// `RLOOTrainer`) and PPO with a value head (TRL 1.9 `PPOTrainer`). Each step samples G completions per
+/// prompt with the KV cache and scores them; the budget unit is the completion.
+public enum TokenRLAlgorithm: String, Codable, Sendable, CaseIterable {
+    case grpo, rloo, ppo
+}
+
+public typealias GRPOTrainingConfig = TokenRLConfig
+
+public struct TokenRLConfig: Codable, Sendable, Equatable {
+    public var algorithm = TokenRLAlgorithm.grpo
     public var task: String
     public var seed: UInt64 = 1
     /// The policy's shape when starting from random weights (TRL anchor size s by default).
@@ -24,11 +32,18 @@ public struct GRPOTrainingConfig: Codable, Sendable, Equatable {
     /// Sampling temperature during training.
     public var temperature: Float = 1
     public var learningRate = 1e-3
+    /// Decay the learning rate linearly to 0 over the run (TRL's default scheduler).
+    public var decayLearningRate = true
     public var maxGradientNorm = 1.0
     /// Held-out prompts for the greedy evaluation.
     public var evaluationPrompts = 256
     /// Evaluate (and log samples) every this many steps (0: only at the end).
     public var evaluationInterval = 100
+    /// RLOO: β of the sequence KL in the reward, ε.
+    public var rloo = RLOOConfig()
+    /// PPO: KL coefficient, γ, λ, clip ranges, c₁; epochs per batch (TRL `num_ppo_epochs`).
+    public var ppo = TokenPPOConfig()
+    public var ppoEpochs = 4
 
     public init(task: String) {
         self.task = task
@@ -39,6 +54,8 @@ public struct GRPOTrainingConfig: Codable, Sendable, Equatable {
 
     public func validate() throws {
         try objective.validate(batchRows: promptsPerStep * objective.groupSize)
+        if algorithm == .rloo { try rloo.validate(batchRows: promptsPerStep * objective.groupSize) }
+        if algorithm == .ppo { try ppo.validate() }
         func require(_ ok: Bool, _ message: String) throws { if !ok { throw TrainingError.invalidConfiguration(message) } }
         try require(steps > 0 && promptsPerStep > 0, "--steps and --prompts must be positive")
         try require(maxNewTokens > 0, "--max-new-tokens must be positive")
@@ -58,7 +75,9 @@ public struct TokenTrainingResult: Codable, Sendable, Equatable {
     public var updateSeconds: Double
 }
 
-public final class GRPOTrainer {
+public typealias GRPOTrainer = TokenRLTrainer
+
+public final class TokenRLTrainer {
     public let config: GRPOTrainingConfig
     public let policy: TransformerPolicy
     let reference: TransformerPolicy?
@@ -84,7 +103,8 @@ public final class GRPOTrainer {
             policy = TransformerPolicy(config: model, generator: &generator)
         }
         // The reference policy is the starting policy, frozen (needed only for β > 0).
-        reference = config.objective.beta > 0 ? try TransformerPolicy.decode(configJSON: policy.encodedWeights().configJSON, weights: policy.encodedWeights().bytes) : nil
+        let needsReference = (config.algorithm == .grpo && config.objective.beta > 0) || (config.algorithm == .rloo && config.rloo.beta > 0) || config.algorithm == .ppo
+        reference = needsReference ? try TransformerPolicy.decode(configJSON: policy.encodedWeights().configJSON, weights: policy.encodedWeights().bytes) : nil
         optimizer = AdamW(parameters: policy.parameters, config: .init(learningRate: Float(config.learningRate)), decayMask: policy.parameters.map { _ in false })
     }
 
@@ -96,7 +116,7 @@ public final class GRPOTrainer {
         var completionsUsed = 0
         for step in 1...config.steps {
             if shouldStop() { throw TrainingError.interrupted(step: step - 1) }
-            optimizer.learningRate = Float(config.learningRate * (1 - Double(step - 1) / Double(config.steps)))
+            if config.decayLearningRate { optimizer.learningRate = Float(config.learningRate * (1 - Double(step - 1) / Double(config.steps))) }
             // Generation: G completions per prompt.
             let sampleStart = Date()
             let prompts = (0..<config.promptsPerStep).map { _ in task.makePrompt(using: &generator) }
@@ -113,34 +133,18 @@ public final class GRPOTrainer {
 
             // Update.
             let updateStart = Date()
-            let advantages = grpoAdvantages(rewards: rewards, groupSize: g, scaling: config.objective.scaleRewards)
-            let padded = PaddedSequences(prompts: encodedPrompts, completions: completions.map(\.tokens), padID: codec.vocabulary.padID)
-            let logProbabilities = policy.nextTokenLogProbabilities(tokens: padded.tokens, batch: padded.rows, time: padded.time, temperature: config.temperature)
-            let referenceLogProbabilities = reference.map { r in
-                Tensor.withoutGradients { r.nextTokenLogProbabilities(tokens: padded.tokens, batch: padded.rows, time: padded.time, temperature: config.temperature).data.map(Double.init) }
-            }
-            let batch = TokenBatch(rows: padded.rows, tokens: padded.time - 1, mask: padded.completionMask,
-                                   logProbabilities: logProbabilities.data.map(Double.init), oldLogProbabilities: nil,
-                                   referenceLogProbabilities: referenceLogProbabilities)
-            let loss = grpoLoss(config: config.objective, batch: batch, advantages: advantages.advantages,
-                                generationTokens: Int(padded.completionMask.reduce(0, +)))
-            guard loss.loss.isFinite else { throw TrainingError.diverged(step: step, quantity: "the GRPO loss") }
-            policy.zeroGradients()
-            logProbabilities.backward(gradient: loss.logProbabilityGradient.map(Float.init))
-            let norm = clipGradientNorm(policy.parameters, maximumNorm: Float(config.maxGradientNorm))
-            guard norm.isFinite else { throw TrainingError.diverged(step: step, quantity: "the gradient norm") }
-            optimizer.step()
+            let update = try updatePolicy(prompts: encodedPrompts, completions: completions.map(\.tokens), rewards: rewards, step: step)
             updateSeconds += secondsSince(updateStart)
 
-            var metrics = loss.statistics.values
-            metrics["loss"] = loss.loss
+            var metrics = update.statistics
+            metrics["loss"] = update.loss
+            metrics["grad_norm"] = Double(update.gradientNorm)
             metrics["reward"] = mean(rewards)
             let groupStandardDeviations = stride(from: 0, to: rewards.count, by: g).map { unbiasedStandardDeviation(Array(rewards[$0..<($0 + g)])) }
             metrics["reward_std"] = mean(groupStandardDeviations)
             metrics["frac_reward_zero_std"] = mean(groupStandardDeviations.map { $0 < 1e-8 ? 1 : 0 })
             metrics["completions/mean_length"] = mean(completions.map { Double($0.tokens.count) })
             metrics["learning_rate"] = Double(optimizer.learningRate)
-            metrics["grad_norm"] = Double(norm)
             try events(.metrics(step: step, samplesSeen: completionsUsed, values: metrics))
 
             let isLast = step == config.steps
