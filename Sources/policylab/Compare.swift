@@ -74,10 +74,13 @@ extension PolicyLab {
                 table.append([r.run, r.algorithm, r.target, "\(r.metric) \(f(r.finalValue))", f(r.evalExactMatch), f(r.evalReward), f(r.evalReturnMean, "%.1f"), f(r.kl, "%.4f"), "\(r.samplesSeen)", f(r.wallSeconds, "%.1f"), r.status])
             }
             print(table.render())
-            let values = curves.flatMap { $0.points.map(\.y) }
-            let low = values.min() ?? 0, high = values.max() ?? 1
+            // One scale for all rows when they plot the same metric (so heights compare), else one per row.
+            let shared = Set(chosenMetrics).count == 1
+            let all = curves.flatMap { $0.points.map(\.y) }
             print("")
             for (row, curve) in zip(rows, curves) {
+                let values = shared ? all : curve.points.map(\.y)
+                let low = values.min() ?? 0, high = values.max() ?? 1
                 print("\(row.run.padding(toLength: 36, withPad: " ", startingAt: 0)) \(Sparkline.render(curve.points, low: low, high: high))  \(row.metric) \(f(low)) … \(f(high))")
             }
             if let svg { print("\nchart written to \(svg)") }

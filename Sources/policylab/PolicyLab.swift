@@ -12,6 +12,7 @@ struct PolicyLab: ParsableCommand {
         commandName: "policylab",
         abstract: "A lab for policy-gradient RL and preference optimisation (PPO, DPO, GRPO) on a CPU.",
         subcommands: [
+            Demo.self,
             DataCommand.self,
             Runs.self,
             Env.self,

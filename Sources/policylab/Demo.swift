@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import Randomness
+import Store
+import Tasks
+import Training
+
+extension PolicyLab {
+    /// `policylab demo`: the lab end to end on built-in data.
+    struct Demo: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the lab end to end: import the shipped datasets, SFT → DPO and SFT → GRPO vs PPO vs RLOO on `sort`, PPO on CartPole, then compare.",
+            discussion: "Everything is recorded in the database; the comparison chart is written next to it as an SVG report.")
+
+        @Flag(help: "A sub-minute version (smaller budgets).") var quick = false
+        @Option(help: "Seed of every run.") var seed: UInt64 = 1
+        @OptionGroup var options: GlobalOptions
+
+        func say(_ line: String) { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
+
+        func run() throws {
+            let started = Date()
+            let store = try Store(path: options.databasePath)
+            let stamp = Int(started.timeIntervalSince1970)
+            func runName(_ what: String) -> String { "demo-\(stamp)-\(what)" }
+
+            // 1. Data: the shipped JSONL files and generated preference pairs.
+            say("[1/6] datasets")
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            for (file, name) in [("sort-prompts.jsonl", "demo-sort-prompts"), ("sort-preferences.jsonl", "demo-sort-preferences")] {
+                let path = root.appendingPathComponent("datasets/\(file)").path
+                if let data = FileManager.default.contents(atPath: path) {
+                    let rows = try DatasetJSONL.parse([UInt8](data), file: path)
+                    try store.insertDataset(name: name, rows: rows, task: "sort", source: path, replace: true)
+                    say("      imported \(rows.count) rows from datasets/\(file) as '\(name)'")
+                }
+            }
+            var generator = SeededGenerator(seed: seed)
+            let pairs = makePreferencePairs(task: try SortTask(), count: quick ? 600 : 2000, using: &generator)
+            try store.insertDataset(name: "demo-sort-generated-pairs", rows: .preferences(pairs.map {
+                PreferencePair(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected, chosenScore: $0.chosenScore, rejectedScore: $0.rejectedScore)
+            }), task: "sort", source: "generated", replace: true)
+
+            // 2. A partly trained SFT policy: the common start of DPO, GRPO, PPO and RLOO.
+            say("[2/6] SFT on sort (partly trained, so the RL runs have room to improve)")
+            var sft = SFTConfig(task: "sort")
+            sft.seed = seed
+            sft.steps = quick ? 25 : 40
+            sft.batchSize = 32
+            sft.evaluationInterval = 0
+            let sftRun = try record(store, RunSpec(name: runName("sft"), algorithm: "sft", target: "sort", configJSON: configJSON(sft), seed: seed)) { recorder in
+                try SFTTrainer(config: sft).train(events: recorder.handle, shouldStop: { Interruption.requested })
+            }
+            let (_, sftPolicy) = try loadPolicy(run: sftRun.name, store: store)
+
+            // 3. DPO from the SFT policy on the generated pairs.
+            say("[3/6] DPO from the SFT policy on \(pairs.count) generated preference pairs")
+            var dpo = DPOTrainingConfig(task: "sort")
+            dpo.seed = seed
+            dpo.steps = quick ? 60 : 200
+            dpo.evaluationInterval = 0
+            let dpoTrainer = try DPOTrainer(config: dpo, pairs: pairs.map { PreferenceExample(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected) }, reference: sftPolicy)
+            let dpoRun = try record(store, RunSpec(name: runName("dpo"), algorithm: "dpo", target: "sort", parentRunID: sftRun.id, configJSON: configJSON(dpo), seed: seed)) { recorder in
+                try dpoTrainer.train(events: recorder.handle, shouldStop: { Interruption.requested })
+            }
+
+            // 4. GRPO vs PPO vs RLOO from the SFT policy, same completion budget.
+            let steps = quick ? 40 : 200
+            say("[4/6] GRPO, PPO and RLOO from the SFT policy, \(steps * 64) completions each")
+            var rlRuns: [RunInfo] = []
+            for algorithm in [TokenRLAlgorithm.grpo, .ppo, .rloo] {
+                var config = TokenRLConfig(task: "sort")
+                config.algorithm = algorithm
+                config.seed = seed
+                config.steps = steps
+                config.learningRate = 3e-4
+                config.evaluationInterval = quick ? 0 : 50
+                config.evaluationPrompts = 128
+                let (_, start) = try loadPolicy(run: sftRun.name, store: store)
+                let trainer = try TokenRLTrainer(config: config, initial: start)
+                rlRuns.append(try record(store, RunSpec(name: runName(algorithm.rawValue), algorithm: algorithm.rawValue, target: "sort", parentRunID: sftRun.id, configJSON: configJSON(config), seed: seed)) { recorder in
+                    try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested })
+                })
+            }
+
+            // 5. PPO on CartPole.
+            say("[5/6] PPO on CartPole-v1")
+            var cartPole = ControlPPOConfig.defaults(for: "CartPole-v1")
+            cartPole.seed = seed
+            if quick { cartPole.totalSteps = 25_600; cartPole.evaluationEpisodes = 5 }
+            let cartPoleRun = try record(store, RunSpec(name: runName("cartpole-ppo"), algorithm: "ppo", target: "CartPole-v1", configJSON: configJSON(cartPole), seed: seed)) { recorder in
+                try ControlPPOTrainer(config: cartPole).train(events: recorder.handle, shouldStop: { Interruption.requested })
+            }
+
+            // 6. The comparison and the report.
+            say("[6/6] comparison")
+            let report = URL(fileURLWithPath: options.databasePath).deletingPathExtension().path + "-report.svg"
+            var compare = try Compare.parse(["--db", options.databasePath, "--svg", report, "--metric", "reward"] + rlRuns.map(\.name))
+            try compare.run()
+            print("")
+            var others = try Compare.parse(["--db", options.databasePath, sftRun.name, dpoRun.name, cartPoleRun.name])
+            try others.run()
+            print(String(format: "\ndemo finished in %.0f s; report: %@", Date().timeIntervalSince(started), report))
+            print("""
+
+                Try next:
+                  policylab inspect \(rlRuns[0].name)                   # what GRPO generated while training
+                  policylab sample \(dpoRun.name) --prompt 315204= -n 5     # sample from the DPO policy
+                  policylab compare \(rlRuns.map(\.name).joined(separator: " ")) --svg chart.svg
+                  policylab runs show \(cartPoleRun.name)
+                """)
+        }
+
+        /// Runs a trainer under a recorder and returns the finished run.
+        func record<T>(_ store: Store, _ spec: RunSpec, _ body: (RunRecorder) throws -> T) throws -> RunInfo {
+            let recorder = try RunRecorder(store: store, spec: spec, quiet: false)
+            _ = try recorder.record { try body(recorder) }
+            return try store.run(recorder.run.name)
+        }
+    }
+}
