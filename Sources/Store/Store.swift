@@ -11,17 +11,53 @@ public final class Store: Sendable {
     let pool: DatabasePool
 
     /// Opens (creating if needed) the database at `path` and runs pending migrations.
-    public init(path: String) throws {
+    ///
+    /// `readOnly`: for commands that only read, an existing, fully migrated file is opened without any
+    /// write, so its bytes stay as they are (a read-write open touches the header). A missing or
+    /// not-yet-migrated file is opened read-write as usual.
+    public init(path: String, readOnly: Bool = false) throws {
         self.path = path
         try Self.refuseForeignFile(at: path)
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
         do {
+            if readOnly, FileManager.default.fileExists(atPath: path), try Self.isFullyMigrated(path) {
+                configuration.readonly = true
+                pool = try DatabasePool(path: path, configuration: configuration)
+                return
+            }
             pool = try DatabasePool(path: path, configuration: configuration)
             try Schema.migrator.migrate(pool)
         } catch let error as DatabaseError {
             throw StoreError.cannotOpen(path: path, reason: error.message ?? "\(error.resultCode)")
+        }
+    }
+
+    /// Whether an existing PolicyLab file has every known migration and is in WAL mode (read-only check).
+    static func isFullyMigrated(_ path: String) throws -> Bool {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            guard try db.tableExists("grdb_migrations") else { return false }
+            let applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
+            return applied.isSuperset(of: Schema.knownMigrations) && mode == "wal"
+        }
+    }
+
+    /// Whether dataset `name` exists, checked without writing to the file (false when there is no file).
+    public static func datasetExists(named name: String, atPath path: String) throws -> Bool {
+        guard FileManager.default.fileExists(atPath: path) else { return false }
+        try refuseForeignFile(at: path)
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            try db.tableExists("datasets") && Int.fetchOne(db, sql: "SELECT 1 FROM datasets WHERE name = ?", arguments: [name]) != nil
         }
     }
 

@@ -38,6 +38,8 @@ extension PolicyLab.DataCommand {
             }
             let started = Date()
             let rows = try DatasetJSONL.parse([UInt8](data), file: file, kind: kind)
+            // Refuse a duplicate name before opening the file for writing, so it stays byte-for-byte unchanged.
+            if !replace, try Store.datasetExists(named: name, atPath: options.databasePath) { throw StoreError.datasetExists(name: name) }
             let store = try Store(path: options.databasePath)
             let info = try store.insertDataset(name: name, rows: rows, task: task, source: file, replace: replace)
             let seconds = Date().timeIntervalSince(started)
@@ -54,7 +56,7 @@ extension PolicyLab.DataCommand {
         @OptionGroup var options: GlobalOptions
 
         func run() throws {
-            let store = try Store(path: options.databasePath)
+            let store = try Store(path: options.databasePath, readOnly: true)
             let datasets = try store.datasets()
             if options.json {
                 JSONOutput.print(datasets)
@@ -83,7 +85,7 @@ extension PolicyLab.DataCommand {
         }
 
         func run() throws {
-            let store = try Store(path: options.databasePath)
+            let store = try Store(path: options.databasePath, readOnly: true)
             let info = try store.dataset(named: name)
             let rows = try store.rows(ofDataset: name, limit: limit)
             if options.json {
@@ -123,7 +125,7 @@ extension PolicyLab.DataCommand {
         @OptionGroup var options: GlobalOptions
 
         func run() throws {
-            let store = try Store(path: options.databasePath)
+            let store = try Store(path: options.databasePath, readOnly: true)
             let text = DatasetJSONL.encode(try store.rows(ofDataset: name))
             if let out {
                 do {

@@ -49,6 +49,18 @@ import Testing
         #expect(FileManager.default.contents(atPath: cli.path("policylab.sqlite")) == before)
     }
 
+    @Test func duplicateNamesAndReadingCommandsLeaveTheFileUnchanged() throws {
+        let cli = CommandRunner()
+        let source = CommandRunner.packageRoot.appendingPathComponent("datasets/sort-prompts.jsonl").path
+        #expect(try cli.run("data", "import", source, "--name", "a").status == 0)
+        let before = FileManager.default.contents(atPath: cli.path("policylab.sqlite"))
+        let duplicate = try cli.run("data", "import", source, "--name", "a")
+        #expect(duplicate.status == 1 && duplicate.stderr.contains("--replace"))
+        for command in [["data", "list"], ["data", "show", "a"], ["data", "export", "a"]] { #expect(try cli.run(command).status == 0) }
+        #expect(FileManager.default.contents(atPath: cli.path("policylab.sqlite")) == before)
+        #expect(try cli.run("data", "import", source, "--name", "a", "--replace").status == 0)
+    }
+
     @Test func aBadFileDoesNotCreateADatabase() throws {
         let cli = CommandRunner()
         let bad = cli.write("bad.jsonl", "not json\n")
