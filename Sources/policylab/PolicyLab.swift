@@ -21,6 +21,7 @@ struct PolicyLab: ParsableCommand {
             Inspect.self,
             Compare.self,
             Verify.self,
+            Export.self,
             Bench.self,
             Version.self,
         ]
