@@ -54,9 +54,12 @@ extension PolicyLab {
             let (_, sftPolicy) = try loadPolicy(run: sftRun.name, store: store)
 
             // 3. DPO from the SFT policy on the generated pairs.
-            say("[3/6] DPO from the SFT policy on \(pairs.count) generated preference pairs")
+            say("[3/6] DPO (+ RPO NLL term, α = 1) from the SFT policy on \(pairs.count) generated preference pairs")
             var dpo = DPOTrainingConfig(task: "sort")
             dpo.seed = seed
+            // Plain DPO lowers the greedy reward of this SFT policy (the chosen answers' likelihood falls
+            // too); the RPO term keeps it (see README).
+            dpo.rpoAlpha = 1
             dpo.steps = quick ? 60 : 200
             dpo.evaluationInterval = 0
             let dpoTrainer = try DPOTrainer(config: dpo, pairs: pairs.map { PreferenceExample(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected) }, reference: sftPolicy)

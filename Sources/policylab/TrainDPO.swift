@@ -19,6 +19,7 @@ extension PolicyLab.Train {
         @Option(help: "β, the implicit reward's inverse temperature.") var beta: Double = 0.1
         @Option(help: "sigmoid, ipo, hinge or robust.") var loss: DPOLossType = .sigmoid
         @Option(help: "ε for the robust loss.") var labelSmoothing: Double = 0
+        @Option(help: "α: weight of the NLL of the chosen answers (RPO; TRL rpo_alpha). 0 = plain DPO.") var rpoAlpha: Double = 0
         @Option(help: "Update steps.") var steps: Int = 300
         @Option(help: "Pairs per step.") var batchSize: Int = 64
         @Option(help: "AdamW learning rate (linear decay to 0).") var learningRate: Double = 1e-4
@@ -31,6 +32,7 @@ extension PolicyLab.Train {
             var c = DPOTrainingConfig(task: task)
             c.seed = seed
             c.objective = DPOConfig(beta: beta, lossType: loss, labelSmoothing: labelSmoothing)
+            c.rpoAlpha = rpoAlpha
             c.steps = steps
             c.batchSize = batchSize
             c.learningRate = learningRate

@@ -13,6 +13,9 @@ public struct DPOTrainingConfig: Codable, Sendable, Equatable {
     public var task: String?
     public var seed: UInt64 = 1
     public var objective = DPOConfig()
+    /// α of RPO (Pang et al. 2024; TRL `rpo_alpha`): adds α·NLL of the chosen completions (mean over their
+    /// tokens), which keeps DPO from lowering the likelihood of the chosen answers. 0: plain DPO.
+    public var rpoAlpha = 0.0
     public var steps = 300
     /// Pairs per step.
     public var batchSize = 64
@@ -32,6 +35,7 @@ public struct DPOTrainingConfig: Codable, Sendable, Equatable {
         try require(steps > 0 && batchSize > 0, "--steps and --batch-size must be positive")
         try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be > 0")
         try require(heldOutFraction >= 0 && heldOutFraction < 1, "the held-out fraction must be in [0, 1)")
+        try require(rpoAlpha >= 0 && rpoAlpha.isFinite, "--rpo-alpha must be ≥ 0")
     }
 }
 
@@ -160,13 +164,24 @@ public final class DPOTrainer {
                 let g = r < batch.count ? loss.chosenGradient[r] : loss.rejectedGradient[r - batch.count]
                 for j in 0..<width where chosen.mask[r * width + j] != 0 { gradient[r * width + j] = Float(g) }
             }
+            var nll = 0.0
+            if config.rpoAlpha > 0 {
+                // α·mean(−log π) over the chosen completions' tokens.
+                let chosenTokens = (0..<(batch.count * width)).filter { chosen.mask[$0] != 0 }
+                let count = Double(max(chosenTokens.count, 1))
+                for i in chosenTokens {
+                    nll -= Double(chosen.tokens!.data[i]) / count
+                    gradient[i] += Float(-config.rpoAlpha / count)
+                }
+            }
             policy.zeroGradients()
             chosen.tokens!.backward(gradient: gradient)
             clipGradientNorm(policy.parameters, maximumNorm: Float(config.maxGradientNorm))
             optimizer.step()
             seen += batch.count
             var metrics = loss.statistics.values
-            metrics["loss"] = loss.loss
+            metrics["loss"] = loss.loss + config.rpoAlpha * nll
+            if config.rpoAlpha > 0 { metrics["nll_loss"] = nll }
             try events(.metrics(step: step, samplesSeen: seen, values: metrics))
             let isLast = step == config.steps
             if isLast || (config.evaluationInterval > 0 && step % config.evaluationInterval == 0) {
