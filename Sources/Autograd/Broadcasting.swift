@@ -24,23 +24,6 @@ enum Broadcasting {
             strides[axis] = padded[axis] == 1 ? 0 : running
             running *= padded[axis]
         }
-        let total = output.reduce(1, *)
-        var indices = [Int](repeating: 0, count: total)
-        if total == 0 { return indices }
-        var counter = [Int](repeating: 0, count: rank)
-        var index = 0
-        for flat in 0..<total {
-            indices[flat] = index
-            var axis = rank - 1
-            while axis >= 0 {
-                counter[axis] += 1
-                index += strides[axis]
-                if counter[axis] < output[axis] { break }
-                index -= strides[axis] * counter[axis]
-                counter[axis] = 0
-                axis -= 1
-            }
-        }
-        return indices
+        return Tensor.stridedIndices(shape: output, strides: strides)
     }
 }
