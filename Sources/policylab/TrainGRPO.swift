@@ -27,6 +27,7 @@ func loadPolicy(run reference: String, store: Store) throws -> (RunInfo, Transfo
 struct TokenRLOptions: ParsableArguments {
     @Option(help: "Task name (sort, reverse, copy, copy-letters, addition, digitsum).") var task: String?
     @Option(name: .customLong("init"), help: "Start from this run's latest checkpoint instead of random weights.") var initRun: String?
+    @Option(help: "Score with this reward-model run instead of the task's reward (`task` or a run).") var reward: String = "task"
     @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
     @Option(help: "Update steps (one generation batch each).") var steps: Int = 600
     @Option(help: "Prompts per step.") var prompts: Int = 8
@@ -78,8 +79,14 @@ struct TokenRLOptions: ParsableArguments {
             let (run, policy) = try loadPolicy(run: initRun, store: store)
             (initial, parent) = (policy, run.id)
         }
+        var rewardModel: TransformerPolicy?
+        if reward != "task" {
+            let (run, model) = try loadPolicy(run: reward, store: store)
+            guard run.algorithm == "reward-model" else { throw CLIError("run \(run.name) is a \(run.algorithm) run, not a reward model — train one with `policylab train reward-model`") }
+            rewardModel = model
+        }
         let trainer: TokenRLTrainer
-        do { trainer = try TokenRLTrainer(config: config, initial: initial) } catch { throw CLIError("\(error)") }
+        do { trainer = try TokenRLTrainer(config: config, initial: initial, rewardModel: rewardModel) } catch { throw CLIError("\(error)") }
         let recorder = try RunRecorder(store: store, spec: RunSpec(name: name, algorithm: config.algorithm.rawValue, target: config.task, parentRunID: parent, configJSON: configJSON(config), seed: seed), quiet: options.json)
         let result = try recorder.record { try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested }) }
         printTokenSummary(run: recorder.run.name, result: result, json: options.json)

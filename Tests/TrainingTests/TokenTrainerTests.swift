@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Training
 import Objectives
+import Randomness
 
 /// CI-sized learning tests for the token trainers (fixed seeds). A random policy over the 32-token
 /// vocabulary scores ≈ 0.03 on `sort` (1/32 per position), so the thresholds show learning.
@@ -46,5 +47,27 @@ import Objectives
         config.objective.beta = 0
         config.task = "nope"
         #expect(throws: (any Error).self) { try GRPOTrainer(config: config) }
+    }
+}
+
+@Suite struct RewardModelTests {
+    @Test func bradleyTerryRewardModelLearnsToPreferSortedAnswers() throws {
+        var generator = Randomness.SeededGenerator(seed: 11)
+        var pairs: [PreferenceExample] = []
+        for _ in 0..<400 {
+            let digits = (0..<6).map { _ in generator.nextInt(below: 6) }
+            var shuffled = digits
+            if shuffled == digits.sorted() { shuffled = digits.sorted().reversed() }
+            if shuffled == digits.sorted() { continue }  // all equal digits: no rejected answer
+            pairs.append(PreferenceExample(prompt: digits.map(String.init).joined() + "=", chosen: digits.sorted().map(String.init).joined(), rejected: shuffled.map(String.init).joined()))
+        }
+        var config = RewardModelConfig()
+        config.steps = 120
+        config.batchSize = 32
+        config.evaluationInterval = 0
+        let trainer = try RewardModelTrainer(config: config, pairs: pairs)
+        let before = trainer.heldOutAccuracy()
+        let result = try trainer.train(events: { _ in })
+        #expect(result.accuracy >= 0.8, "held-out accuracy \(before) → \(result.accuracy)")
     }
 }

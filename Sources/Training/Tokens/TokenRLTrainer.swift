@@ -86,8 +86,13 @@ public final class TokenRLTrainer {
     var generator: SeededGenerator
     let optimizer: AdamW
 
+    /// Scores completions instead of the task's verifiable reward, when set (`--reward RUN`).
+    let rewardModel: RewardModelScorer?
+
     /// `initial`: start from these weights (e.g. an SFT run's checkpoint) instead of random ones.
-    public init(config: GRPOTrainingConfig, initial: TransformerPolicy? = nil) throws {
+    /// `rewardModel`: score with a trained reward model instead of the task's reward (evaluation keeps the task's).
+    public init(config: GRPOTrainingConfig, initial: TransformerPolicy? = nil, rewardModel: TransformerPolicy? = nil) throws {
+        self.rewardModel = rewardModel.map(RewardModelScorer.init)
         try config.validate()
         self.config = config
         task = try TaskRegistry.task(named: config.task)
@@ -127,7 +132,8 @@ public final class TokenRLTrainer {
                 options: SamplingOptions(temperature: config.temperature, maxNewTokens: config.maxNewTokens, stopToken: codec.vocabulary.eosID),
                 generator: &generator)
             let texts = completions.map { codec.completionText($0.tokens) }
-            let rewards = try zip(rows, texts).map { try task.reward(prompt: $0.prompt, completion: $1) }
+            let rewards = try rewardModel.map { $0.scores(prompts: encodedPrompts, completions: completions.map(\.tokens)) }
+                ?? zip(rows, texts).map { try task.reward(prompt: $0.prompt, completion: $1) }
             completionsUsed += rows.count
             samplingSeconds += secondsSince(sampleStart)
 
