@@ -59,6 +59,45 @@ extension PolicyLab.Train {
         func run() throws { try pg.run(makeConfig(), options: options) }
     }
 
+    struct TrainActorCriticLambda: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ac-lambda", abstract: "Online actor-critic(λ) with eligibility traces, one environment (Sutton & Barto §13.5).")
+        @OptionGroup var pg: PolicyGradientOptions
+        @Option(help: "λ, the trace decay.") var lambda: Double = 0.9
+        @Option(help: "α_θ, the actor's SGD step size.") var actorStepSize: Double = 1e-3
+        @Option(help: "α_w, the critic's SGD step size.") var criticStepSize: Double = 1e-3
+        @OptionGroup var options: GlobalOptions
+
+        func makeConfig() -> PolicyGradientConfig {
+            var c = PolicyGradientConfig(algorithm: .actorCriticLambda, environmentID: pg.env)
+            pg.apply(to: &c)
+            c.environments = 1
+            c.traceLambda = lambda
+            c.actorStepSize = actorStepSize
+            c.criticStepSize = criticStepSize
+            return c
+        }
+        func validate() throws { try pg.check(makeConfig()) }
+        func run() throws { try pg.run(makeConfig(), options: options) }
+    }
+
+    struct TrainOffPolicy: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "off-policy", abstract: "Off-policy actor-critic: rollouts from a stored behaviour policy, truncated importance weights min(π/μ, ρ̄).")
+        @OptionGroup var pg: PolicyGradientOptions
+        @Option(help: "Updates between refreshes of the behaviour policy μ.") var behaviourRefresh: Int = 4
+        @Option(help: "ρ̄, the importance-weight truncation.") var truncation: Double = 1
+        @OptionGroup var options: GlobalOptions
+
+        func makeConfig() -> PolicyGradientConfig {
+            var c = PolicyGradientConfig(algorithm: .offPolicy, environmentID: pg.env)
+            pg.apply(to: &c)
+            c.behaviourRefresh = behaviourRefresh
+            c.importanceTruncation = truncation
+            return c
+        }
+        func validate() throws { try pg.check(makeConfig()) }
+        func run() throws { try pg.run(makeConfig(), options: options) }
+    }
+
     struct TrainA2C: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "a2c", abstract: "Advantage actor-critic with n-step returns (--num-steps 1: one-step actor-critic).")
         @OptionGroup var pg: PolicyGradientOptions

@@ -15,6 +15,11 @@ public struct PolicyGradientConfig: Codable, Sendable, Equatable {
         case reinforce
         /// n-step bootstrapped returns from parallel environments.
         case actorCritic = "a2c"
+        /// Actor-critic(λ) with accumulating eligibility traces, online, one environment (S&B §13.5).
+        case actorCriticLambda = "ac-lambda"
+        /// Off-policy actor-critic: rollouts from a stored behaviour policy μ (refreshed every
+        /// `behaviourRefresh` updates), the actor weighted by truncated importance weights min(π/μ, ρ̄).
+        case offPolicy = "off-policy"
     }
 
     public var algorithm: Algorithm
@@ -36,16 +41,29 @@ public struct PolicyGradientConfig: Codable, Sendable, Equatable {
     public var maxGradientNorm = 0.5
     public var hiddenSizes = [64, 64]
     public var evaluationEpisodes = 20
+    /// Actor-critic(λ): trace decay λ for actor and critic, and SGD step sizes α_θ, α_w.
+    public var traceLambda = 0.9
+    public var actorStepSize = 1e-3
+    public var criticStepSize = 1e-3
+    /// Off-policy: updates between refreshes of the behaviour policy μ, and the weight truncation ρ̄.
+    public var behaviourRefresh = 4
+    public var importanceTruncation = 1.0
 
     public init(algorithm: Algorithm, environmentID: String) {
         self.algorithm = algorithm
         self.environmentID = environmentID
-        if algorithm == .actorCritic {
+        switch algorithm {
+        case .actorCritic, .offPolicy:
             totalSteps = 300_000
             environments = 16
             rolloutSteps = 8
             learningRate = 1e-3
             entropyCoefficient = 0.01
+        case .actorCriticLambda:
+            totalSteps = 100_000
+            environments = 1
+        case .reinforce:
+            break
         }
     }
 
@@ -55,6 +73,9 @@ public struct PolicyGradientConfig: Codable, Sendable, Equatable {
         try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be positive")
         try require((0...1).contains(gamma), "γ must lie in [0, 1]")
         try require(valueCoefficient >= 0 && entropyCoefficient >= 0, "coefficients must be ≥ 0")
+        try require((0...1).contains(traceLambda), "λ must lie in [0, 1]")
+        try require(actorStepSize > 0 && criticStepSize > 0, "step sizes must be > 0")
+        try require(behaviourRefresh >= 1 && importanceTruncation > 0, "--behaviour-refresh must be ≥ 1 and ρ̄ > 0")
     }
 }
 
@@ -76,6 +97,7 @@ public final class PolicyGradientTrainer {
     }
 
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> ControlTrainingResult {
+        if config.algorithm == .actorCriticLambda { return try trainWithTraces(events: events, shouldStop: shouldStop) }
         let start = Date()
         var steps = 0, update = 0
         var recent: [Double] = []
@@ -86,7 +108,16 @@ public final class PolicyGradientTrainer {
             let batch: (observations: [Float], actions: [Float], returns: [Double], count: Int, finished: [Double], steps: Int)
             switch config.algorithm {
             case .reinforce: batch = try collectEpisodes()
-            case .actorCritic: batch = try collectRollout(observation: &observation)
+            case .actorCritic, .actorCriticLambda: batch = try collectRollout(observation: &observation)
+            case .offPolicy:
+                if behaviour == nil || (update - 1) % config.behaviourRefresh == 0 {
+                    let snapshot = ControlAgent.checkpoint(policy: policy, normalizer: nil).weights
+                    var copyGenerator = SeededGenerator(seed: 0)
+                    let copy = MLPActorCritic(config: policy.config, generator: &copyGenerator)
+                    try copy.load(try SafeTensors.read(snapshot).tensors.mapValues { ($0.shape, $0.float32) })
+                    behaviour = copy
+                }
+                batch = try collectRollout(observation: &observation, actingPolicy: behaviour!)
             }
             steps += batch.steps
             recent = Array((recent + batch.finished).suffix(20))
@@ -143,8 +174,15 @@ public final class PolicyGradientTrainer {
         return (observations, actions, returns, returns.count, finished, steps)
     }
 
-    /// n steps from every environment with n-step bootstrapped returns (GAE with λ = 1).
-    private func collectRollout(observation: inout [Float]) throws -> ([Float], [Float], [Double], Int, [Double], Int) {
+    /// The stored behaviour policy μ of the off-policy variant, and μ's log-probs of the last rollout.
+    var behaviour: MLPActorCritic?
+    var behaviourLogProbabilities: [Double] = []
+
+    /// n steps from every environment with n-step bootstrapped returns (GAE with λ = 1); `actingPolicy`
+    /// (default: the policy being trained) chooses the actions.
+    private func collectRollout(observation: inout [Float], actingPolicy: MLPActorCritic? = nil) throws -> ([Float], [Float], [Double], Int, [Double], Int) {
+        let acting = actingPolicy ?? policy
+        behaviourLogProbabilities = []
         let n = config.environments, steps = config.rolloutSteps
         var observations: [Float] = [], actions: [Float] = []
         var rewards: [Double] = [], dones: [Double] = [], values: [Double] = [], bootstrap: [Double] = []
@@ -152,9 +190,10 @@ public final class PolicyGradientTrainer {
         for _ in 0..<steps {
             observations += observation
             dones += nextDone
-            let decision = policy.act(observations: observation, count: n, generator: &generator)
+            let decision = acting.act(observations: observation, count: n, generator: &generator)
             actions += ControlAgent.storedActions(decision, policy: policy)
-            values += decision.values.map(Double.init)
+            behaviourLogProbabilities += decision.logProbabilities.map(Double.init)
+            values += policy.values(observations: observation, count: n).map(Double.init)
             let result = try environments.step(ControlAgent.actions(decision, policy: policy, count: n))
             rewards += result.rewards
             var stepBootstrap = [Double](repeating: 0, count: n)
@@ -176,9 +215,20 @@ public final class PolicyGradientTrainer {
 
     private func updatePolicy(_ observations: [Float], _ actions: [Float], _ returns: [Double], count: Int, step: Int) throws -> [String: Double] {
         let evaluation = policy.evaluate(observations: Tensor(shape: [count, environments.observationSize], data: observations), actions: actions)
-        let usesCritic = config.algorithm == .actorCritic || config.baseline
-        let loss = reinforceLoss(logProbabilities: evaluation.logProbabilities.data.map(Double.init), returns: returns,
+        let usesCritic = config.algorithm != .reinforce || config.baseline
+        var loss = reinforceLoss(logProbabilities: evaluation.logProbabilities.data.map(Double.init), returns: returns,
                                  values: usesCritic ? evaluation.values.data.map(Double.init) : nil, valueCoefficient: config.valueCoefficient)
+        if config.algorithm == .offPolicy {
+            // The actor term becomes −mean(min(π/μ, ρ̄)·A·log π); the critic term stays.
+            let advantages = zip(returns, evaluation.values.data).map { $0 - Double($1) }
+            let weighted = importanceWeightedPolicyGradientLoss(
+                logProbabilities: evaluation.logProbabilities.data.map(Double.init), behaviourLogProbabilities: behaviourLogProbabilities,
+                advantages: advantages, truncation: config.importanceTruncation)
+            loss.loss += weighted.loss - (loss.statistics["losses/policy_loss"] ?? 0)
+            loss.logProbabilityGradient = weighted.logProbabilityGradient
+            loss.statistics["losses/policy_loss"] = weighted.loss
+            for (k, v) in weighted.statistics.values { loss.statistics[k] = v }
+        }
         let entropy = evaluation.entropy.data.map(Double.init)
         let total = loss.loss - config.entropyCoefficient * mean(entropy)
         guard total.isFinite else { throw TrainingError.diverged(step: step, quantity: "the policy-gradient loss") }
