@@ -60,7 +60,7 @@ extension PolicyLab {
             // Plain DPO lowers the greedy reward of this SFT policy (the chosen answers' likelihood falls
             // too); the RPO term keeps it (see README).
             dpo.rpoAlpha = 1
-            dpo.steps = quick ? 60 : 200
+            dpo.steps = quick ? 60 : 300
             dpo.evaluationInterval = 0
             let dpoTrainer = try DPOTrainer(config: dpo, pairs: pairs.map { PreferenceExample(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected) }, reference: sftPolicy)
             let dpoRun = try record(store, RunSpec(name: runName("dpo"), algorithm: "dpo", target: "sort", parentRunID: sftRun.id, configJSON: configJSON(dpo), seed: seed)) { recorder in
@@ -76,7 +76,6 @@ extension PolicyLab {
                 config.algorithm = algorithm
                 config.seed = seed
                 config.steps = steps
-                config.learningRate = 3e-4
                 config.evaluationInterval = quick ? 0 : 50
                 config.evaluationPrompts = 128
                 let (_, start) = try loadPolicy(run: sftRun.name, store: store)
