@@ -24,3 +24,19 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: cli.path("policylab.sqlite")))
     }
 }
+
+@Suite struct DivergenceTests {
+    /// A run whose loss becomes NaN stops, is marked failed with the step, and keeps the checkpoints it saved.
+    @Test func aDivergingRunIsMarkedFailedWithItsStep() throws {
+        let cli = CommandRunner()
+        let result = try cli.run("train", "sft", "--task", "sort", "--steps", "200", "--batch-size", "8", "--learning-rate", "1e30", "--eval-interval", "1", "--name", "boom")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("diverged at step"), "\(result.stderr)")
+        let show = try cli.run("runs", "show", "boom", "--json")
+        let object = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as! [String: Any]
+        let run = object["run"] as! [String: Any]
+        #expect(run["status"] as? String == "failed")
+        #expect((run["error"] as? String)?.contains("diverged at step") == true)
+        #expect(((object["checkpoint_steps"] as? [Int])?.isEmpty) == false)
+    }
+}
