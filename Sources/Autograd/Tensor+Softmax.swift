@@ -3,23 +3,28 @@ import Foundation
 // Softmax, log-softmax and the fused softmax-cross-entropy, along the last axis.
 
 extension Tensor {
+    /// Writes exp(x_j − max x) for one row of k logits into `destination`; returns the maximum and the sum.
+    @inline(__always)
+    static func shiftedExponentials(_ row: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, _ k: Int) -> (maximum: Float, total: Float) {
+        var m = -Float.infinity
+        for j in 0..<k { m = Swift.max(m, row[j]) }
+        for j in 0..<k { destination[j] = row[j] - m }
+        expInPlace(destination, k)
+        var total: Float = 0
+        for j in 0..<k { total += destination[j] }
+        return (m, total)
+    }
+
     /// softmax along the last axis. Backward: dx = y ⊙ (g − Σ g⊙y).
     public func softmax() -> Tensor {
         let k = shape.last ?? 1, rows = count / Swift.max(k, 1)
         var out = [Float](repeating: 0, count: count)
         data.withUnsafeBufferPointer { x in
-            for r in 0..<rows {
-                let row = x.baseAddress! + r * k
-                var m = -Float.infinity
-                for j in 0..<k { m = Swift.max(m, row[j]) }
-                out.withUnsafeMutableBufferPointer { o in
+            out.withUnsafeMutableBufferPointer { o in
+                for r in 0..<rows {
                     let dst = o.baseAddress! + r * k
-                    for j in 0..<k { dst[j] = row[j] - m }
-                    expInPlace(dst, k)
-                    var s: Float = 0
-                    for j in 0..<k { s += dst[j] }
-                    let inv = 1 / s
-                    for j in 0..<k { dst[j] *= inv }
+                    let inverse = 1 / Tensor.shiftedExponentials(x.baseAddress! + r * k, into: dst, k).total
+                    for j in 0..<k { dst[j] *= inverse }
                 }
             }
         }
@@ -40,19 +45,13 @@ extension Tensor {
         let k = shape.last ?? 1, rows = count / Swift.max(k, 1)
         var out = [Float](repeating: 0, count: count)
         data.withUnsafeBufferPointer { x in
-            for r in 0..<rows {
-                let row = x.baseAddress! + r * k
-                var m = -Float.infinity
-                for j in 0..<k { m = Swift.max(m, row[j]) }
-                var s: Float = 0
-                out.withUnsafeMutableBufferPointer { o in
-                    let dst = o.baseAddress! + r * k
-                    for j in 0..<k { dst[j] = row[j] - m }
-                    expInPlace(dst, k)
-                    for j in 0..<k { s += dst[j] }
+            out.withUnsafeMutableBufferPointer { o in
+                for r in 0..<rows {
+                    let row = x.baseAddress! + r * k, dst = o.baseAddress! + r * k
+                    let (m, total) = Tensor.shiftedExponentials(row, into: dst, k)
+                    let logZ = m + Foundation.log(total)
+                    for j in 0..<k { dst[j] = row[j] - logZ }
                 }
-                let logZ = m + Foundation.log(s)
-                for j in 0..<k { out[r * k + j] = row[j] - logZ }
             }
         }
         var softmax = out
@@ -79,24 +78,18 @@ extension Tensor {
         var total: Double = 0
         var used = 0
         data.withUnsafeBufferPointer { x in
-            for r in 0..<rows {
-                let row = x.baseAddress! + r * k
-                var m = -Float.infinity
-                for j in 0..<k { m = Swift.max(m, row[j]) }
-                var s: Float = 0
-                probabilities.withUnsafeMutableBufferPointer { p in
-                    let dst = p.baseAddress! + r * k
-                    for j in 0..<k { dst[j] = row[j] - m }
-                    expInPlace(dst, k)
-                    for j in 0..<k { s += dst[j] }
+            probabilities.withUnsafeMutableBufferPointer { p in
+                for r in 0..<rows {
+                    let row = x.baseAddress! + r * k, dst = p.baseAddress! + r * k
+                    let (m, s) = Tensor.shiftedExponentials(row, into: dst, k)
+                    let inverse = 1 / s
+                    for j in 0..<k { dst[j] *= inverse }
+                    let target = targets[r]
+                    if target == ignoreIndex { continue }
+                    precondition(target >= 0 && target < k, "target \(target) out of range 0..<\(k)")
+                    total -= Double(row[target] - m - Foundation.log(s))
+                    used += 1
                 }
-                let inv = 1 / s
-                for j in 0..<k { probabilities[r * k + j] *= inv }
-                let target = targets[r]
-                if target == ignoreIndex { continue }
-                precondition(target >= 0 && target < k, "target \(target) out of range 0..<\(k)")
-                total -= Double(row[target] - m - Foundation.log(s))
-                used += 1
             }
         }
         let n = Float(Swift.max(used, 1))
