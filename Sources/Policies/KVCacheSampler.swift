@@ -52,29 +52,36 @@ extension TransformerPolicy {
                 var attended = [Float](repeating: 0, count: batch * c)
                 let scale = 1 / Float(headSize).squareRoot()
                 var scores = [Float](repeating: 0, count: position + 1)
-                for b in 0..<batch {
-                    let cacheRow = (b * maxTime + position) * c
-                    for j in 0..<c {
-                        cache.keys[layer][cacheRow + j] = qkv[b * 3 * c + c + j]
-                        cache.values[layer][cacheRow + j] = qkv[b * 3 * c + 2 * c + j]
-                    }
-                    for h in 0..<heads {
-                        let q = b * 3 * c + h * headSize
-                        var maximum = -Float.infinity
-                        for u in 0...position {
-                            let k = (b * maxTime + u) * c + h * headSize
-                            var s: Float = 0
-                            for j in 0..<headSize { s += qkv[q + j] * cache.keys[layer][k + j] }
-                            scores[u] = s * scale
-                            maximum = max(maximum, scores[u])
-                        }
-                        var total: Float = 0
-                        for u in 0...position { scores[u] = Foundation.exp(scores[u] - maximum); total += scores[u] }
-                        let out = b * c + h * headSize
-                        for u in 0...position {
-                            let w = scores[u] / total
-                            let v = (b * maxTime + u) * c + h * headSize
-                            for j in 0..<headSize { attended[out + j] += w * cache.values[layer][v + j] }
+                // Raw pointers: indexing the nested cache arrays in the inner loops cost bounds and uniqueness checks.
+                cache.keys[layer].withUnsafeMutableBufferPointer { keyBuffer in
+                    cache.values[layer].withUnsafeMutableBufferPointer { valueBuffer in
+                        qkv.withUnsafeBufferPointer { qkvBuffer in
+                            attended.withUnsafeMutableBufferPointer { outBuffer in
+                                scores.withUnsafeMutableBufferPointer { scoreBuffer in
+                                    let keys = keyBuffer.baseAddress!, values = valueBuffer.baseAddress!, projected = qkvBuffer.baseAddress!
+                                    let out = outBuffer.baseAddress!, score = scoreBuffer.baseAddress!
+                                    for b in 0..<batch {
+                                        let cacheRow = (b * maxTime + position) * c
+                                        (keys + cacheRow).update(from: projected + b * 3 * c + c, count: c)
+                                        (values + cacheRow).update(from: projected + b * 3 * c + 2 * c, count: c)
+                                        for h in 0..<heads {
+                                            let q = projected + b * 3 * c + h * headSize
+                                            var maximum = -Float.infinity
+                                            for u in 0...position {
+                                                score[u] = dot(q, keys + (b * maxTime + u) * c + h * headSize, headSize) * scale
+                                                maximum = max(maximum, score[u])
+                                            }
+                                            var total: Float = 0
+                                            for u in 0...position { score[u] = Foundation.exp(score[u] - maximum); total += score[u] }
+                                            let inverse = 1 / total
+                                            let destination = out + b * c + h * headSize
+                                            for u in 0...position {
+                                                axpy(score[u] * inverse, values + (b * maxTime + u) * c + h * headSize, destination, headSize)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
                         }
                     }
                 }

@@ -1,6 +1,6 @@
 /// Dot product of two length-n vectors, accumulated in SIMD8 lanes (a fixed order: deterministic).
 @inline(__always)
-func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+public func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
     var i = 0
     var acc = SIMD8<Float>(repeating: 0)
     while i + 8 <= n {
@@ -19,6 +19,6 @@ func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Floa
 
 /// y += a·x over n elements.
 @inline(__always)
-func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+public func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     for i in 0..<n { y[i] += a * x[i] }
 }
