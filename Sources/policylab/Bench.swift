@@ -51,7 +51,7 @@ extension PolicyLab {
                 grpoShare = r?.samplingShare ?? .nan
                 return r?.completionsPerSecond ?? .nan
             }
-            record("grpo_s_beta0_sampling_share", "fraction") { grpoShare }
+            if grpoShare.isFinite { record("grpo_s_beta0_sampling_share", "fraction") { grpoShare } }
             record("grpo_s_beta004_completions_per_s", "completions/s") { (try? SystemBenchmarks.grpoCompletionsPerSecond(model: .tokenPolicySmall, beta: 0.04, steps: steps))?.completionsPerSecond ?? .nan }
             var medium = TransformerConfig.medium
             medium.tiedEmbeddings = true
@@ -61,7 +61,8 @@ extension PolicyLab {
             record("import_rows_per_s", "rows/s") { (try? ImportBenchmark.rowsPerSecond(rows: quick ? 20_000 : 100_000)) ?? .nan }
             if options.json {
                 var object: [String: Double] = [:]
-                for result in results { object[result.key] = (result.value * 10).rounded() / 10 }
+                // Figures that could not be measured are left out (JSON has no NaN).
+                for result in results where result.value.isFinite { object[result.key] = (result.value * 1000).rounded() / 1000 }
                 JSONOutput.print(object)
             }
         }
