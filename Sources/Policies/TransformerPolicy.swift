@@ -48,6 +48,14 @@ public final class TransformerPolicy: Module {
         return Self.nextTokenLogProbabilities(logits: logits, tokens: tokens, batch: batch, time: time, temperature: temperature)
     }
 
+    /// An independent policy with the same config and weights (e.g. a frozen reference).
+    public func copy() -> TransformerPolicy {
+        var generator = SeededGenerator(seed: 0)
+        let copy = TransformerPolicy(config: config, generator: &generator)
+        for ((_, target), (_, source)) in zip(copy.namedParameters, namedParameters) { target.data = source.data }
+        return copy
+    }
+
     /// Weights as safetensors bytes with the config as metadata.
     public func encodedWeights() -> (configJSON: String, bytes: [UInt8]) {
         let encoder = JSONEncoder()

@@ -17,12 +17,12 @@ public final class Store: Sendable {
     /// not-yet-migrated file is opened read-write as usual.
     public init(path: String, readOnly: Bool = false) throws {
         self.path = path
-        try Self.refuseForeignFile(at: path)
+        let fullyMigrated = try Self.refuseForeignFile(at: path)
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
         do {
-            if readOnly, FileManager.default.fileExists(atPath: path), try Self.isFullyMigrated(path) {
+            if readOnly, fullyMigrated {
                 configuration.readonly = true
                 pool = try DatabasePool(path: path, configuration: configuration)
                 return
@@ -31,20 +31,6 @@ public final class Store: Sendable {
             try Schema.migrator.migrate(pool)
         } catch let error as DatabaseError {
             throw StoreError.cannotOpen(path: path, reason: error.message ?? "\(error.resultCode)")
-        }
-    }
-
-    /// Whether an existing PolicyLab file has every known migration and is in WAL mode (read-only check).
-    static func isFullyMigrated(_ path: String) throws -> Bool {
-        var configuration = Configuration()
-        configuration.readonly = true
-        let queue = try DatabaseQueue(path: path, configuration: configuration)
-        defer { try? queue.close() }
-        return try queue.read { db in
-            guard try db.tableExists("grdb_migrations") else { return false }
-            let applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
-            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
-            return applied.isSuperset(of: Schema.knownMigrations) && mode == "wal"
         }
     }
 
@@ -62,15 +48,17 @@ public final class Store: Sendable {
     }
 
     /// Checks an existing file read-only: SQLite header, PolicyLab's application id, known migrations.
-    static func refuseForeignFile(at path: String) throws {
+    /// Returns whether the file already holds every known migration in WAL mode (so a read-only open suffices).
+    @discardableResult
+    static func refuseForeignFile(at path: String) throws -> Bool {
         let manager = FileManager.default
-        guard manager.fileExists(atPath: path) else { return }
+        guard manager.fileExists(atPath: path) else { return false }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw StoreError.cannotOpen(path: path, reason: "the file cannot be read")
         }
         let header = (try? handle.read(upToCount: 16)) ?? Data()
         try? handle.close()
-        if header.isEmpty { return }  // an empty file: nothing to lose, SQLite initialises it
+        if header.isEmpty { return false }  // an empty file: nothing to lose, SQLite initialises it
         guard header == Data("SQLite format 3\0".utf8) else { throw StoreError.notADatabase(path: path) }
 
         var configuration = Configuration()
@@ -82,20 +70,22 @@ public final class Store: Sendable {
             throw StoreError.notADatabase(path: path)
         }
         defer { try? queue.close() }
-        let (applicationID, tableCount, applied): (Int32, Int, [String]) = try queue.read { db in
+        let (applicationID, tableCount, applied, journalMode): (Int32, Int, [String], String) = try queue.read { db in
             let id = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
             let tables = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0
             var applied: [String] = []
             if try db.tableExists("grdb_migrations") {
                 applied = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
             }
-            return (id, tables, applied)
+            return (id, tables, applied, mode)
         }
-        if tableCount == 0 && applicationID == 0 { return }
+        if tableCount == 0 && applicationID == 0 { return false }
         guard applicationID == Schema.applicationID else { throw StoreError.foreignDatabase(path: path) }
         let known = Set(Schema.knownMigrations)
         let unknown = applied.filter { !known.contains($0) }
         if !unknown.isEmpty { throw StoreError.newerSchema(path: path, unknownMigrations: unknown) }
+        return known.isSubset(of: applied) && journalMode == "wal"
     }
 
     /// Names of the migrations applied to this file, in order.

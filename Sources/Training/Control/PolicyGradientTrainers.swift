@@ -111,10 +111,9 @@ public final class PolicyGradientTrainer {
             case .actorCritic, .actorCriticLambda: batch = try collectRollout(observation: &observation)
             case .offPolicy:
                 if behaviour == nil || (update - 1) % config.behaviourRefresh == 0 {
-                    let snapshot = ControlAgent.checkpoint(policy: policy, normalizer: nil).weights
                     var copyGenerator = SeededGenerator(seed: 0)
                     let copy = MLPActorCritic(config: policy.config, generator: &copyGenerator)
-                    try copy.load(try SafeTensors.read(snapshot).tensors.mapValues { ($0.shape, $0.float32) })
+                    try copy.load(policy.stateDictionary())
                     behaviour = copy
                 }
                 batch = try collectRollout(observation: &observation, actingPolicy: behaviour!)

@@ -90,8 +90,7 @@ public final class DPOTrainer {
         self.reference = reference
         task = try config.task.map { try TaskRegistry.task(named: $0) }
         generator = SeededGenerator(seed: config.seed)
-        let copy = reference.encodedWeights()
-        policy = try initial ?? TransformerPolicy.decode(configJSON: copy.configJSON, weights: copy.bytes)
+        policy = initial ?? reference.copy()
         optimizer = AdamW(parameters: policy.parameters, config: .init(learningRate: Float(config.learningRate)), decayMask: policy.parameters.map { _ in false })
         let codec = self.codec
         var encoded = try pairs.map { p -> EncodedPair in

@@ -109,7 +109,7 @@ public final class TokenRLTrainer {
         }
         // The reference policy is the starting policy, frozen (needed only for β > 0).
         let needsReference = (config.algorithm == .grpo && config.objective.beta > 0) || (config.algorithm == .rloo && config.rloo.beta > 0) || config.algorithm == .ppo
-        reference = needsReference ? try TransformerPolicy.decode(configJSON: policy.encodedWeights().configJSON, weights: policy.encodedWeights().bytes) : nil
+        reference = needsReference ? policy.copy() : nil
         optimizer = AdamW(parameters: policy.parameters, config: .init(learningRate: Float(config.learningRate)), decayMask: policy.parameters.map { _ in false })
     }
 

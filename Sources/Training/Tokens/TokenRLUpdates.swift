@@ -23,12 +23,7 @@ extension TokenRLTrainer {
     /// Applies `gradient` (∂loss/∂tensor) through the tape, clips and steps.
     func applyGradient(_ terms: [(Tensor, [Double])], step: Int) throws -> Float {
         policy.zeroGradients()
-        var total: Tensor?
-        for (tensor, gradient) in terms {
-            let term = (tensor * Tensor(shape: tensor.shape, data: gradient.map(Float.init))).sum()
-            total = total.map { $0 + term } ?? term
-        }
-        total?.backward()
+        ControlAgent.surrogate(terms).backward()
         let norm = clipGradientNorm(policy.parameters, maximumNorm: Float(config.maxGradientNorm))
         guard norm.isFinite else { throw TrainingError.diverged(step: step, quantity: "the gradient norm") }
         optimizer.step()
