@@ -68,11 +68,38 @@ extension Tensor {
     }
 
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        binary(a, b, forward: { $0 + $1 }, gradA: { _, _, _ in 1 }, gradB: { _, _, _ in 1 })
+        if a.shape == b.shape { return sameShapeSum(a, b, sign: 1) }
+        return binary(a, b, forward: { $0 + $1 }, gradA: { _, _, _ in 1 }, gradB: { _, _, _ in 1 })
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        binary(a, b, forward: { $0 - $1 }, gradA: { _, _, _ in 1 }, gradB: { _, _, _ in -1 })
+        if a.shape == b.shape { return sameShapeSum(a, b, sign: -1) }
+        return binary(a, b, forward: { $0 - $1 }, gradA: { _, _, _ in 1 }, gradB: { _, _, _ in -1 })
+    }
+
+    /// a + sign·b for operands of one shape (residual connections): a vectorised loop forward, and a
+    /// backward that adds the upstream gradient directly instead of calling a derivative per element.
+    static func sameShapeSum(_ a: Tensor, _ b: Tensor, sign: Float) -> Tensor {
+        let n = a.count
+        let out = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+            a.data.withUnsafeBufferPointer { pa in
+                b.data.withUnsafeBufferPointer { pb in
+                    if let o = buffer.baseAddress, let x = pa.baseAddress, let y = pb.baseAddress {
+                        for i in 0..<n { o[i] = x[i] + sign * y[i] }
+                    }
+                }
+            }
+            initialized = n
+        }
+        return result(shape: a.shape, data: out, parents: [a, b]) { output in
+            let g = output.grad!
+            a.accumulateGradient { ga in
+                g.withUnsafeBufferPointer { gp in if let d = ga.baseAddress, let s = gp.baseAddress { for i in 0..<n { d[i] += s[i] } } }
+            }
+            b.accumulateGradient { gb in
+                g.withUnsafeBufferPointer { gp in if let d = gb.baseAddress, let s = gp.baseAddress { for i in 0..<n { d[i] += sign * s[i] } } }
+            }
+        }
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
@@ -121,25 +148,36 @@ extension Tensor {
     /// dy/dx = 0.5(1 + t) + 0.5 x (1 − t²) √(2/π) (1 + 3·0.044715 x²).
     public func gelu() -> Tensor {
         let n = count
-        var tanhValues = [Float](repeating: 0, count: n)
-        var out = [Float](repeating: 0, count: n)
-        data.withUnsafeBufferPointer { x in
-            tanhValues.withUnsafeMutableBufferPointer { t in
-                out.withUnsafeMutableBufferPointer { y in
-                    guard n > 0 else { return }
-                    map16(x.baseAddress!, t.baseAddress!, n) { v in tanh16(Tensor.geluScale * (v + 0.044715 * v * v * v)) }
-                    for i in 0..<n { y[i] = 0.5 * x[i] * (1 + t[i]) }
+        var tanhValues = [Float](repeating: 0, count: 0)
+        let out = [Float](unsafeUninitializedCapacity: n) { y, initialized in
+            tanhValues = [Float](unsafeUninitializedCapacity: n) { t, tInitialized in
+                data.withUnsafeBufferPointer { x in
+                    guard n > 0, let xp = x.baseAddress, let tp = t.baseAddress, let yp = y.baseAddress else { return }
+                    var i = 0
+                    while i + 16 <= n {
+                        let (tv, yv) = gelu16(UnsafeRawPointer(xp + i).loadUnaligned(as: SIMD16<Float>.self))
+                        UnsafeMutableRawPointer(tp + i).storeBytes(of: tv, as: SIMD16<Float>.self)
+                        UnsafeMutableRawPointer(yp + i).storeBytes(of: yv, as: SIMD16<Float>.self)
+                        i += 16
+                    }
+                    if i < n {
+                        var v = SIMD16<Float>(repeating: 0)
+                        for j in 0..<(n - i) { v[j] = xp[i + j] }
+                        let (tv, yv) = gelu16(v)
+                        for j in 0..<(n - i) { tp[i + j] = tv[j]; yp[i + j] = yv[j] }
+                    }
                 }
+                tInitialized = n
             }
+            initialized = n
         }
         return Tensor.result(shape: shape, data: out, parents: [self]) { output in
-            let g = output.grad!, x = self.data
+            let x = self.data
             self.accumulateGradient { gx in
-                for i in 0..<n {
-                    let t = tanhValues[i], xi = x[i]
-                    let derivative = 0.5 * (1 + t) + 0.5 * xi * (1 - t * t) * Tensor.geluScale * (1 + 3 * 0.044715 * xi * xi)
-                    gx[i] += g[i] * derivative
-                }
+                output.grad!.withUnsafeBufferPointer { g in x.withUnsafeBufferPointer { xb in tanhValues.withUnsafeBufferPointer { tb in
+                    guard n > 0, let gp = g.baseAddress, let xp = xb.baseAddress, let tp = tb.baseAddress, let gxp = gx.baseAddress else { return }
+                    geluBackward(gp, xp, tp, gxp, n)
+                } } }
             }
         }
     }

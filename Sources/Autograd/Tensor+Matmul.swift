@@ -72,10 +72,7 @@ extension Tensor {
         if let bias { precondition(bias.shape == [outFeatures], "linear bias \(bias.shape) should be [\(outFeatures)]") }
         let rows = x.count / Swift.max(inFeatures, 1)
         // Wᵀ [in, out] so the forward pass is a plain A·B.
-        var weightT = [Float](repeating: 0, count: inFeatures * outFeatures)
-        weight.data.withUnsafeBufferPointer { src in weightT.withUnsafeMutableBufferPointer { dst in
-            transpose(src.baseAddress!, rows: outFeatures, columns: inFeatures, into: dst.baseAddress!)
-        } }
+        let weightT = weight.transposedData()
         var out = [Float](repeating: 0, count: rows * outFeatures)
         if let bias {
             out.withUnsafeMutableBufferPointer { o in

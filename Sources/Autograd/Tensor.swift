@@ -14,7 +14,11 @@ public final class Tensor {
     /// The extent of every axis, outermost first. A scalar has shape `[]`.
     public let shape: [Int]
     /// The elements in row-major order. Optimisers update parameters in place.
-    public var data: [Float]
+    public var data: [Float] { didSet { transposeCache = nil } }
+    /// A 2-D leaf's transpose, kept between calls while `data` is unchanged: `linear` multiplies by
+    /// Wᵀ, and a parameter changes once per optimizer step but is used by every forward pass and
+    /// every decoding step (transposing it each time was 5 % of a GRPO step).
+    var transposeCache: [Float]?
     /// The gradient of the last `backward()` root with respect to this tensor (same count as `data`),
     /// or nil when nothing has flowed here yet. Accumulates across `backward()` calls until `zeroGrad()`.
     public var grad: [Float]?
@@ -50,6 +54,21 @@ public final class Tensor {
     /// A scalar (shape `[]`).
     public convenience init(scalar: Float, requiresGrad: Bool = false) {
         self.init(shape: [], data: [scalar], requiresGrad: requiresGrad)
+    }
+
+    /// The transpose of this rank-2 tensor's data, [columns, rows]; cached for leaves.
+    func transposedData() -> [Float] {
+        precondition(rank == 2, "transposedData needs a rank-2 tensor, got shape \(shape)")
+        if let cached = transposeCache { return cached }
+        let rows = shape[0], columns = shape[1]
+        let result = [Float](unsafeUninitializedCapacity: rows * columns) { destination, initialized in
+            data.withUnsafeBufferPointer { source in
+                if let s = source.baseAddress, let d = destination.baseAddress { transpose(s, rows: rows, columns: columns, into: d) }
+            }
+            initialized = rows * columns
+        }
+        if isLeaf { transposeCache = result }
+        return result
     }
 
     /// Number of elements.

@@ -64,9 +64,11 @@ public final class TransformerBlock: Module {
         heads = config.heads
     }
 
-    /// x: (B, T, C) → (B, T, C).
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    /// x: (B, T, C) → (B, T, C). `inspectProjection`, when given, sees the (B, T, 3C) query/key/value
+    /// projection (a sampler's prefill copies the keys and values into its cache).
+    public func callAsFunction(_ x: Tensor, inspectProjection: ((Tensor) -> Void)? = nil) -> Tensor {
         let qkv = attentionProjection(layerNorm1(x))                 // (B, T, 3C)
+        inspectProjection?(qkv)
         let attended = qkv.causalSelfAttention(heads: heads)         // (B, T, C)
         let afterAttention = x + attentionOutput(attended)
         let hidden = mlpIn(layerNorm2(afterAttention)).gelu()        // (B, T, 4C)
@@ -106,13 +108,20 @@ public final class CausalTransformer: Module {
     /// Token ids (B rows of T ≤ context length, flattened row-major) → logits (B, T, V) and the final
     /// normalised hidden state (B, T, C) (for a value head).
     public func forward(tokens: [Int], batch: Int, time: Int) -> (logits: Tensor, hidden: Tensor) {
+        forward(tokens: tokens, batch: batch, time: time, inspectProjection: nil)
+    }
+
+    /// As `forward(tokens:batch:time:)`; `inspectProjection(layer, qkv)` sees each block's (B, T, 3C) projection.
+    public func forward(tokens: [Int], batch: Int, time: Int, inspectProjection: ((Int, Tensor) -> Void)?) -> (logits: Tensor, hidden: Tensor) {
         precondition(tokens.count == batch * time, "\(tokens.count) tokens for batch \(batch) × time \(time)")
         precondition(time <= config.contextLength, "sequence length \(time) exceeds the context length \(config.contextLength)")
         let c = config.modelWidth
         var positions = [Int](repeating: 0, count: batch * time)
         for b in 0..<batch { for t in 0..<time { positions[b * time + t] = t } }
         var x = (tokenEmbedding(tokens) + positionEmbedding(positions)).reshaped([batch, time, c])  // (B, T, C)
-        for block in blocks { x = block(x) }
+        for (layer, block) in blocks.enumerated() {
+            x = block(x, inspectProjection: inspectProjection.map { inspect in { inspect(layer, $0) } })
+        }
         let hidden = finalLayerNorm(x)                                                             // (B, T, C)
         return (logits(hidden), hidden)                                                            // (B, T, V)
     }

@@ -112,7 +112,23 @@ extension TransformerPolicy {
         var finished = [Bool](repeating: false, count: batch)
         var current = prompts.map { $0[0] }
         let vocabulary = config.vocabularySize
-        for position in 0..<lastPosition {
+        var firstPosition = 0
+        if options.maxNewTokens > 0 && longest < config.contextLength && prompts.allSatisfy({ $0.count == longest }) {
+            // Prefill: one batched forward over the distinct prompts (a GRPO batch repeats each prompt G
+            // times) fills every row's cache for positions 0..<L and gives the logits of the first new token.
+            let logits = prefill(prompts: prompts, cache: &cache)
+            for b in 0..<batch {
+                let row = Array(logits[(b * vocabulary)..<((b + 1) * vocabulary)])
+                let (token, logProbability) = Self.choose(row, options: options, generator: &generator)
+                completions[b].tokens.append(token)
+                completions[b].logProbabilities.append(logProbability)
+                current[b] = token
+                if token == options.stopToken || options.maxNewTokens <= 1 { finished[b] = true }
+            }
+            if finished.allSatisfy({ $0 }) { return completions }
+            firstPosition = longest
+        }
+        for position in firstPosition..<lastPosition {
             let (logits, _) = decodeStep(tokens: current, position: position, cache: &cache)
             for b in 0..<batch {
                 if position + 1 < prompts[b].count {
@@ -134,6 +150,49 @@ extension TransformerPolicy {
             if finished.allSatisfy({ $0 }) { break }
         }
         return completions
+    }
+
+    /// Runs the prompts (all of one length L) through the trunk at once, each distinct prompt once;
+    /// writes every row's keys and values for positions 0..<L into `cache` and returns the logits (B, V)
+    /// at position L − 1.
+    func prefill(prompts: [[Int]], cache: inout KeyValueCache) -> [Float] {
+        let batch = prompts.count, time = prompts[0].count, c = config.modelWidth, maxTime = config.contextLength
+        let vocabulary = config.vocabularySize
+        var distinct: [[Int]] = []
+        var indexOf: [[Int]: Int] = [:]
+        let source = prompts.map { prompt in
+            if let index = indexOf[prompt] { return index }
+            indexOf[prompt] = distinct.count
+            distinct.append(prompt)
+            return distinct.count - 1
+        }
+        let unique = distinct.count
+        var projections: [[Float]] = []
+        let logits = Tensor.withoutGradients {
+            trunk.forward(tokens: distinct.flatMap { $0 }, batch: unique, time: time) { _, qkv in projections.append(qkv.data) }.logits.data
+        }
+        for layer in 0..<config.layers {
+            projections[layer].withUnsafeBufferPointer { qkvBuffer in
+                cache.keys[layer].withUnsafeMutableBufferPointer { keyBuffer in
+                    cache.values[layer].withUnsafeMutableBufferPointer { valueBuffer in
+                        let qkv = qkvBuffer.baseAddress!, keys = keyBuffer.baseAddress!, values = valueBuffer.baseAddress!
+                        for b in 0..<batch {
+                            for t in 0..<time {
+                                let from = qkv + (source[b] * time + t) * 3 * c, to = (b * maxTime + t) * c
+                                (keys + to).update(from: from + c, count: c)
+                                (values + to).update(from: from + 2 * c, count: c)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var last = [Float](repeating: 0, count: batch * vocabulary)
+        for b in 0..<batch {
+            let from = (source[b] * time + time - 1) * vocabulary
+            for v in 0..<vocabulary { last[b * vocabulary + v] = logits[from + v] }
+        }
+        return last
     }
 
     /// Picks a token from one row of logits; returns it with its log-probability under the sampling distribution.

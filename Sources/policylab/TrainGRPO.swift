@@ -37,8 +37,13 @@ struct TokenRLOptions: ParsableArguments {
     @Option(help: "Learning rate (tokens: AdamW, default 1e-3, linear decay to 0; --env: Adam, per-env default).") var learningRate: Double?
     @Flag(help: "Keep the learning rate constant.") var constantLr = false
     @Option(help: "Global gradient-norm clip (tokens: default 1.0; --env: per-env default).") var maxGradNorm: Double?
+    @Option(help: "Adam β₁.") var adamBeta1: Double = 0.9
+    @Option(help: "Adam β₂.") var adamBeta2: Double = 0.999
+    @Option(help: "Adam ε.") var adamEpsilon: Double = 1e-8
+    @Option(help: "AdamW weight decay on matrices and embeddings.") var weightDecay: Double = 0
     @Option(help: "Model width when starting from random weights.") var modelWidth: Int = 64
     @Option(help: "Transformer layers when starting from random weights.") var layers: Int = 2
+    @Flag(help: "Give the LM head its own weights instead of sharing the token embedding (GPT-2 ties them).") var untiedEmbeddings = false
     @Option(help: "Held-out prompts for the greedy evaluation.") var evalPrompts: Int = 256
     @Option(help: "Evaluate every this many steps.") var evalInterval: Int = 100
     @Option(help: "Run name.") var name: String?
@@ -56,9 +61,14 @@ struct TokenRLOptions: ParsableArguments {
         c.learningRate = learningRate ?? 1e-3
         c.decayLearningRate = !constantLr
         c.maxGradientNorm = maxGradNorm ?? 1.0
+        c.adamBeta1 = adamBeta1
+        c.adamBeta2 = adamBeta2
+        c.adamEpsilon = adamEpsilon
+        c.weightDecay = weightDecay
         c.model.modelWidth = modelWidth
         c.model.mlpWidth = 4 * modelWidth
         c.model.layers = layers
+        c.model.tiedEmbeddings = !untiedEmbeddings
         c.evaluationPrompts = evalPrompts
         c.evaluationInterval = evalInterval
         return c
@@ -105,6 +115,7 @@ extension PolicyLab.Train {
         @Option(help: "ε_high (default: ε_low).") var epsilonHigh: Double?
         @Option(help: "grpo, bnpo, dr_grpo, dapo, cispo, sapo, luspo or vespo.") var lossType: GRPOLossType = .dapo
         @Option(help: "group, batch or none.") var scaleRewards: RewardScaling = .group
+        @Option(help: "μ: optimizer steps per generation batch (TRL num_iterations).") var iterations: Int = 1
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> TokenRLConfig {
@@ -114,6 +125,7 @@ extension PolicyLab.Train {
             c.objective.epsilonHigh = epsilonHigh
             c.objective.lossType = lossType
             c.objective.scaleRewards = scaleRewards
+            c.objective.iterations = iterations
             return c
         }
 

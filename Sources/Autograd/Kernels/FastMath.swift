@@ -3,9 +3,23 @@
 // (Cody–Waite), a degree-6 polynomial for e^r (Cephes `expf` coefficients), and 2ⁿ built from the
 // exponent bits. Max relative error ≈ 2 ulp over the clamped range; tests compare with libm.
 
+//
+// Clamping uses `replacing(with:where:)` with one comparison per bound: it compiles to a compare and
+// a masked move per bound and keeps NaN (a NaN lane compares false and passes through). A hand-made
+// bit-select over the mask ran at 0.5 G elements/s here (perf: GELU's tanh was 17 % of a GRPO step);
+// this form runs at 11 G (`/tmp` micro-benchmark, native build).
+
+/// max(x, low) and min(·, high) per lane; NaN stays NaN.
+@inline(__always)
+func clamp16(_ x: SIMD16<Float>, _ low: Float, _ high: Float) -> SIMD16<Float> {
+    let lo = SIMD16<Float>(repeating: low), hi = SIMD16<Float>(repeating: high)
+    let y = x.replacing(with: lo, where: x .< lo)
+    return y.replacing(with: hi, where: y .> hi)
+}
+
 @inline(__always)
 func exp16(_ input: SIMD16<Float>) -> SIMD16<Float> {
-    let x = input.clamped(lowerBound: SIMD16(repeating: -87.3), upperBound: SIMD16(repeating: 88.7))
+    let x = clamp16(input, -87.3, 88.7)
     // Round to nearest with the 1.5·2²³ trick: the sum's low mantissa bits hold n as an integer.
     let shifted = x * 1.442_695_04 + 12_582_912
     let n = shifted - 12_582_912
@@ -26,10 +40,19 @@ func exp16(_ input: SIMD16<Float>) -> SIMD16<Float> {
 /// tanh(x) = sign(x)·(1 − 2/(e^{2|x|} + 1)); absolute error ≤ 2e-7.
 @inline(__always)
 func tanh16(_ x: SIMD16<Float>) -> SIMD16<Float> {
-    let magnitude = x.replacing(with: -x, where: x .< 0)
+    let bits = unsafeBitCast(x, to: SIMD16<UInt32>.self)
+    let sign = bits & 0x8000_0000
+    let magnitude = unsafeBitCast(bits & 0x7FFF_FFFF, to: SIMD16<Float>.self)
     let e = exp16(2 * magnitude)
     let t = 1 - 2 / (e + 1)
-    return t.replacing(with: -t, where: x .< 0)
+    return unsafeBitCast(unsafeBitCast(t, to: SIMD16<UInt32>.self) ^ sign, to: SIMD16<Float>.self)
+}
+
+/// GELU (tanh form) of 16 lanes: returns (tanh(·), 0.5·x·(1 + tanh(·))); the tanh is kept for the backward.
+@inline(__always)
+func gelu16(_ x: SIMD16<Float>) -> (tanh: SIMD16<Float>, value: SIMD16<Float>) {
+    let t = tanh16(0.797_884_560_802_865_4 * (x + 0.044715 * x * x * x))
+    return (t, 0.5 * x * (1 + t))
 }
 
 /// Applies a SIMD16 function to n floats from `source` into `destination` (may alias).
@@ -67,5 +90,29 @@ public enum FastMath {
         var out = values
         out.withUnsafeMutableBufferPointer { p in if let base = p.baseAddress { map16(UnsafePointer(base), base, p.count, tanh16) } }
         return out
+    }
+}
+
+/// gx += g · dGELU/dx from x and the forward's tanh t:
+/// dy/dx = 0.5(1 + t) + 0.5 x (1 − t²) √(2/π) (1 + 3·0.044715 x²).
+func geluBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>, _ n: Int) {
+    @inline(__always) func derivative(_ x: SIMD16<Float>, _ t: SIMD16<Float>) -> SIMD16<Float> {
+        let slope: SIMD16<Float> = 0.797_884_560_802_865_4 * (1 + 3 * 0.044715 * x * x)
+        let curvature: SIMD16<Float> = 0.5 * x * (1 - t * t) * slope
+        return 0.5 * (1 + t) + curvature
+    }
+    var i = 0
+    while i + 16 <= n {
+        let load = { (p: UnsafePointer<Float>) in UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self) }
+        let value = load(UnsafePointer(gx)) + load(g) * derivative(load(x), load(t))
+        UnsafeMutableRawPointer(gx + i).storeBytes(of: value, as: SIMD16<Float>.self)
+        i += 16
+    }
+    while i < n {
+        let xi: Float = x[i], ti: Float = t[i]
+        let slope: Float = 0.797_884_560_802_865_4 * (1 + 3 * 0.044715 * xi * xi)
+        let derivative: Float = 0.5 * (1 + ti) + 0.5 * xi * (1 - ti * ti) * slope
+        gx[i] += g[i] * derivative
+        i += 1
     }
 }

@@ -43,6 +43,15 @@ public enum NumericBenchmarks {
         return 2 * Double(n * n * n) / seconds / 1e9
     }
 
+    /// Millions of elements per second of an elementwise op on the tape's forward path (2²⁰ floats).
+    public static func elementwiseMegaelementsPerSecond(_ op: (Tensor) -> Tensor, minimumSeconds: Double = 1) -> Double {
+        var generator = SeededGenerator(seed: 3)
+        let n = 1 << 20
+        let x = Tensor(shape: [n], data: (0..<n).map { _ in 6 * generator.nextUniformFloat() - 3 })
+        let seconds = medianSeconds(minimumSeconds: minimumSeconds) { _ = Tensor.withoutGradients { op(x) } }
+        return Double(n) / seconds / 1e6
+    }
+
     /// Training tokens/s of the GPT trunk (forward + cross-entropy + backward + AdamW), as the PyTorch
     /// anchor measures it: random tokens, next-token targets, lr 3e-4.
     public static func transformerTrainingTokensPerSecond(config: TransformerConfig, batch: Int, minimumSeconds: Double = 2) -> Double {

@@ -35,6 +35,13 @@ public struct TokenRLConfig: Codable, Sendable, Equatable {
     /// Decay the learning rate linearly to 0 over the run (TRL's default scheduler).
     public var decayLearningRate = true
     public var maxGradientNorm = 1.0
+    /// Adam's β₁ and β₂ (TRL/PyTorch defaults 0.9 and 0.999).
+    public var adamBeta1 = 0.9
+    public var adamBeta2 = 0.999
+    /// Adam's ε (PyTorch default 1e-8).
+    public var adamEpsilon = 1e-8
+    /// AdamW's decoupled weight decay λ on matrices and embeddings (TRL default 0).
+    public var weightDecay = 0.0
     /// Held-out prompts for the greedy evaluation.
     public var evaluationPrompts = 256
     /// Evaluate (and log samples) every this many steps (0: only at the end).
@@ -61,7 +68,10 @@ public struct TokenRLConfig: Codable, Sendable, Equatable {
         try require(maxNewTokens > 0, "--max-new-tokens must be positive")
         try require(temperature > 0 && temperature.isFinite, "--temperature must be > 0")
         try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be > 0")
-        try require(objective.iterations == 1, "μ > 1 (several updates per generation batch) is not supported yet — use μ = 1")
+        try require((0..<1).contains(adamBeta1) && (0..<1).contains(adamBeta2), "--adam-beta1 and --adam-beta2 must be in [0, 1)")
+        try require(adamEpsilon > 0 && adamEpsilon.isFinite, "--adam-epsilon must be > 0")
+        try require(algorithm == .grpo || objective.iterations == 1, "μ > 1 (several updates per generation batch) is GRPO's option — use --iterations 1 for \(algorithm.rawValue)")
+        try require(weightDecay >= 0 && weightDecay.isFinite, "--weight-decay must be ≥ 0")
     }
 }
 
@@ -110,7 +120,8 @@ public final class TokenRLTrainer {
         // The reference policy is the starting policy, frozen (needed only for β > 0).
         let needsReference = (config.algorithm == .grpo && config.objective.beta > 0) || (config.algorithm == .rloo && config.rloo.beta > 0) || config.algorithm == .ppo
         reference = needsReference ? policy.copy() : nil
-        optimizer = AdamW(parameters: policy.parameters, config: .init(learningRate: Float(config.learningRate)), decayMask: policy.parameters.map { _ in false })
+        optimizer = AdamW(parameters: policy.parameters, config: .init(learningRate: Float(config.learningRate), beta1: Float(config.adamBeta1), beta2: Float(config.adamBeta2), epsilon: Float(config.adamEpsilon), weightDecay: Float(config.weightDecay)),
+                          decayMask: policy.parameters.map { $0.rank >= 2 })
     }
 
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> TokenTrainingResult {

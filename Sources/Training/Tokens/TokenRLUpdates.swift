@@ -36,16 +36,26 @@ extension TokenRLTrainer {
         }
     }
 
+    /// μ = 1: one step with π_old = π_θ (detached). μ > 1: μ steps on the same generation batch, the
+    /// ratio π_θ/π_old taken against the log-probs of the first pass and clipped to [1 − ε_low, 1 + ε_high].
     func grpoUpdate(prompts: [[Int]], completions: [[Int]], rewards: [Double], step: Int) throws -> UpdateResult {
         let advantages = grpoAdvantages(rewards: rewards, groupSize: config.objective.groupSize, scaling: config.objective.scaleRewards)
         let padded = PaddedSequences(prompts: prompts, completions: completions, padID: codec.vocabulary.padID)
-        let logProbabilities = policy.nextTokenLogProbabilities(tokens: padded.tokens, batch: padded.rows, time: padded.time, temperature: config.temperature)
-        let batch = TokenBatch(rows: padded.rows, tokens: padded.time - 1, mask: padded.completionMask, logProbabilities: logProbabilities.data.map(Double.init),
-                               oldLogProbabilities: nil, referenceLogProbabilities: config.objective.beta > 0 ? referenceLogProbabilities(padded) : nil)
-        let loss = grpoLoss(config: config.objective, batch: batch, advantages: advantages.advantages, generationTokens: Int(padded.completionMask.reduce(0, +)))
-        guard loss.loss.isFinite else { throw TrainingError.diverged(step: step, quantity: "the GRPO loss") }
-        let norm = try applyGradient([(logProbabilities, loss.logProbabilityGradient)], step: step)
-        return UpdateResult(loss: loss.loss, statistics: loss.statistics.values, gradientNorm: norm)
+        let reference = config.objective.beta > 0 ? referenceLogProbabilities(padded) : nil
+        var old: [Double]?
+        var result: UpdateResult?
+        for _ in 0..<config.objective.iterations {
+            let logProbabilities = policy.nextTokenLogProbabilities(tokens: padded.tokens, batch: padded.rows, time: padded.time, temperature: config.temperature)
+            let current = logProbabilities.data.map(Double.init)
+            if config.objective.iterations > 1 && old == nil { old = current }
+            let batch = TokenBatch(rows: padded.rows, tokens: padded.time - 1, mask: padded.completionMask, logProbabilities: current,
+                                   oldLogProbabilities: old, referenceLogProbabilities: reference)
+            let loss = grpoLoss(config: config.objective, batch: batch, advantages: advantages.advantages, generationTokens: Int(padded.completionMask.reduce(0, +)))
+            guard loss.loss.isFinite else { throw TrainingError.diverged(step: step, quantity: "the GRPO loss") }
+            let norm = try applyGradient([(logProbabilities, loss.logProbabilityGradient)], step: step)
+            result = UpdateResult(loss: loss.loss, statistics: loss.statistics.values, gradientNorm: norm)
+        }
+        return result!
     }
 
     func rlooUpdate(prompts: [[Int]], completions: [[Int]], rewards: [Double], step: Int) throws -> UpdateResult {
