@@ -12,7 +12,7 @@ let nativeRelease: [SwiftSetting] = [
 
 let package = Package(
     name: "PolicyLab",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "policylab", targets: ["policylab"]),
     ],

@@ -8,61 +8,35 @@ extension Tensor {
     public func layerNorm(weight: Tensor, bias: Tensor, epsilon: Float = 1e-5) -> Tensor {
         let c = shape.last ?? 1, rows = count / Swift.max(c, 1)
         precondition(weight.shape == [c] && bias.shape == [c], "layerNorm parameters \(weight.shape), \(bias.shape) should be [\(c)] for input \(shape)")
-        var out = [Float](repeating: 0, count: count)
-        var normalized = [Float](repeating: 0, count: count)
+        let total = count
+        var normalized = [Float](repeating: 0, count: total)
         var inverseStd = [Float](repeating: 0, count: rows)
-        data.withUnsafeBufferPointer { x in
-            weight.data.withUnsafeBufferPointer { w in
-                bias.data.withUnsafeBufferPointer { b in
-                    for r in 0..<rows {
-                        let row = x.baseAddress! + r * c
-                        var mean: Float = 0
-                        for j in 0..<c { mean += row[j] }
-                        mean /= Float(c)
-                        var variance: Float = 0
-                        for j in 0..<c { let d = row[j] - mean; variance += d * d }
-                        variance /= Float(c)
-                        let s = 1 / (variance + epsilon).squareRoot()
-                        inverseStd[r] = s
-                        for j in 0..<c {
-                            let n = (row[j] - mean) * s
-                            normalized[r * c + j] = n
-                            out[r * c + j] = n * w[j] + b[j]
-                        }
-                    }
-                }
-            }
+        let out = [Float](unsafeUninitializedCapacity: total) { y, initialized in
+            data.withUnsafeBufferPointer { x in weight.data.withUnsafeBufferPointer { w in bias.data.withUnsafeBufferPointer { b in
+                normalized.withUnsafeMutableBufferPointer { n in inverseStd.withUnsafeMutableBufferPointer { s in
+                    guard total > 0 else { return }
+                    layerNormForward(x.baseAddress!, weight: w.baseAddress!, bias: b.baseAddress!, rows: rows, c: c, epsilon: epsilon,
+                                     out: y.baseAddress!, normalized: n.baseAddress!, inverseStd: s.baseAddress!)
+                } }
+            } } }
+            initialized = total
         }
         return Tensor.result(shape: shape, data: out, parents: [self, weight, bias]) { output in
+            guard total > 0 else { return }
             let g = output.grad!
-            let w = weight.data
             if weight.requiresGrad || bias.requiresGrad {
                 var gw = [Float](repeating: 0, count: c), gb = [Float](repeating: 0, count: c)
-                for r in 0..<rows {
-                    for j in 0..<c {
-                        gw[j] += g[r * c + j] * normalized[r * c + j]
-                        gb[j] += g[r * c + j]
-                    }
-                }
+                g.withUnsafeBufferPointer { gp in normalized.withUnsafeBufferPointer { n in gw.withUnsafeMutableBufferPointer { gwp in gb.withUnsafeMutableBufferPointer { gbp in
+                    layerNormParameterBackward(gp.baseAddress!, normalized: n.baseAddress!, rows: rows, c: c, weightGradient: gwp.baseAddress!, biasGradient: gbp.baseAddress!)
+                } } } }
                 weight.accumulateGradient(gw)
                 bias.accumulateGradient(gb)
             }
             self.accumulateGradient { gx in
-                for r in 0..<rows {
-                    var meanDy: Float = 0, meanDyXhat: Float = 0
-                    for j in 0..<c {
-                        let dy = g[r * c + j] * w[j]
-                        meanDy += dy
-                        meanDyXhat += dy * normalized[r * c + j]
-                    }
-                    meanDy /= Float(c)
-                    meanDyXhat /= Float(c)
-                    let s = inverseStd[r]
-                    for j in 0..<c {
-                        let dy = g[r * c + j] * w[j]
-                        gx[r * c + j] += s * (dy - meanDy - normalized[r * c + j] * meanDyXhat)
-                    }
-                }
+                g.withUnsafeBufferPointer { gp in weight.data.withUnsafeBufferPointer { w in normalized.withUnsafeBufferPointer { n in inverseStd.withUnsafeBufferPointer { s in
+                    layerNormInputBackward(gp.baseAddress!, weight: w.baseAddress!, normalized: n.baseAddress!, inverseStd: s.baseAddress!,
+                                           rows: rows, c: c, inputGradient: gx.baseAddress!)
+                } } } }
             }
         }
     }

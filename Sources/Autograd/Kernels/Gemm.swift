@@ -36,7 +36,7 @@ func gemm(
     }
     if m == 0 || n == 0 || k == 0 { return }
     let shared = UncheckedSendable((a, b, c))
-    parallelChunks(count: m, granularity: 8, work: m * n * k, threshold: 1 << 21) { rows in
+    parallelChunks(count: m, granularity: 8, work: m * n * k, threshold: 1 << 19) { rows in
         let (a, b, c) = shared.value
         gemmRows(rows, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc)
     }

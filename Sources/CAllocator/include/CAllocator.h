@@ -5,4 +5,11 @@
 /// steps reuse activation buffers instead of faulting fresh pages in. No-op off glibc.
 void policylab_configure_allocator(void);
 
+/// A spin-wait hint (x86 `pause`): kernel threads waiting a few microseconds for each other.
+static inline void policylab_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 #endif
