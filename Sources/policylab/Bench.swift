@@ -46,20 +46,24 @@ extension PolicyLab {
             record("env_cartpole_steps_per_s", "steps/s") { (try? SystemBenchmarks.cartPoleStepsPerSecond(vectorized: false, steps: quick ? 500_000 : 4_000_000)) ?? .nan }
             record("env_cartpole_vector8_steps_per_s", "steps/s") { (try? SystemBenchmarks.cartPoleStepsPerSecond(vectorized: true, steps: quick ? 500_000 : 4_000_000)) ?? .nan }
             record("ppo_cartpole_sps", "steps/s") { (try? SystemBenchmarks.ppoCartPoleStepsPerSecond(totalSteps: quick ? 10_240 : 51_200)) ?? .nan }
+            // Token RL and DPO at TRL's anchor settings (sizes s and m, random init, tied embeddings).
             let steps = quick ? 8 : 30
-            var grpoShare = Double.nan
-            record("grpo_s_beta0_completions_per_s", "completions/s") {
-                let r = try? SystemBenchmarks.grpoCompletionsPerSecond(model: .tokenPolicySmall, beta: 0, steps: steps)
-                grpoShare = r?.samplingShare ?? .nan
-                return r?.completionsPerSecond ?? .nan
-            }
-            if grpoShare.isFinite { record("grpo_s_beta0_sampling_share", "fraction") { grpoShare } }
-            record("grpo_s_beta004_completions_per_s", "completions/s") { (try? SystemBenchmarks.grpoCompletionsPerSecond(model: .tokenPolicySmall, beta: 0.04, steps: steps))?.completionsPerSecond ?? .nan }
             var medium = TransformerConfig.medium
             medium.tiedEmbeddings = true
-            record("grpo_m_beta0_completions_per_s", "completions/s") { (try? SystemBenchmarks.grpoCompletionsPerSecond(model: medium, beta: 0, steps: steps))?.completionsPerSecond ?? .nan }
-            record("dpo_s_precomputed_pairs_per_s", "pairs/s") { (try? SystemBenchmarks.dpoPairsPerSecond(model: .tokenPolicySmall, steps: steps)) ?? .nan }
-            record("dpo_m_precomputed_pairs_per_s", "pairs/s") { (try? SystemBenchmarks.dpoPairsPerSecond(model: medium, steps: steps)) ?? .nan }
+            for (size, model) in [("s", TransformerConfig.tokenPolicySmall), ("m", medium)] {
+                for (algorithm, beta, label) in [(TokenRLAlgorithm.grpo, 0.0, "grpo_\(size)_beta0"), (.grpo, 0.04, "grpo_\(size)_beta004"),
+                                                 (.rloo, 0.05, "rloo_\(size)_beta005"), (.ppo, 0.05, "ppo_tokens_\(size)")] {
+                    var share = Double.nan
+                    record("\(label)_completions_per_s", "completions/s") {
+                        let r = try? SystemBenchmarks.tokenRLCompletionsPerSecond(algorithm, model: model, beta: beta, steps: steps)
+                        share = r?.samplingShare ?? .nan
+                        return r?.completionsPerSecond ?? .nan
+                    }
+                    if share.isFinite { record("\(label)_sampling_share", "fraction") { share } }
+                }
+                record("dpo_\(size)_precomputed_pairs_per_s", "pairs/s") { (try? SystemBenchmarks.dpoPairsPerSecond(model: model, steps: steps)) ?? .nan }
+                record("dpo_\(size)_reference_pairs_per_s", "pairs/s") { (try? SystemBenchmarks.dpoPairsPerSecond(model: model, steps: steps, precomputeReference: false)) ?? .nan }
+            }
             record("import_rows_per_s", "rows/s") { (try? ImportBenchmark.rowsPerSecond(rows: quick ? 20_000 : 100_000)) ?? .nan }
             if options.json {
                 var object: [String: Double] = [:]

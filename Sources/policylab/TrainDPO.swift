@@ -21,6 +21,7 @@ extension PolicyLab.Train {
         @Option(help: "ε for the robust loss.") var labelSmoothing: Double = 0
         @Option(help: "α: weight of the NLL of the chosen answers (RPO; TRL rpo_alpha). 0 = plain DPO.") var rpoAlpha: Double = 0
         @Option(help: "Update steps.") var steps: Int = 300
+        @Flag(help: "Run the reference on every batch (TRL's default) instead of computing its log-probs once per pair.") var liveReference = false
         @Option(help: "Pairs per step.") var batchSize: Int = 64
         @Option(help: "AdamW learning rate (linear decay to 0).") var learningRate: Double = 1e-4
         @Option(help: "Evaluate every this many steps.") var evalInterval: Int = 100
@@ -34,6 +35,7 @@ extension PolicyLab.Train {
             c.objective = DPOConfig(beta: beta, lossType: loss, labelSmoothing: labelSmoothing)
             c.rpoAlpha = rpoAlpha
             c.steps = steps
+            c.precomputeReference = !liveReference
             c.batchSize = batchSize
             c.learningRate = learningRate
             c.evaluationInterval = evalInterval

@@ -55,22 +55,33 @@ public enum SystemBenchmarks {
         return Double(batch * (config.contextLength - 1)) / seconds
     }
 
-    /// GRPO completions/s at TRL's anchor setting (8 prompts × 8 completions of 8 new tokens on `sort`),
-    /// with the share of time spent sampling.
-    public static func grpoCompletionsPerSecond(model: TransformerConfig, beta: Double, steps: Int = 20) throws -> (completionsPerSecond: Double, samplingShare: Double) {
-        var config = GRPOTrainingConfig(task: "sort")
+    /// Completions/s of a token RL trainer at TRL's anchor setting (8 prompts × 8 completions of 8 new
+    /// tokens on `sort`, random init), with the share of time spent sampling. `beta` is GRPO's β, RLOO's β
+    /// or PPO's KL coefficient; PPO runs TRL's 4 epochs per batch.
+    public static func tokenRLCompletionsPerSecond(_ algorithm: TokenRLAlgorithm, model: TransformerConfig, beta: Double, steps: Int = 20) throws -> (completionsPerSecond: Double, samplingShare: Double) {
+        var config = TokenRLConfig(task: "sort")
+        config.algorithm = algorithm
         config.model = model
         config.steps = steps
-        config.objective.beta = beta
+        switch algorithm {
+        case .grpo: config.objective.beta = beta
+        case .rloo: config.rloo.beta = beta
+        case .ppo: config.ppo.klCoefficient = beta
+        }
         config.evaluationPrompts = 0
         config.evaluationInterval = 0
-        let result = try GRPOTrainer(config: config).train(events: { _ in })
+        let result = try TokenRLTrainer(config: config).train(events: { _ in })
         let total = result.samplingSeconds + result.updateSeconds
         return (Double(result.completions) / total, result.samplingSeconds / total)
     }
 
-    /// DPO pairs/s at TRL's anchor setting (batch 64, sigmoid, β 0.1), reference log-probs precomputed.
-    public static func dpoPairsPerSecond(model: TransformerConfig, steps: Int = 20) throws -> Double {
+    public static func grpoCompletionsPerSecond(model: TransformerConfig, beta: Double, steps: Int = 20) throws -> (completionsPerSecond: Double, samplingShare: Double) {
+        try tokenRLCompletionsPerSecond(.grpo, model: model, beta: beta, steps: steps)
+    }
+
+    /// DPO pairs/s at TRL's anchor setting (batch 64, sigmoid, β 0.1), reference log-probs precomputed
+    /// or computed on every batch (`precomputeReference` false, TRL's default).
+    public static func dpoPairsPerSecond(model: TransformerConfig, steps: Int = 20, precomputeReference: Bool = true) throws -> Double {
         var generator = SeededGenerator(seed: 4)
         let task = try SortTask()
         let pairs = makePreferencePairs(task: task, count: 512, using: &generator).map { PreferenceExample(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected) }
@@ -81,6 +92,7 @@ public enum SystemBenchmarks {
         config.steps = steps
         config.evaluationInterval = 0
         config.heldOutFraction = 0
+        config.precomputeReference = precomputeReference
         let trainer = try DPOTrainer(config: config, pairs: pairs, reference: reference)
         let result = try trainer.train(events: { _ in })
         return Double(result.pairs) / result.wallSeconds

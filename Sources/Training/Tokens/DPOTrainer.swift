@@ -8,7 +8,8 @@ import Tasks
 
 /// Direct Preference Optimization (Rafailov et al. 2023) on preference pairs, TRL's `DPOTrainer`
 /// semantics: sequence log-probs of the completion tokens (EOS included), a frozen reference policy
-/// whose log-probs are computed once for every pair, and the DPO loss family of `Objectives`.
+/// whose log-probs are computed once for every pair (TRL `precompute_ref_log_probs=True`) or on every
+/// batch (TRL's default), and the DPO loss family of `Objectives`.
 public struct DPOTrainingConfig: Codable, Sendable, Equatable {
     public var task: String?
     public var seed: UInt64 = 1
@@ -26,6 +27,8 @@ public struct DPOTrainingConfig: Codable, Sendable, Equatable {
     public var evaluationInterval = 100
     public var evaluationPrompts = 256
     public var maxNewTokens = 8
+    /// Compute the reference's log-probs once for every pair (true) or run the reference on every batch.
+    public var precomputeReference = true
 
     public init(task: String?) { self.task = task }
 
@@ -101,17 +104,19 @@ public final class DPOTrainer {
             }
             return pair
         }
-        // The reference's log-probs are computed once (TRL's precompute_ref_log_probs).
-        for start in stride(from: 0, to: encoded.count, by: 256) {
-            let chunk = Array(start..<min(encoded.count, start + 256))
+        var order = generator.permutation(encoded.count)
+        let heldOutCount = min(encoded.count - 1, Int((Double(encoded.count) * config.heldOutFraction).rounded()))
+        // Reference log-probs: always for the held-out pairs (preference accuracy); for the training pairs
+        // once here when precomputing, else per batch in `train`.
+        let needReference = config.precomputeReference ? order : Array(order.prefix(heldOutCount))
+        for start in stride(from: 0, to: needReference.count, by: 256) {
+            let chunk = Array(needReference[start..<min(needReference.count, start + 256)])
             let (chosen, rejected) = Self.sequenceLogProbabilities(reference, chunk.map { encoded[$0] }, recordTape: false)
             for (k, i) in chunk.enumerated() {
                 encoded[i].referenceChosen = Double(chosen.values[k])
                 encoded[i].referenceRejected = Double(rejected.values[k])
             }
         }
-        var order = generator.permutation(encoded.count)
-        let heldOutCount = min(encoded.count - 1, Int((Double(encoded.count) * config.heldOutFraction).rounded()))
         heldOut = order.prefix(heldOutCount).map { encoded[$0] }
         order.removeFirst(heldOutCount)
         training = order.map { encoded[$0] }
@@ -148,7 +153,14 @@ public final class DPOTrainer {
         for step in 1...config.steps {
             if shouldStop() { throw TrainingError.interrupted(step: step - 1) }
             optimizer.learningRate = Float(config.learningRate * (1 - Double(step - 1) / Double(config.steps)))
-            let batch = (0..<min(config.batchSize, training.count)).map { _ in training[generator.nextInt(below: training.count)] }
+            var batch = (0..<min(config.batchSize, training.count)).map { _ in training[generator.nextInt(below: training.count)] }
+            if !config.precomputeReference {
+                let (chosen, rejected) = Self.sequenceLogProbabilities(reference, batch, recordTape: false)
+                for k in batch.indices {
+                    batch[k].referenceChosen = Double(chosen.values[k])
+                    batch[k].referenceRejected = Double(rejected.values[k])
+                }
+            }
             let (chosen, rejected) = Self.sequenceLogProbabilities(policy, batch, recordTape: true)
             let inputs = PreferenceLogProbabilities(
                 policyChosen: chosen.values.map(Double.init), policyRejected: rejected.values.map(Double.init),
