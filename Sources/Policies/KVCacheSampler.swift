@@ -117,9 +117,9 @@ extension TransformerPolicy {
             // Prefill: one batched forward over the distinct prompts (a GRPO batch repeats each prompt G
             // times) fills every row's cache for positions 0..<L and gives the logits of the first new token.
             let logits = prefill(prompts: prompts, cache: &cache)
+            var scratch = [Float](repeating: 0, count: vocabulary)
             for b in 0..<batch {
-                let row = Array(logits[(b * vocabulary)..<((b + 1) * vocabulary)])
-                let (token, logProbability) = Self.choose(row, options: options, generator: &generator)
+                let (token, logProbability) = Self.choose(logits, row: b, vocabulary: vocabulary, options: options, scratch: &scratch, generator: &generator)
                 completions[b].tokens.append(token)
                 completions[b].logProbabilities.append(logProbability)
                 current[b] = token
@@ -128,6 +128,7 @@ extension TransformerPolicy {
             if finished.allSatisfy({ $0 }) { return completions }
             firstPosition = longest
         }
+        var scratch = [Float](repeating: 0, count: vocabulary)
         for position in firstPosition..<lastPosition {
             let (logits, _) = decodeStep(tokens: current, position: position, cache: &cache)
             for b in 0..<batch {
@@ -140,8 +141,7 @@ extension TransformerPolicy {
                     current[b] = options.stopToken ?? 0
                     continue
                 }
-                let row = Array(logits[(b * vocabulary)..<((b + 1) * vocabulary)])
-                let (token, logProbability) = Self.choose(row, options: options, generator: &generator)
+                let (token, logProbability) = Self.choose(logits, row: b, vocabulary: vocabulary, options: options, scratch: &scratch, generator: &generator)
                 completions[b].tokens.append(token)
                 completions[b].logProbabilities.append(logProbability)
                 current[b] = token
@@ -193,6 +193,30 @@ extension TransformerPolicy {
             for v in 0..<vocabulary { last[b * vocabulary + v] = logits[from + v] }
         }
         return last
+    }
+
+    /// `choose` for row `row` of a (B, V) logits array, without copying the row: `scratch` (V floats) holds
+    /// the weights. Same arithmetic, in the same order, as `choose(_:options:generator:)`.
+    static func choose(_ logits: [Float], row: Int, vocabulary: Int, options: SamplingOptions, scratch: inout [Float], generator: inout SeededGenerator) -> (Int, Float) {
+        if options.topK != nil {
+            return choose(Array(logits[(row * vocabulary)..<((row + 1) * vocabulary)]), options: options, generator: &generator)
+        }
+        let base = row * vocabulary
+        var maximum = -Float.infinity
+        for v in 0..<vocabulary {
+            let x = options.greedy ? logits[base + v] : logits[base + v] / options.temperature
+            scratch[v] = x
+            maximum = max(maximum, x)
+        }
+        var total: Float = 0
+        var best = 0
+        for v in 0..<vocabulary {
+            scratch[v] = Foundation.exp(scratch[v] - maximum)
+            total += scratch[v]
+            if scratch[v] > scratch[best] { best = v }
+        }
+        let token = options.greedy ? best : generator.nextCategorical(weights: scratch)
+        return (token, Foundation.log(scratch[token] / total))
     }
 
     /// Picks a token from one row of logits; returns it with its log-probability under the sampling distribution.

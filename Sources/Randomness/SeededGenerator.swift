@@ -103,6 +103,25 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return lastPositive
     }
 
+    /// `nextCategorical(weights:)` for an array: the generic version is not specialised across modules,
+    /// and samplers call this once per generated token (4 % of a GRPO step went to the generic walk).
+    public mutating func nextCategorical(weights: [Float]) -> Int {
+        weights.withUnsafeBufferPointer { w in
+            var total: Float = 0
+            for x in w { total += x }
+            precondition(total > 0 && total.isFinite, "nextCategorical needs positive finite total weight, got \(total)")
+            let target = nextUniformFloat() * total
+            var running: Float = 0
+            var lastPositive = 0
+            for index in 0..<w.count {
+                if w[index] > 0 { lastPositive = index }
+                running += w[index]
+                if target < running { return index }
+            }
+            return lastPositive
+        }
+    }
+
     /// Fisher–Yates shuffle of `0..<count`, drawn from this generator.
     public mutating func permutation(_ count: Int) -> [Int] {
         var indices = Array(0..<count)

@@ -51,6 +51,10 @@ public struct TokenRLConfig: Codable, Sendable, Equatable {
     /// PPO: KL coefficient, γ, λ, clip ranges, c₁; epochs per batch (TRL `num_ppo_epochs`).
     public var ppo = TokenPPOConfig()
     public var ppoEpochs = 4
+    /// PPO: a separate value network (TRL's `value_model`, a copy of the starting policy with its own
+    /// value head) instead of a value head on the policy's trunk, so value-loss gradients do not move
+    /// the policy's representation.
+    public var separateValueModel = true
 
     public init(task: String) {
         self.task = task
@@ -91,6 +95,10 @@ public final class TokenRLTrainer {
     public let config: GRPOTrainingConfig
     public let policy: TransformerPolicy
     let reference: TransformerPolicy?
+    /// PPO's value network when `separateValueModel` (else values come from the policy's value head).
+    let valueModel: TransformerPolicy?
+    /// Everything the optimizer updates: the policy, and the value network when there is one.
+    let trainableParameters: [Tensor]
     let task: any SequenceTask
     let codec = TokenTaskCodec()
     var generator: SeededGenerator
@@ -120,8 +128,10 @@ public final class TokenRLTrainer {
         // The reference policy is the starting policy, frozen (needed only for β > 0).
         let needsReference = (config.algorithm == .grpo && config.objective.beta > 0) || (config.algorithm == .rloo && config.rloo.beta > 0) || config.algorithm == .ppo
         reference = needsReference ? policy.copy() : nil
-        optimizer = AdamW(parameters: policy.parameters, config: .init(learningRate: Float(config.learningRate), beta1: Float(config.adamBeta1), beta2: Float(config.adamBeta2), epsilon: Float(config.adamEpsilon), weightDecay: Float(config.weightDecay)),
-                          decayMask: policy.parameters.map { $0.rank >= 2 })
+        valueModel = config.algorithm == .ppo && config.separateValueModel ? policy.copy() : nil
+        trainableParameters = policy.parameters + (valueModel?.parameters ?? [])
+        optimizer = AdamW(parameters: trainableParameters, config: .init(learningRate: Float(config.learningRate), beta1: Float(config.adamBeta1), beta2: Float(config.adamBeta2), epsilon: Float(config.adamEpsilon), weightDecay: Float(config.weightDecay)),
+                          decayMask: trainableParameters.map { $0.rank >= 2 })
     }
 
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> TokenTrainingResult {

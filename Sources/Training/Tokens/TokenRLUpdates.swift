@@ -22,9 +22,9 @@ extension TokenRLTrainer {
 
     /// Applies `gradient` (∂loss/∂tensor) through the tape, clips and steps.
     func applyGradient(_ terms: [(Tensor, [Double])], step: Int) throws -> Float {
-        policy.zeroGradients()
+        for parameter in trainableParameters { parameter.zeroGrad() }
         ControlAgent.surrogate(terms).backward()
-        let norm = clipGradientNorm(policy.parameters, maximumNorm: Float(config.maxGradientNorm))
+        let norm = clipGradientNorm(trainableParameters, maximumNorm: Float(config.maxGradientNorm))
         guard norm.isFinite else { throw TrainingError.diverged(step: step, quantity: "the gradient norm") }
         optimizer.step()
         return norm
@@ -76,6 +76,16 @@ extension TokenRLTrainer {
         return UpdateResult(loss: loss.loss, statistics: statistics, gradientNorm: norm)
     }
 
+    /// Next-token log-probs (B, T−1) of the policy and values (B, T) of the value network (or of the
+    /// policy's value head).
+    private func logProbabilitiesAndValues(tokens: [Int], rows: Int, time: Int) -> (Tensor, Tensor) {
+        guard let valueModel else {
+            return policy.nextTokenLogProbabilitiesAndValues(tokens: tokens, batch: rows, time: time, temperature: config.temperature)
+        }
+        let logp = policy.nextTokenLogProbabilities(tokens: tokens, batch: rows, time: time, temperature: config.temperature)
+        return (logp, valueModel.forward(tokens: tokens, batch: rows, time: time).values)
+    }
+
     /// TRL 1.9's PPO: responses padded to `maxNewTokens`, values of the state before each token, KL to the
     /// reference in the per-token reward, score after EOS, GAE, then K epochs on the whole batch.
     func ppoUpdate(prompts: [[Int]], completions: [[Int]], rewards: [Double], step: Int) throws -> UpdateResult {
@@ -91,7 +101,7 @@ extension TokenRLTrainer {
             return out
         }
         let (rolloutLogp, rolloutValues) = Tensor.withoutGradients { () -> ([Double], [Double]) in
-            let (logp, values) = policy.nextTokenLogProbabilitiesAndValues(tokens: tokens, batch: rows, time: time, temperature: config.temperature)
+            let (logp, values) = logProbabilitiesAndValues(tokens: tokens, rows: rows, time: time)
             return (gather(logp.data, stride: time - 1), gather(values.data, stride: time))
         }
         let referenceLogp = Tensor.withoutGradients {
@@ -105,7 +115,7 @@ extension TokenRLTrainer {
         var logpIndex = [Int](), valueIndex = [Int]()
         for b in 0..<rows { for t in 0..<width { logpIndex.append(b * (time - 1) + prompts[b].count - 1 + t); valueIndex.append(b * time + prompts[b].count - 1 + t) } }
         for _ in 0..<config.ppoEpochs {
-            let (logp, values) = policy.nextTokenLogProbabilitiesAndValues(tokens: tokens, batch: rows, time: time, temperature: config.temperature)
+            let (logp, values) = logProbabilitiesAndValues(tokens: tokens, rows: rows, time: time)
             let loss = tokenPPOLoss(config: config.ppo, rollout: rollout, rowIndices: Array(0..<rows),
                                     newLogProbabilities: logpIndex.map { Double(logp.data[$0]) }, newValues: valueIndex.map { Double(values.data[$0]) })
             guard loss.loss.isFinite else { throw TrainingError.diverged(step: step, quantity: "the PPO loss") }
