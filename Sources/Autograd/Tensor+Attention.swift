@@ -21,6 +21,7 @@ extension Tensor {
         // Attention weights a[b, h, t, u], kept for the backward pass.
         var weights = [Float](repeating: 0, count: batch * heads * time * time)
         let work = batch * heads * time * time * headSize * 2
+        let scratchCount = attentionScratchCount(time: time, headSize: headSize)
 
         data.withUnsafeBufferPointer { qkvBuffer in
             out.withUnsafeMutableBufferPointer { outBuffer in
@@ -28,30 +29,14 @@ extension Tensor {
                     let pointers = UncheckedSendable((qkvBuffer.baseAddress!, outBuffer.baseAddress!, weightBuffer.baseAddress!))
                     parallelChunks(count: batch * heads, work: work, threshold: 1 << 18) { range in
                         let (qkv, o, a) = pointers.value
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+                        defer { scratch.deallocate() }
                         for bh in range {
                             let b = bh / heads, h = bh % heads
-                            let base = qkv + b * time * rowStride + h * headSize
-                            let att = a + bh * time * time
-                            for t in 0..<time {
-                                let q = base + t * rowStride
-                                let row = att + t * time
-                                var maximum = -Float.infinity
-                                for u in 0...t {
-                                    let s = dot(q, base + u * rowStride + channels, headSize) * scale
-                                    row[u] = s
-                                    maximum = Swift.max(maximum, s)
-                                }
-                                var total: Float = 0
-                                for u in 0...t { row[u] -= maximum }
-                                expInPlace(row, t + 1)
-                                for u in 0...t { total += row[u] }
-                                let inverse = 1 / total
-                                let outRow = o + (b * time + t) * channels + h * headSize
-                                for u in 0...t {
-                                    row[u] *= inverse
-                                    axpy(row[u], base + u * rowStride + 2 * channels, outRow, headSize)
-                                }
-                            }
+                            let q = qkv + b * time * rowStride + h * headSize
+                            causalAttentionForward(q: q, k: q + channels, v: q + 2 * channels, stride: rowStride, time: time, headSize: headSize,
+                                                   scale: scale, out: o + b * time * channels + h * headSize, outStride: channels,
+                                                   weights: a + bh * time * time, scratch: scratch)
                         }
                     }
                 }
@@ -68,31 +53,16 @@ extension Tensor {
                             let pointers = UncheckedSendable((gBuffer.baseAddress!, qkvBuffer.baseAddress!, weightBuffer.baseAddress!, gradBuffer.baseAddress!))
                             parallelChunks(count: batch * heads, work: 2 * work, threshold: 1 << 18) { range in
                                 let (dout, qkv, a, dqkv) = pointers.value
-                                var dAttention = [Float](repeating: 0, count: time)
+                                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+                                defer { scratch.deallocate() }
                                 for bh in range {
                                     let b = bh / heads, h = bh % heads
-                                    let base = qkv + b * time * rowStride + h * headSize
-                                    let dBase = dqkv + b * time * rowStride + h * headSize
-                                    let att = a + bh * time * time
-                                    for t in 0..<time {
-                                        let row = att + t * time
-                                        let dOutRow = dout + (b * time + t) * channels + h * headSize
-                                        var weighted: Float = 0
-                                        for u in 0...t {
-                                            let v = base + u * rowStride + 2 * channels
-                                            axpy(row[u], dOutRow, dBase + u * rowStride + 2 * channels, headSize)
-                                            let da = dot(dOutRow, v, headSize)
-                                            dAttention[u] = da
-                                            weighted += row[u] * da
-                                        }
-                                        let q = base + t * rowStride
-                                        let dq = dBase + t * rowStride
-                                        for u in 0...t {
-                                            let ds = row[u] * (dAttention[u] - weighted) * scale
-                                            axpy(ds, base + u * rowStride + channels, dq, headSize)
-                                            axpy(ds, q, dBase + u * rowStride + channels, headSize)
-                                        }
-                                    }
+                                    let offset = b * time * rowStride + h * headSize
+                                    let q = qkv + offset, dq = dqkv + offset
+                                    causalAttentionBackward(q: q, k: q + channels, v: q + 2 * channels, stride: rowStride, time: time, headSize: headSize,
+                                                            scale: scale, weights: a + bh * time * time,
+                                                            outGradient: dout + b * time * channels + h * headSize, outStride: channels,
+                                                            dq: dq, dk: dq + channels, dv: dq + 2 * channels, scratch: scratch)
                                 }
                             }
                         }

@@ -153,19 +153,7 @@ extension Tensor {
             tanhValues = [Float](unsafeUninitializedCapacity: n) { t, tInitialized in
                 data.withUnsafeBufferPointer { x in
                     guard n > 0, let xp = x.baseAddress, let tp = t.baseAddress, let yp = y.baseAddress else { return }
-                    var i = 0
-                    while i + 16 <= n {
-                        let (tv, yv) = gelu16(UnsafeRawPointer(xp + i).loadUnaligned(as: SIMD16<Float>.self))
-                        UnsafeMutableRawPointer(tp + i).storeBytes(of: tv, as: SIMD16<Float>.self)
-                        UnsafeMutableRawPointer(yp + i).storeBytes(of: yv, as: SIMD16<Float>.self)
-                        i += 16
-                    }
-                    if i < n {
-                        var v = SIMD16<Float>(repeating: 0)
-                        for j in 0..<(n - i) { v[j] = xp[i + j] }
-                        let (tv, yv) = gelu16(v)
-                        for j in 0..<(n - i) { tp[i + j] = tv[j]; yp[i + j] = yv[j] }
-                    }
+                    geluForward(xp, tp, yp, n)
                 }
                 tInitialized = n
             }

@@ -92,6 +92,8 @@ public final class CausalTransformer: Module {
     public let blocks: [TransformerBlock]
     public let finalLayerNorm: LayerNorm
     public let head: Linear
+    /// Reusable activation arenas of the fused trunk op, by (B, T).
+    let workspacePool = WorkspacePool()
 
     public init(config: TransformerConfig, generator: inout SeededGenerator) {
         precondition(config.modelWidth % config.heads == 0, "model width \(config.modelWidth) not divisible by \(config.heads) heads")
@@ -112,9 +114,20 @@ public final class CausalTransformer: Module {
     }
 
     /// As `forward(tokens:batch:time:)`; `inspectProjection(layer, qkv)` sees each block's (B, T, 3C) projection.
+    /// Without an inspector the trunk runs as one fused op (FusedTrunk.swift); with one, as the
+    /// composite of the module ops.
     public func forward(tokens: [Int], batch: Int, time: Int, inspectProjection: ((Int, Tensor) -> Void)?) -> (logits: Tensor, hidden: Tensor) {
         precondition(tokens.count == batch * time, "\(tokens.count) tokens for batch \(batch) × time \(time)")
         precondition(time <= config.contextLength, "sequence length \(time) exceeds the context length \(config.contextLength)")
+        if inspectProjection == nil && canFuseTrunk && batch > 0 && time > 0 {
+            let hidden = fusedTrunk(tokens: tokens, batch: batch, time: time)                    // (B, T, C)
+            return (logits(hidden), hidden)                                                        // (B, T, V)
+        }
+        return forwardComposite(tokens: tokens, batch: batch, time: time, inspectProjection: inspectProjection)
+    }
+
+    /// The trunk as the composite of the module ops: the specification the fused op is tested against.
+    public func forwardComposite(tokens: [Int], batch: Int, time: Int, inspectProjection: ((Int, Tensor) -> Void)? = nil) -> (logits: Tensor, hidden: Tensor) {
         let c = config.modelWidth
         var positions = [Int](repeating: 0, count: batch * time)
         for b in 0..<batch { for t in 0..<time { positions[b * time + t] = t } }

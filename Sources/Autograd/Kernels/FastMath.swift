@@ -93,9 +93,26 @@ public enum FastMath {
     }
 }
 
-/// gx += g · dGELU/dx from x and the forward's tanh t:
+/// y = GELU(x) over n floats, keeping t = tanh(√(2/π)(x + 0.044715 x³)) for the backward.
+func geluForward(_ x: UnsafePointer<Float>, _ t: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 16 <= n {
+        let (tv, yv) = gelu16(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self))
+        UnsafeMutableRawPointer(t + i).storeBytes(of: tv, as: SIMD16<Float>.self)
+        UnsafeMutableRawPointer(y + i).storeBytes(of: yv, as: SIMD16<Float>.self)
+        i += 16
+    }
+    if i < n {
+        var v = SIMD16<Float>(repeating: 0)
+        for j in 0..<(n - i) { v[j] = x[i + j] }
+        let (tv, yv) = gelu16(v)
+        for j in 0..<(n - i) { t[i + j] = tv[j]; y[i + j] = yv[j] }
+    }
+}
+
+/// gx += g · dGELU/dx from x and the forward's tanh t (gx = … when not `accumulate`; then gx may be g):
 /// dy/dx = 0.5(1 + t) + 0.5 x (1 − t²) √(2/π) (1 + 3·0.044715 x²).
-func geluBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>, _ n: Int) {
+func geluBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>, _ n: Int, accumulate: Bool = true) {
     @inline(__always) func derivative(_ x: SIMD16<Float>, _ t: SIMD16<Float>) -> SIMD16<Float> {
         let slope: SIMD16<Float> = 0.797_884_560_802_865_4 * (1 + 3 * 0.044715 * x * x)
         let curvature: SIMD16<Float> = 0.5 * x * (1 - t * t) * slope
@@ -104,7 +121,8 @@ func geluBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ t: Uns
     var i = 0
     while i + 16 <= n {
         let load = { (p: UnsafePointer<Float>) in UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self) }
-        let value = load(UnsafePointer(gx)) + load(g) * derivative(load(x), load(t))
+        let product = load(g) * derivative(load(x), load(t))
+        let value = accumulate ? load(UnsafePointer(gx)) + product : product
         UnsafeMutableRawPointer(gx + i).storeBytes(of: value, as: SIMD16<Float>.self)
         i += 16
     }
@@ -112,7 +130,7 @@ func geluBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ t: Uns
         let xi: Float = x[i], ti: Float = t[i]
         let slope: Float = 0.797_884_560_802_865_4 * (1 + 3 * 0.044715 * xi * xi)
         let derivative: Float = 0.5 * (1 + ti) + 0.5 * xi * (1 - ti * ti) * slope
-        gx[i] += g[i] * derivative
+        gx[i] = (accumulate ? gx[i] : 0) + g[i] * derivative
         i += 1
     }
 }

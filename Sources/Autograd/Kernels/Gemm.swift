@@ -26,15 +26,21 @@ struct StridedMatrix {
     let columnStride: Int
 }
 
-/// C[M,N] = A·B (or += when `accumulate`). `ldb`, `ldc`: row strides of B and C.
+/// C[M,N] = A·B (or += when `accumulate`). `ldb`, `ldc`: row strides of B and C. `parallel`: split
+/// the rows of C over the kernel threads when the product is large enough (off inside a job that
+/// already runs on one of them).
 func gemm(
     m: Int, n: Int, k: Int, a: StridedMatrix, b: ConstFloatPointer, ldb: Int, c: FloatPointer, ldc: Int,
-    accumulate: Bool
+    accumulate: Bool, parallel: Bool = true
 ) {
     if !accumulate {
         for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
     }
     if m == 0 || n == 0 || k == 0 { return }
+    if !parallel {
+        gemmRows(0..<m, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc)
+        return
+    }
     let shared = UncheckedSendable((a, b, c))
     parallelChunks(count: m, granularity: 8, work: m * n * k, threshold: 1 << 19) { rows in
         let (a, b, c) = shared.value

@@ -1,0 +1,158 @@
+// The raw-pointer kernels, public for fused ops built in other modules (NN's whole-trunk transformer
+// op). They run on the calling thread unless `parallel` says otherwise; callers that split work over
+// the kernel threads themselves (`CPUKernels.split`) pass `parallel: false` inside their jobs.
+//
+// Pointer arguments follow BLAS: row-major matrices with a leading dimension (row stride, in floats).
+
+public enum CPUKernels {
+    /// C[M,N] (+)= A[M,K] · B[K,N].
+    @inline(__always)
+    public static func matmul(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = false
+    ) {
+        gemm(m: m, n: n, k: k, a: StridedMatrix(base: a, rowStride: lda, columnStride: 1), b: b, ldb: ldb, c: c, ldc: ldc,
+             accumulate: accumulate, parallel: parallel)
+    }
+
+    /// C[M,N] (+)= Aᵀ · B with A stored [K, M] (row stride `lda`) and B [K, N]: a weight gradient dyᵀ·x.
+    @inline(__always)
+    public static func matmulTransposedA(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = false
+    ) {
+        gemm(m: m, n: n, k: k, a: StridedMatrix(base: a, rowStride: 1, columnStride: lda), b: b, ldb: ldb, c: c, ldc: ldc,
+             accumulate: accumulate, parallel: parallel)
+    }
+
+    /// Out-of-place transpose of [rows, columns] into [columns, rows].
+    public static func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, into destination: UnsafeMutablePointer<Float>) {
+        Autograd.transpose(source, rows: rows, columns: columns, into: destination)
+    }
+
+    /// Layer norm of `rows` rows of C (see `Tensor.layerNorm`); keeps x̂ and 1/σ for the backward.
+    public static func layerNormForward(
+        _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, c: Int, epsilon: Float,
+        out: UnsafeMutablePointer<Float>, normalized: UnsafeMutablePointer<Float>, inverseStd: UnsafeMutablePointer<Float>
+    ) {
+        Autograd.layerNormForward(x, weight: weight, bias: bias, rows: rows, c: c, epsilon: epsilon, out: out, normalized: normalized, inverseStd: inverseStd)
+    }
+
+    /// Layer-norm backward: dx += …, gγ += Σ dy ⊙ x̂, gβ += Σ dy.
+    public static func layerNormBackward(
+        _ g: UnsafePointer<Float>, weight: UnsafePointer<Float>, normalized: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
+        rows: Int, c: Int, inputGradient: UnsafeMutablePointer<Float>,
+        weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>
+    ) {
+        layerNormParameterBackward(g, normalized: normalized, rows: rows, c: c, weightGradient: weightGradient, biasGradient: biasGradient)
+        layerNormInputBackward(g, weight: weight, normalized: normalized, inverseStd: inverseStd, rows: rows, c: c, inputGradient: inputGradient)
+    }
+
+    /// y = GELU(x) (tanh form), t = the tanh kept for the backward.
+    public static func geluForward(_ x: UnsafePointer<Float>, tanh t: UnsafeMutablePointer<Float>, out y: UnsafeMutablePointer<Float>, count: Int) {
+        Autograd.geluForward(x, t, y, count)
+    }
+
+    /// gx (+)= g · GELU′(x), from x and the forward's tanh; without `accumulate`, gx may be g (in place).
+    public static func geluBackward(_ g: UnsafePointer<Float>, x: UnsafePointer<Float>, tanh t: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool) {
+        Autograd.geluBackward(g, x, t, inputGradient, count, accumulate: accumulate)
+    }
+
+    /// out = a + b over n floats (may alias).
+    public static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int) {
+        var i = 0
+        while i + 16 <= n {
+            let v = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) + UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < n { out[i] = a[i] + b[i]; i += 1 }
+    }
+
+    /// Each of `rows` rows of `out` (row stride `columns`) set to `row`.
+    public static func broadcastRow(_ row: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows { (out + r * columns).update(from: row, count: columns) }
+    }
+
+    /// sums[j] += Σ_r x[r, j] over `rows` rows of `columns` (a bias gradient).
+    public static func addColumnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows { Autograd.add(x + r * columns, into: sums, columns) }
+    }
+
+    /// One (sequence, head) of causal attention; see `causalAttentionForward`.
+    public static func attentionForward(
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int, time: Int, headSize: Int, scale: Float,
+        out: UnsafeMutablePointer<Float>, outStride: Int, weights: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    ) {
+        causalAttentionForward(q: q, k: k, v: v, stride: stride, time: time, headSize: headSize, scale: scale, out: out, outStride: outStride,
+                               weights: weights, scratch: scratch)
+    }
+
+    /// One (sequence, head) of the attention backward; see `causalAttentionBackward`.
+    public static func attentionBackward(
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int, time: Int, headSize: Int, scale: Float,
+        weights: UnsafePointer<Float>, outGradient: UnsafePointer<Float>, outStride: Int,
+        dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    ) {
+        causalAttentionBackward(q: q, k: k, v: v, stride: stride, time: time, headSize: headSize, scale: scale, weights: weights,
+                                outGradient: outGradient, outStride: outStride, dq: dq, dk: dk, dv: dv, scratch: scratch)
+    }
+
+    /// Scratch floats for one (sequence, head) of attention.
+    public static func attentionScratchCount(time: Int, headSize: Int) -> Int {
+        Autograd.attentionScratchCount(time: time, headSize: headSize)
+    }
+
+    /// How many threads `split` uses (2 on this machine, 1 where there is one core).
+    public static var threads: Int { KernelWorker.shared == nil ? 1 : 2 }
+
+    /// Runs `body(part, range)` for two contiguous halves of `0..<count` on the two kernel threads
+    /// (`part` 0 on the caller, 1 on the worker), or `body(0, 0..<count)` inline when `count` < 2, there
+    /// is one core, or the worker is taken. Returns how many parts ran.
+    @discardableResult
+    public static func split(count: Int, _ body: @Sendable (_ part: Int, _ range: Range<Int>) -> Void) -> Int {
+        guard count >= 2, let worker = KernelWorker.shared else {
+            body(0, 0..<count)
+            return 1
+        }
+        let half = (count + 1) / 2
+        var parts = 2
+        withoutActuallyEscaping(body) { escapable in
+            let ran = worker.run({ escapable(1, half..<count) }, alongside: { escapable(0, 0..<half) })
+            if !ran {
+                escapable(1, half..<count)
+                parts = 2
+            }
+        }
+        return parts
+    }
+}
+
+/// y += x over n floats.
+@inline(__always)
+func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 16 <= n {
+        let v = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self) + UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+        UnsafeMutableRawPointer(y + i).storeBytes(of: v, as: SIMD16<Float>.self)
+        i += 16
+    }
+    while i < n { y[i] += x[i]; i += 1 }
+}
+
+extension Tensor {
+    /// Records a fused op defined outside this module: `backward` reads the output's gradient and adds
+    /// into the parents' (with `addToGradient`). Recorded only when gradients are on and a parent needs them.
+    public static func recorded(shape: [Int], data: [Float], parents: [Tensor], backward: @escaping (Tensor) -> Void) -> Tensor {
+        result(shape: shape, data: data, parents: parents, backward: backward)
+    }
+
+    /// Adds into this tensor's gradient through a pointer (zeros allocated on first use); nothing when it
+    /// does not require gradients.
+    public func addToGradient(_ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        accumulateGradient(body)
+    }
+
+    /// This rank-2 tensor's transpose [columns, rows], cached for leaves while their data is unchanged.
+    public func transposedMatrix() -> [Float] { transposedData() }
+}

@@ -1,0 +1,177 @@
+import Autograd
+
+// The forward and backward passes of the fused trunk (FusedTrunk.swift) over one range of sequences,
+// on one thread. Each half of the batch owns the rows [b₀·T, b₁·T) of every activation buffer.
+
+extension CausalTransformer {
+    /// Forward for sequences `sequences`: embeddings, L blocks, final LayerNorm into `output` (N, C).
+    /// `parameters` holds the Linear weights transposed (Wᵀ [in, out]).
+    func trunkForward(sequences: Range<Int>, tokens: UnsafePointer<Int>, parameters p: TrunkParameters, workspace w: TrunkWorkspace,
+                      output: UnsafeMutablePointer<Float>) {
+        let time = w.time, c = config.modelWidth, f = config.mlpWidth, heads = config.heads, d = config.headSize
+        let r0 = sequences.lowerBound * time, rows = sequences.count * time
+        let scale = 1 / Float(d).squareRoot()
+        let scratch = w.attentionScratch[sequences.lowerBound == 0 ? 0 : 1]
+        let vocabulary = config.vocabularySize
+
+        // x = tok_emb[token] + pos_emb[t]                                   (rows, C)
+        let x0 = w.layers.first?.residual ?? w.finalResidual
+        for r in r0..<(r0 + rows) {
+            let token = tokens[r]
+            precondition(token >= 0 && token < vocabulary, "token id \(token) out of range 0..<\(vocabulary)")
+            CPUKernels.add(p.tokenEmbedding + token * c, p.positionEmbedding + (r % time) * c, into: x0 + r * c, count: c)
+        }
+        for (l, layer) in p.layers.enumerated() {
+            let a = w.layers[l]
+            let next = l + 1 < w.layers.count ? w.layers[l + 1].residual : w.finalResidual
+            // LN₁, then qkv = LN₁(x)·Wᵀ + b                                  (rows, 3C)
+            CPUKernels.layerNormForward(a.residual + r0 * c, weight: layer.norm1Weight, bias: layer.norm1Bias, rows: rows, c: c, epsilon: 1e-5,
+                                        out: a.normed1 + r0 * c, normalized: a.norm1 + r0 * c, inverseStd: a.inverseStd1 + r0)
+            linearForward(a.normed1 + r0 * c, rows: rows, inputs: c, outputs: 3 * c, weightT: layer.qkvWeight, bias: layer.qkvBias, into: a.qkv + r0 * 3 * c)
+            // Causal attention per (sequence, head)                        (rows, C)
+            for b in sequences {
+                for h in 0..<heads {
+                    let q = a.qkv + b * time * 3 * c + h * d
+                    CPUKernels.attentionForward(q: q, k: q + c, v: q + 2 * c, stride: 3 * c, time: time, headSize: d, scale: scale,
+                                                out: a.attended + b * time * c + h * d, outStride: c,
+                                                weights: a.attention + (b * heads + h) * time * time, scratch: scratch)
+                }
+            }
+            // middle = x + attended·Wᵀ + b
+            linearForward(a.attended + r0 * c, rows: rows, inputs: c, outputs: c, weightT: layer.projectionWeight, bias: layer.projectionBias, into: a.middle + r0 * c)
+            CPUKernels.add(a.middle + r0 * c, a.residual + r0 * c, into: a.middle + r0 * c, count: rows * c)
+            // MLP: next = middle + GELU(LN₂(middle)·W_fcᵀ + b)·W_projᵀ + b  (rows, F) → (rows, C)
+            CPUKernels.layerNormForward(a.middle + r0 * c, weight: layer.norm2Weight, bias: layer.norm2Bias, rows: rows, c: c, epsilon: 1e-5,
+                                        out: a.normed2 + r0 * c, normalized: a.norm2 + r0 * c, inverseStd: a.inverseStd2 + r0)
+            linearForward(a.normed2 + r0 * c, rows: rows, inputs: c, outputs: f, weightT: layer.fcWeight, bias: layer.fcBias, into: a.preActivation + r0 * f)
+            CPUKernels.geluForward(a.preActivation + r0 * f, tanh: a.geluTanh + r0 * f, out: a.activated + r0 * f, count: rows * f)
+            linearForward(a.activated + r0 * f, rows: rows, inputs: f, outputs: c, weightT: layer.outWeight, bias: layer.outBias, into: next + r0 * c)
+            CPUKernels.add(next + r0 * c, a.middle + r0 * c, into: next + r0 * c, count: rows * c)
+        }
+        CPUKernels.layerNormForward(w.finalResidual + r0 * c, weight: p.finalWeight, bias: p.finalBias, rows: rows, c: c, epsilon: 1e-5,
+                                    out: output + r0 * c, normalized: w.finalNorm + r0 * c, inverseStd: w.finalInverseStd + r0)
+    }
+
+    /// y[rows, out] = x[rows, in]·W + b with W given transposed ([in, out]).
+    private func linearForward(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, weightT: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                               into y: UnsafeMutablePointer<Float>) {
+        CPUKernels.broadcastRow(bias, rows: rows, columns: outputs, into: y)
+        CPUKernels.matmul(m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: weightT, ldb: outputs, c: y, ldc: outputs, accumulate: true)
+    }
+
+    /// Backward of the fused trunk: splits the batch as the forward did, each half summing its
+    /// parameter gradients privately, then adds both sums into the parameters' gradients.
+    func trunkBackward(tokens: [Int], outputGradient: [Float], parents: [Tensor], workspace w: TrunkWorkspace) {
+        let batch = w.batch
+        let count = w.parameterCount
+        var parts = 1
+        withTrunkParameters(transposedWeights: false) { parameters in
+            let shared = UncheckedSendable((self, parameters, w))
+            tokens.withUnsafeBufferPointer { tokenBuffer in
+                outputGradient.withUnsafeBufferPointer { gradientBuffer in
+                    let inputs = UncheckedSendable((tokenBuffer.baseAddress!, gradientBuffer.baseAddress!))
+                    parts = CPUKernels.split(count: batch) { part, sequences in
+                        let (model, parameters, w) = shared.value
+                        let sums = w.gradientSums[part]
+                        sums.update(repeating: 0, count: count)
+                        model.trunkBackward(sequences: sequences, tokens: inputs.value.0, outputGradient: inputs.value.1, parameters: parameters,
+                                           workspace: w, sums: sums, scratch: w.attentionScratch[part])
+                    }
+                }
+            }
+        }
+        var offset = 0
+        for tensor in parents {
+            let size = tensor.count
+            tensor.addToGradient { g in
+                guard let destination = g.baseAddress else { return }
+                for part in 0..<parts { CPUKernels.add(destination, w.gradientSums[part] + offset, into: destination, count: size) }
+            }
+            offset += size
+        }
+    }
+
+    /// One half's backward. `parameters` holds the Linear weights as stored ([out, in]); `sums` is
+    /// this half's flat gradient buffer in `trunkParameterTensors` order (zeroed by the caller).
+    private func trunkBackward(sequences: Range<Int>, tokens: UnsafePointer<Int>, outputGradient: UnsafePointer<Float>, parameters p: TrunkParameters,
+                               workspace w: TrunkWorkspace, sums: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let time = w.time, c = config.modelWidth, f = config.mlpWidth, heads = config.heads, d = config.headSize
+        let r0 = sequences.lowerBound * time, rows = sequences.count * time
+        let scale = 1 / Float(d).squareRoot()
+        // Offsets of each parameter's gradient in `sums`.
+        let vocabularyRows = config.vocabularySize, positions = config.contextLength
+        let tokenGradient = sums, positionGradient = sums + vocabularyRows * c
+        var layerBase = positionGradient + positions * c
+        let perLayer = 4 * c + 3 * c * c + 3 * c + c * c + c + f * c + f + c * f + c
+        let finalWeightGradient = layerBase + config.layers * perLayer, finalBiasGradient = finalWeightGradient + c
+
+        let dx = w.residualGradient + r0 * c          // d(residual stream), (rows, C)
+        let dNormed = w.normedGradient + r0 * c
+        let dAttended = w.attendedGradient + r0 * c
+        let dQKV = w.qkvGradient + r0 * 3 * c
+        let dHidden = w.hiddenGradient + r0 * f
+
+        // Final LayerNorm.
+        dx.update(repeating: 0, count: rows * c)
+        CPUKernels.layerNormBackward(outputGradient + r0 * c, weight: p.finalWeight, normalized: w.finalNorm + r0 * c, inverseStd: w.finalInverseStd + r0,
+                                     rows: rows, c: c, inputGradient: dx, weightGradient: finalWeightGradient, biasGradient: finalBiasGradient)
+        var layerGradients: [UnsafeMutablePointer<Float>] = []
+        for _ in 0..<config.layers { layerGradients.append(layerBase); layerBase += perLayer }
+
+        for l in (0..<config.layers).reversed() {
+            let a = w.layers[l], layer = p.layers[l]
+            // Gradient offsets within the layer, in `trunkParameterTensors` order.
+            let g = layerGradients[l]
+            let gNorm1Weight = g, gNorm1Bias = g + c
+            let gQKVWeight = g + 2 * c, gQKVBias = gQKVWeight + 3 * c * c
+            let gProjectionWeight = gQKVBias + 3 * c, gProjectionBias = gProjectionWeight + c * c
+            let gNorm2Weight = gProjectionBias + c, gNorm2Bias = gNorm2Weight + c
+            let gFCWeight = gNorm2Bias + c, gFCBias = gFCWeight + f * c
+            let gOutWeight = gFCBias + f, gOutBias = gOutWeight + c * f
+
+            // next = middle + activated·W_outᵀ + b_out: dx holds d(next).
+            linearBackward(dy: dx, x: a.activated + r0 * f, rows: rows, inputs: f, outputs: c, weight: layer.outWeight,
+                           weightGradient: gOutWeight, biasGradient: gOutBias, inputGradient: dHidden)
+            CPUKernels.geluBackward(dHidden, x: a.preActivation + r0 * f, tanh: a.geluTanh + r0 * f, inputGradient: dHidden, count: rows * f, accumulate: false)
+            linearBackward(dy: dHidden, x: a.normed2 + r0 * c, rows: rows, inputs: c, outputs: f, weight: layer.fcWeight,
+                           weightGradient: gFCWeight, biasGradient: gFCBias, inputGradient: dNormed)
+            // d(middle) = d(next) + LN₂ᵀ(dNormed), accumulated in place.
+            CPUKernels.layerNormBackward(dNormed, weight: layer.norm2Weight, normalized: a.norm2 + r0 * c, inverseStd: a.inverseStd2 + r0,
+                                         rows: rows, c: c, inputGradient: dx, weightGradient: gNorm2Weight, biasGradient: gNorm2Bias)
+            // middle = x + attended·W_projᵀ + b_proj.
+            linearBackward(dy: dx, x: a.attended + r0 * c, rows: rows, inputs: c, outputs: c, weight: layer.projectionWeight,
+                           weightGradient: gProjectionWeight, biasGradient: gProjectionBias, inputGradient: dAttended)
+            dQKV.update(repeating: 0, count: rows * 3 * c)
+            for b in sequences {
+                for h in 0..<heads {
+                    let offset = b * time * 3 * c + h * d
+                    let q = a.qkv + offset, dq = w.qkvGradient + offset
+                    CPUKernels.attentionBackward(q: q, k: q + c, v: q + 2 * c, stride: 3 * c, time: time, headSize: d, scale: scale,
+                                                 weights: a.attention + (b * heads + h) * time * time,
+                                                 outGradient: w.attendedGradient + b * time * c + h * d, outStride: c,
+                                                 dq: dq, dk: dq + c, dv: dq + 2 * c, scratch: scratch)
+                }
+            }
+            linearBackward(dy: dQKV, x: a.normed1 + r0 * c, rows: rows, inputs: c, outputs: 3 * c, weight: layer.qkvWeight,
+                           weightGradient: gQKVWeight, biasGradient: gQKVBias, inputGradient: dNormed)
+            // d(x) = d(middle) + LN₁ᵀ(dNormed).
+            CPUKernels.layerNormBackward(dNormed, weight: layer.norm1Weight, normalized: a.norm1 + r0 * c, inverseStd: a.inverseStd1 + r0,
+                                         rows: rows, c: c, inputGradient: dx, weightGradient: gNorm1Weight, biasGradient: gNorm1Bias)
+        }
+        // Embeddings: scatter-add each row's gradient into its token's and its position's rows.
+        for r in 0..<rows {
+            let row = dx + r * c
+            let token = tokens[r0 + r], position = (r0 + r) % time
+            CPUKernels.add(tokenGradient + token * c, row, into: tokenGradient + token * c, count: c)
+            CPUKernels.add(positionGradient + position * c, row, into: positionGradient + position * c, count: c)
+        }
+    }
+
+    /// For y = x·Wᵀ + b (W [out, in]): gW += dyᵀ·x, gb += Σ dy, dx = dy·W (overwritten).
+    private func linearBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, weight: UnsafePointer<Float>,
+                                weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>, inputGradient: UnsafeMutablePointer<Float>) {
+        CPUKernels.addColumnSums(dy, rows: rows, columns: outputs, into: biasGradient)
+        CPUKernels.matmulTransposedA(m: outputs, n: inputs, k: rows, a: dy, lda: outputs, b: x, ldb: inputs, c: weightGradient, ldc: inputs, accumulate: true)
+        CPUKernels.matmul(m: rows, n: inputs, k: outputs, a: dy, lda: outputs, b: weight, ldb: inputs, c: inputGradient, ldc: inputs, accumulate: false)
+    }
+}

@@ -1,0 +1,233 @@
+import Autograd
+import Synchronization
+
+// The GPT trunk (token + position embeddings → L pre-LN blocks → final LayerNorm) as one tape op with
+// a hand-written backward, after llm.c's `train_gpt2.c`: activations go to one preallocated arena
+// (reused between calls), the batch is split in two halves that run forward and backward on the two
+// cores with no synchronisation inside the step, and each half accumulates its weight gradients
+// privately; the halves' sums are added into the parameters' gradients at the end.
+//
+// The composite of the module ops (`CausalTransformer.forwardComposite`) is the specification: tests
+// compare this op with it (values and every parameter's gradient) and with PyTorch's fixture.
+//
+// Legend: B batch, T time, C width, H heads, D = C/H, F MLP width (4C), N = B·T rows, L layers.
+
+/// Where one layer's saved activations live in the arena (all row-major over the N rows).
+struct LayerActivations {
+    var residual: UnsafeMutablePointer<Float>        // (N, C) input of the block
+    var norm1: UnsafeMutablePointer<Float>           // (N, C) x̂ of LN₁
+    var inverseStd1: UnsafeMutablePointer<Float>     // (N)
+    var normed1: UnsafeMutablePointer<Float>         // (N, C) LN₁ output
+    var qkv: UnsafeMutablePointer<Float>             // (N, 3C)
+    var attention: UnsafeMutablePointer<Float>       // (B, H, T, T) softmax weights
+    var attended: UnsafeMutablePointer<Float>        // (N, C) heads concatenated
+    var middle: UnsafeMutablePointer<Float>          // (N, C) residual after attention
+    var norm2: UnsafeMutablePointer<Float>
+    var inverseStd2: UnsafeMutablePointer<Float>
+    var normed2: UnsafeMutablePointer<Float>
+    var preActivation: UnsafeMutablePointer<Float>   // (N, F)
+    var geluTanh: UnsafeMutablePointer<Float>        // (N, F)
+    var activated: UnsafeMutablePointer<Float>       // (N, F)
+}
+
+/// The arena of one (B, T) call: forward activations, backward scratch, per-half gradient sums.
+final class TrunkWorkspace: @unchecked Sendable {
+    let batch: Int, time: Int
+    private let arena: UnsafeMutablePointer<Float>
+    private let capacity: Int
+    let layers: [LayerActivations]
+    /// Input of the final LayerNorm (N, C), its x̂ and 1/σ.
+    let finalResidual: UnsafeMutablePointer<Float>
+    let finalNorm: UnsafeMutablePointer<Float>
+    let finalInverseStd: UnsafeMutablePointer<Float>
+    /// Backward scratch over the N rows: the residual gradient and per-op gradients.
+    let residualGradient: UnsafeMutablePointer<Float>   // (N, C)
+    let normedGradient: UnsafeMutablePointer<Float>     // (N, C)
+    let attendedGradient: UnsafeMutablePointer<Float>   // (N, C)
+    let qkvGradient: UnsafeMutablePointer<Float>        // (N, 3C)
+    let hiddenGradient: UnsafeMutablePointer<Float>     // (N, F)
+    /// Per half: attention scratch and the private sum of every parameter's gradient (flat, in `TrunkParameters` order).
+    let attentionScratch: [UnsafeMutablePointer<Float>]
+    let gradientSums: [UnsafeMutablePointer<Float>]
+    let parameterCount: Int
+
+    init(batch: Int, time: Int, config: TransformerConfig, parameterCount: Int) {
+        self.batch = batch
+        self.time = time
+        self.parameterCount = parameterCount
+        let n = batch * time, c = config.modelWidth, f = config.mlpWidth, h = config.heads
+        let perLayer = n * (c * 8 + 3 * c + 3 * f + 2) + batch * h * time * time
+        let scratch = CPUKernels.attentionScratchCount(time: time, headSize: config.headSize)
+        let total = config.layers * perLayer + n * (3 * c + 1) + n * (3 * c + 3 * c + f) + 2 * (scratch + parameterCount) + 64
+        let base = UnsafeMutablePointer<Float>.allocate(capacity: total)
+        capacity = total
+        arena = base
+        var used = 0
+        func take(_ count: Int) -> UnsafeMutablePointer<Float> {
+            defer { used += count }
+            precondition(used + count <= total, "trunk workspace overflow")
+            return base + used
+        }
+        var layers: [LayerActivations] = []
+        for _ in 0..<config.layers {
+            layers.append(LayerActivations(
+                residual: take(n * c), norm1: take(n * c), inverseStd1: take(n), normed1: take(n * c), qkv: take(n * 3 * c),
+                attention: take(batch * h * time * time), attended: take(n * c), middle: take(n * c),
+                norm2: take(n * c), inverseStd2: take(n), normed2: take(n * c),
+                preActivation: take(n * f), geluTanh: take(n * f), activated: take(n * f)))
+        }
+        self.layers = layers
+        finalResidual = take(n * c)
+        finalNorm = take(n * c)
+        finalInverseStd = take(n)
+        residualGradient = take(n * c)
+        normedGradient = take(n * c)
+        attendedGradient = take(n * c)
+        qkvGradient = take(n * 3 * c)
+        hiddenGradient = take(n * f)
+        attentionScratch = [take(scratch), take(scratch)]
+        gradientSums = [take(parameterCount), take(parameterCount)]
+    }
+
+    deinit { arena.deallocate() }
+}
+
+/// Hands a workspace back to its trunk's pool when the tape node that used it is released.
+final class WorkspaceLease: @unchecked Sendable {
+    let workspace: TrunkWorkspace
+    private let pool: WorkspacePool
+    init(_ workspace: TrunkWorkspace, pool: WorkspacePool) {
+        self.workspace = workspace
+        self.pool = pool
+    }
+    deinit { pool.giveBack(workspace) }
+}
+
+/// Free workspaces of one trunk, by (B, T). Calls from several threads are safe.
+final class WorkspacePool: Sendable {
+    private let free = Mutex<[TrunkWorkspace]>([])
+    /// At most this many idle workspaces are kept (a trainer alternates between two or three shapes).
+    private let keep = 4
+
+    func lease(batch: Int, time: Int, make: () -> TrunkWorkspace) -> WorkspaceLease {
+        let found = free.withLock { list -> TrunkWorkspace? in
+            guard let index = list.firstIndex(where: { $0.batch == batch && $0.time == time }) else { return nil }
+            return list.remove(at: index)
+        }
+        return WorkspaceLease(found ?? make(), pool: self)
+    }
+
+    func giveBack(_ workspace: TrunkWorkspace) {
+        free.withLock { list in
+            list.append(workspace)
+            if list.count > keep { list.removeFirst() }
+        }
+    }
+}
+
+/// Pointers to the trunk's parameters for one call, pinned by `withTrunkParameters`.
+struct TrunkParameters {
+    struct Layer {
+        var norm1Weight, norm1Bias: UnsafePointer<Float>
+        var qkvWeight, qkvBias: UnsafePointer<Float>               // W [3C, C] (forward: Wᵀ [C, 3C])
+        var projectionWeight, projectionBias: UnsafePointer<Float> // [C, C]
+        var norm2Weight, norm2Bias: UnsafePointer<Float>
+        var fcWeight, fcBias: UnsafePointer<Float>                 // [F, C]
+        var outWeight, outBias: UnsafePointer<Float>               // [C, F]
+    }
+    var tokenEmbedding: UnsafePointer<Float>    // [V, C]
+    var positionEmbedding: UnsafePointer<Float> // [T_max, C]
+    var layers: [Layer]
+    var finalWeight, finalBias: UnsafePointer<Float>
+}
+
+extension CausalTransformer {
+    /// Every trunk parameter in a fixed order: the parents of the fused op and the layout of the
+    /// flat gradient sums. The LM head is not part of the trunk.
+    var trunkParameterTensors: [Tensor] {
+        var list = [tokenEmbedding.weight, positionEmbedding.weight]
+        for block in blocks {
+            list += [block.layerNorm1.weight, block.layerNorm1.bias, block.attentionProjection.weight, block.attentionProjection.bias!,
+                     block.attentionOutput.weight, block.attentionOutput.bias!, block.layerNorm2.weight, block.layerNorm2.bias,
+                     block.mlpIn.weight, block.mlpIn.bias!, block.mlpOut.weight, block.mlpOut.bias!]
+        }
+        return list + [finalLayerNorm.weight, finalLayerNorm.bias]
+    }
+
+    /// Whether the fused op applies: GPT-2 blocks with biases on every Linear.
+    var canFuseTrunk: Bool {
+        blocks.allSatisfy { $0.attentionProjection.bias != nil && $0.attentionOutput.bias != nil && $0.mlpIn.bias != nil && $0.mlpOut.bias != nil }
+    }
+
+    /// Runs `body` with pointers to `arrays` (in order) valid for its duration.
+    func withPinned<R>(_ arrays: [[Float]], _ body: ([UnsafePointer<Float>]) -> R) -> R {
+        var pointers: [UnsafePointer<Float>] = []
+        pointers.reserveCapacity(arrays.count)
+        func pin(_ index: Int) -> R {
+            if index == arrays.count { return body(pointers) }
+            return arrays[index].withUnsafeBufferPointer { buffer in
+                pointers.append(buffer.baseAddress ?? UnsafePointer(bitPattern: 16)!)
+                return pin(index + 1)
+            }
+        }
+        return pin(0)
+    }
+
+    /// The parameters as pointers; the four Linear weights of each block as stored ([out, in]) or,
+    /// with `transposedWeights`, as Wᵀ [in, out] (the forward multiplies by Wᵀ; the cached transposes are reused).
+    func withTrunkParameters<R>(transposedWeights: Bool, _ body: (TrunkParameters) -> R) -> R {
+        let tensors = trunkParameterTensors
+        let arrays: [[Float]] = tensors.enumerated().map { index, tensor in
+            // Per block: offsets 2, 4, 8, 10 within its 12 are the Linear weights.
+            let inBlock = index >= 2 && index < 2 + 12 * blocks.count
+            let isWeight = inBlock && [2, 4, 8, 10].contains((index - 2) % 12)
+            return transposedWeights && isWeight ? tensor.transposedMatrix() : tensor.data
+        }
+        return withPinned(arrays) { p in
+            var layers: [TrunkParameters.Layer] = []
+            for l in 0..<blocks.count {
+                let o = 2 + 12 * l
+                layers.append(.init(norm1Weight: p[o], norm1Bias: p[o + 1], qkvWeight: p[o + 2], qkvBias: p[o + 3],
+                                    projectionWeight: p[o + 4], projectionBias: p[o + 5], norm2Weight: p[o + 6], norm2Bias: p[o + 7],
+                                    fcWeight: p[o + 8], fcBias: p[o + 9], outWeight: p[o + 10], outBias: p[o + 11]))
+            }
+            let last = 2 + 12 * blocks.count
+            return body(TrunkParameters(tokenEmbedding: p[0], positionEmbedding: p[1], layers: layers, finalWeight: p[last], finalBias: p[last + 1]))
+        }
+    }
+
+    /// Token ids (B × T, row-major) → the final LayerNorm's output (B, T, C), as one tape op whose
+    /// parents are every trunk parameter.
+    func fusedTrunk(tokens: [Int], batch: Int, time: Int) -> Tensor {
+        let c = config.modelWidth, n = batch * time
+        let parents = trunkParameterTensors
+        let lease = workspacePool.lease(batch: batch, time: time) {
+            TrunkWorkspace(batch: batch, time: time, config: config, parameterCount: parents.reduce(0) { $0 + $1.count })
+        }
+        let workspace = lease.workspace
+        let hidden = [Float](unsafeUninitializedCapacity: n * c) { buffer, initialized in
+            let output = UncheckedSendable(buffer.baseAddress!)
+            withTrunkParameters(transposedWeights: true) { parameters in
+                let shared = UncheckedSendable((self, parameters, workspace))
+                tokens.withUnsafeBufferPointer { tokenBuffer in
+                    let ids = UncheckedSendable(tokenBuffer.baseAddress!)
+                    CPUKernels.split(count: batch) { _, sequences in
+                        let (model, parameters, workspace) = shared.value
+                        model.trunkForward(sequences: sequences, tokens: ids.value, parameters: parameters, workspace: workspace, output: output.value)
+                    }
+                }
+            }
+            initialized = n * c
+        }
+        return Tensor.recorded(shape: [batch, time, c], data: hidden, parents: parents) { output in
+            let gradient = output.grad!
+            self.trunkBackward(tokens: tokens, outputGradient: gradient, parents: parents, workspace: lease.workspace)
+        }
+    }
+}
+
+/// Sendable wrapper for pointers and workspaces handed to the two kernel threads (which touch disjoint rows).
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
