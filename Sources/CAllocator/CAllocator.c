@@ -1,4 +1,5 @@
 #include "CAllocator.h"
+#include <sched.h>
 #if defined(__linux__)
 #include <malloc.h>
 #endif
@@ -9,4 +10,8 @@ void policylab_configure_allocator(void) {
     mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
     mallopt(M_TOP_PAD, 256 * 1024 * 1024);
 #endif
+}
+
+void policylab_yield(void) {
+    sched_yield();
 }

@@ -114,13 +114,13 @@ public final class CausalTransformer: Module {
     }
 
     /// As `forward(tokens:batch:time:)`; `inspectProjection(layer, qkv)` sees each block's (B, T, 3C) projection.
-    /// Without an inspector the trunk runs as one fused op (FusedTrunk.swift); with one, as the
+    /// The trunk runs as one fused op (FusedTrunk.swift) when its blocks are GPT-2's; else as the
     /// composite of the module ops.
     public func forward(tokens: [Int], batch: Int, time: Int, inspectProjection: ((Int, Tensor) -> Void)?) -> (logits: Tensor, hidden: Tensor) {
         precondition(tokens.count == batch * time, "\(tokens.count) tokens for batch \(batch) × time \(time)")
         precondition(time <= config.contextLength, "sequence length \(time) exceeds the context length \(config.contextLength)")
-        if inspectProjection == nil && canFuseTrunk && batch > 0 && time > 0 {
-            let hidden = fusedTrunk(tokens: tokens, batch: batch, time: time)                    // (B, T, C)
+        if canFuseTrunk && batch > 0 && time > 0 {
+            let hidden = fusedTrunk(tokens: tokens, batch: batch, time: time, inspectProjection: inspectProjection)  // (B, T, C)
             return (logits(hidden), hidden)                                                        // (B, T, V)
         }
         return forwardComposite(tokens: tokens, batch: batch, time: time, inspectProjection: inspectProjection)

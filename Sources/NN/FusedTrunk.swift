@@ -197,8 +197,9 @@ extension CausalTransformer {
     }
 
     /// Token ids (B × T, row-major) → the final LayerNorm's output (B, T, C), as one tape op whose
-    /// parents are every trunk parameter.
-    func fusedTrunk(tokens: [Int], batch: Int, time: Int) -> Tensor {
+    /// parents are every trunk parameter. `inspectProjection(layer, qkv)`, when given, sees a copy of
+    /// each block's (B, T, 3C) projection (a sampler's prefill fills its key/value cache from it).
+    func fusedTrunk(tokens: [Int], batch: Int, time: Int, inspectProjection: ((Int, Tensor) -> Void)? = nil) -> Tensor {
         let c = config.modelWidth, n = batch * time
         let parents = trunkParameterTensors
         let lease = workspacePool.lease(batch: batch, time: time) {
@@ -218,6 +219,11 @@ extension CausalTransformer {
                 }
             }
             initialized = n * c
+        }
+        if let inspectProjection {
+            for (l, layer) in workspace.layers.enumerated() {
+                inspectProjection(l, Tensor(shape: [batch, time, 3 * c], data: Array(UnsafeBufferPointer(start: layer.qkv, count: n * 3 * c))))
+            }
         }
         return Tensor.recorded(shape: [batch, time, c], data: hidden, parents: parents) { output in
             let gradient = output.grad!

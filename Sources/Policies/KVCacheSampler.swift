@@ -34,69 +34,23 @@ public struct SampledCompletion: Sendable, Equatable {
     public var totalLogProbability: Float { logProbabilities.reduce(0, +) }
 }
 
-/// Per-layer key and value caches: (B, T_max, C) each.
-struct KeyValueCache {
-    var keys: [[Float]]
-    var values: [[Float]]
-}
-
 extension TransformerPolicy {
-    /// Logits (B, V) and values (B) of one position for every row, appending its keys and values to the cache.
-    func decodeStep(tokens: [Int], position: Int, cache: inout KeyValueCache) -> (logits: [Float], values: [Float]) {
-        let batch = tokens.count, c = config.modelWidth, heads = config.heads, headSize = config.headSize
-        let maxTime = config.contextLength
-        return Tensor.withoutGradients {
-            var x = trunk.tokenEmbedding(tokens) + trunk.positionEmbedding([Int](repeating: position, count: batch))  // (B, C)
-            for (layer, block) in trunk.blocks.enumerated() {
-                let qkv = block.attentionProjection(block.layerNorm1(x)).data                                         // (B, 3C)
-                var attended = [Float](repeating: 0, count: batch * c)
-                let scale = 1 / Float(headSize).squareRoot()
-                var scores = [Float](repeating: 0, count: position + 1)
-                // Raw pointers: indexing the nested cache arrays in the inner loops cost bounds and uniqueness checks.
-                cache.keys[layer].withUnsafeMutableBufferPointer { keyBuffer in
-                    cache.values[layer].withUnsafeMutableBufferPointer { valueBuffer in
-                        qkv.withUnsafeBufferPointer { qkvBuffer in
-                            attended.withUnsafeMutableBufferPointer { outBuffer in
-                                scores.withUnsafeMutableBufferPointer { scoreBuffer in
-                                    let keys = keyBuffer.baseAddress!, values = valueBuffer.baseAddress!, projected = qkvBuffer.baseAddress!
-                                    let out = outBuffer.baseAddress!, score = scoreBuffer.baseAddress!
-                                    for b in 0..<batch {
-                                        let cacheRow = (b * maxTime + position) * c
-                                        (keys + cacheRow).update(from: projected + b * 3 * c + c, count: c)
-                                        (values + cacheRow).update(from: projected + b * 3 * c + 2 * c, count: c)
-                                        for h in 0..<heads {
-                                            let q = projected + b * 3 * c + h * headSize
-                                            var maximum = -Float.infinity
-                                            for u in 0...position {
-                                                score[u] = dot(q, keys + (b * maxTime + u) * c + h * headSize, headSize) * scale
-                                                maximum = max(maximum, score[u])
-                                            }
-                                            var total: Float = 0
-                                            for u in 0...position { score[u] = Foundation.exp(score[u] - maximum); total += score[u] }
-                                            let inverse = 1 / total
-                                            let destination = out + b * c + h * headSize
-                                            for u in 0...position {
-                                                axpy(score[u] * inverse, values + (b * maxTime + u) * c + h * headSize, destination, headSize)
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                x = x + block.attentionOutput(Tensor(shape: [batch, c], data: attended))
-                x = x + block.mlpOut(block.mlpIn(block.layerNorm2(x)).gelu())
+    /// Logits (B, V) and values (B) of one position for every row, appending its keys and values to the
+    /// cache (the trunk's fused decode step, NN/DecodeStep.swift).
+    func decodeStep(tokens: [Int], position: Int, cache: KeyValueCache) -> (logits: [Float], values: [Float]) {
+        let (logits, hidden) = trunk.decodeStep(tokens: tokens, position: position, cache: cache)
+        let c = config.modelWidth
+        let weight = valueHead.weight.data, bias = valueHead.bias?.data[0] ?? 0
+        let values = hidden.withUnsafeBufferPointer { h in
+            weight.withUnsafeBufferPointer { w in
+                (0..<tokens.count).map { b in dot(h.baseAddress! + b * c, w.baseAddress!, c) + bias }
             }
-            let hidden = trunk.finalLayerNorm(x)
-            return (trunk.logits(hidden).data, valueHead(hidden).data)
         }
+        return (logits, values)
     }
 
     func emptyCache(batch: Int) -> KeyValueCache {
-        let size = batch * config.contextLength * config.modelWidth
-        return KeyValueCache(keys: Array(repeating: [Float](repeating: 0, count: size), count: config.layers),
-                             values: Array(repeating: [Float](repeating: 0, count: size), count: config.layers))
+        KeyValueCache(batch: batch, config: config)
     }
 
     /// Completions for each prompt (token ids, e.g. BOS + characters), sampled with the KV cache.
@@ -107,7 +61,7 @@ extension TransformerPolicy {
         let longest = prompts.map(\.count).max()!
         precondition(prompts.allSatisfy { !$0.isEmpty }, "every prompt needs at least one token")
         let lastPosition = min(config.contextLength, longest + options.maxNewTokens) - 1
-        var cache = emptyCache(batch: batch)
+        let cache = emptyCache(batch: batch)
         var completions = [SampledCompletion](repeating: SampledCompletion(tokens: [], logProbabilities: []), count: batch)
         var finished = [Bool](repeating: false, count: batch)
         var current = prompts.map { $0[0] }
@@ -116,7 +70,7 @@ extension TransformerPolicy {
         if options.maxNewTokens > 0 && longest < config.contextLength && prompts.allSatisfy({ $0.count == longest }) {
             // Prefill: one batched forward over the distinct prompts (a GRPO batch repeats each prompt G
             // times) fills every row's cache for positions 0..<L and gives the logits of the first new token.
-            let logits = prefill(prompts: prompts, cache: &cache)
+            let logits = prefill(prompts: prompts, cache: cache)
             var scratch = [Float](repeating: 0, count: vocabulary)
             for b in 0..<batch {
                 let (token, logProbability) = Self.choose(logits, row: b, vocabulary: vocabulary, options: options, scratch: &scratch, generator: &generator)
@@ -130,7 +84,7 @@ extension TransformerPolicy {
         }
         var scratch = [Float](repeating: 0, count: vocabulary)
         for position in firstPosition..<lastPosition {
-            let (logits, _) = decodeStep(tokens: current, position: position, cache: &cache)
+            let (logits, _) = decodeStep(tokens: current, position: position, cache: cache)
             for b in 0..<batch {
                 if position + 1 < prompts[b].count {
                     current[b] = prompts[b][position + 1]
@@ -155,8 +109,8 @@ extension TransformerPolicy {
     /// Runs the prompts (all of one length L) through the trunk at once, each distinct prompt once;
     /// writes every row's keys and values for positions 0..<L into `cache` and returns the logits (B, V)
     /// at position L − 1.
-    func prefill(prompts: [[Int]], cache: inout KeyValueCache) -> [Float] {
-        let batch = prompts.count, time = prompts[0].count, c = config.modelWidth, maxTime = config.contextLength
+    func prefill(prompts: [[Int]], cache: KeyValueCache) -> [Float] {
+        let batch = prompts.count, time = prompts[0].count, c = config.modelWidth
         let vocabulary = config.vocabularySize
         var distinct: [[Int]] = []
         var indexOf: [[Int]: Int] = [:]
@@ -173,17 +127,9 @@ extension TransformerPolicy {
         }
         for layer in 0..<config.layers {
             projections[layer].withUnsafeBufferPointer { qkvBuffer in
-                cache.keys[layer].withUnsafeMutableBufferPointer { keyBuffer in
-                    cache.values[layer].withUnsafeMutableBufferPointer { valueBuffer in
-                        let qkv = qkvBuffer.baseAddress!, keys = keyBuffer.baseAddress!, values = valueBuffer.baseAddress!
-                        for b in 0..<batch {
-                            for t in 0..<time {
-                                let from = qkv + (source[b] * time + t) * 3 * c, to = (b * maxTime + t) * c
-                                (keys + to).update(from: from + c, count: c)
-                                (values + to).update(from: from + 2 * c, count: c)
-                            }
-                        }
-                    }
+                let qkv = qkvBuffer.baseAddress!
+                for b in 0..<batch {
+                    for t in 0..<time { cache.store(layer: layer, row: b, position: t, projection: qkv + (source[b] * time + t) * 3 * c) }
                 }
             }
         }

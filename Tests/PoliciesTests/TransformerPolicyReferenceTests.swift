@@ -80,10 +80,10 @@ import Randomness
         let ids = (testCase["inputs"] as! [String: Any])["input_ids"] as! [Any]
         let row = flat(ids).map { Int($0) }
         let outputs = testCase["outputs"] as! [String: Any], maxAbs = testCase["max_abs"] as! [String: Any]
-        var cache = policy.emptyCache(batch: 1)
+        let cache = policy.emptyCache(batch: 1)
         var stepLogits: [Float] = [], stepValues: [Float] = []
         for (position, token) in row.enumerated() {
-            let (logits, values) = policy.decodeStep(tokens: [token], position: position, cache: &cache)
+            let (logits, values) = policy.decodeStep(tokens: [token], position: position, cache: cache)
             stepLogits += logits
             stepValues += values
         }

@@ -30,7 +30,8 @@ public func attentionScratchCount(time: Int, headSize: Int) -> Int {
 }
 
 /// out[0..<width] (+)= Σ_i coefficient[i · coefficientStride] · rows[i · rowStride + 0..<width].
-/// The sum over i runs in registers for each 16-wide (then 8-wide, then scalar) column chunk.
+/// The sum over i runs in registers for each 16-wide (then 8-wide, then scalar) column chunk, in four
+/// interleaved accumulators (one chain would wait on the FMA latency at every term).
 @inline(__always)
 func weightedRowSum(
     _ coefficients: UnsafePointer<Float>, coefficientStride: Int, count: Int, rows: UnsafePointer<Float>, rowStride: Int,
@@ -38,20 +39,45 @@ func weightedRowSum(
 ) {
     var d = 0
     while d + 16 <= width {
-        var acc = accumulate ? load16(out + d) : SIMD16<Float>(repeating: 0)
-        for i in 0..<count { acc = acc.addingProduct(SIMD16(repeating: coefficients[i * coefficientStride]), load16(rows + i * rowStride + d)) }
-        store16(acc, out + d)
+        var a0 = accumulate ? load16(out + d) : SIMD16<Float>(repeating: 0)
+        var a1 = SIMD16<Float>(repeating: 0), a2 = SIMD16<Float>(repeating: 0), a3 = SIMD16<Float>(repeating: 0)
+        var cp = coefficients, rp = rows + d, i = 0
+        while i + 4 <= count {
+            a0 = a0.addingProduct(SIMD16(repeating: cp[0]), load16(rp))
+            a1 = a1.addingProduct(SIMD16(repeating: cp[coefficientStride]), load16(rp + rowStride))
+            a2 = a2.addingProduct(SIMD16(repeating: cp[2 &* coefficientStride]), load16(rp + 2 &* rowStride))
+            a3 = a3.addingProduct(SIMD16(repeating: cp[3 &* coefficientStride]), load16(rp + 3 &* rowStride))
+            cp += 4 &* coefficientStride
+            rp += 4 &* rowStride
+            i &+= 4
+        }
+        while i < count {
+            a0 = a0.addingProduct(SIMD16(repeating: cp[0]), load16(rp))
+            cp += coefficientStride
+            rp += rowStride
+            i &+= 1
+        }
+        store16((a0 + a1) + (a2 + a3), out + d)
         d += 16
     }
     if d + 8 <= width {
-        var acc = accumulate ? load8(out + d) : SIMD8<Float>(repeating: 0)
-        for i in 0..<count { acc = acc.addingProduct(SIMD8(repeating: coefficients[i * coefficientStride]), load8(rows + i * rowStride + d)) }
-        store8(acc, out + d)
+        var a0 = accumulate ? load8(out + d) : SIMD8<Float>(repeating: 0)
+        var a1 = SIMD8<Float>(repeating: 0)
+        var cp = coefficients, rp = rows + d, i = 0
+        while i + 2 <= count {
+            a0 = a0.addingProduct(SIMD8(repeating: cp[0]), load8(rp))
+            a1 = a1.addingProduct(SIMD8(repeating: cp[coefficientStride]), load8(rp + rowStride))
+            cp += 2 &* coefficientStride
+            rp += 2 &* rowStride
+            i &+= 2
+        }
+        if i < count { a0 = a0.addingProduct(SIMD8(repeating: cp[0]), load8(rp)) }
+        store8(a0 + a1, out + d)
         d += 8
     }
     while d < width {
         var acc: Float = accumulate ? out[d] : 0
-        for i in 0..<count { acc += coefficients[i * coefficientStride] * rows[i * rowStride + d] }
+        for i in 0..<count { acc += coefficients[i &* coefficientStride] * rows[i &* rowStride &+ d] }
         out[d] = acc
         d += 1
     }
@@ -68,31 +94,45 @@ private func packTransposed(_ source: UnsafePointer<Float>, stride: Int, time: I
 }
 
 /// row[0..<16·chunks] = Σ_d x[d] · packed[d · padded + 0..<16·chunks]: one query (or output gradient)
-/// against every packed key (or value).
+/// against every packed key (or value). Even and odd d go to separate accumulators (latency).
 @inline(__always)
 private func rowTimesPacked(_ x: UnsafePointer<Float>, width: Int, packed: UnsafePointer<Float>, padded: Int, chunks: Int, into row: UnsafeMutablePointer<Float>) {
     var c = 0
     while c + 2 <= chunks {
         var a0 = SIMD16<Float>(repeating: 0), a1 = SIMD16<Float>(repeating: 0)
-        for d in 0..<width {
+        var b0 = SIMD16<Float>(repeating: 0), b1 = SIMD16<Float>(repeating: 0)
+        var column = packed + 16 &* c, d = 0
+        while d + 2 <= width {
+            let s = SIMD16<Float>(repeating: x[d]), r = SIMD16<Float>(repeating: x[d &+ 1])
+            a0 = a0.addingProduct(s, load16(column))
+            a1 = a1.addingProduct(s, load16(column + 16))
+            b0 = b0.addingProduct(r, load16(column + padded))
+            b1 = b1.addingProduct(r, load16(column + padded + 16))
+            column += 2 &* padded
+            d &+= 2
+        }
+        if d < width {
             let s = SIMD16<Float>(repeating: x[d])
-            let column = packed + d * padded + 16 * c
             a0 = a0.addingProduct(s, load16(column))
             a1 = a1.addingProduct(s, load16(column + 16))
         }
-        store16(a0, row + 16 * c)
-        store16(a1, row + 16 * c + 16)
-        c += 2
+        store16(a0 + b0, row + 16 &* c)
+        store16(a1 + b1, row + 16 &* c + 16)
+        c &+= 2
     }
     if c < chunks {
-        var a0 = SIMD16<Float>(repeating: 0)
-        for d in 0..<width { a0 = a0.addingProduct(SIMD16(repeating: x[d]), load16(packed + d * padded + 16 * c)) }
-        store16(a0, row + 16 * c)
+        var a0 = SIMD16<Float>(repeating: 0), b0 = SIMD16<Float>(repeating: 0)
+        var column = packed + 16 &* c, d = 0
+        while d + 2 <= width {
+            a0 = a0.addingProduct(SIMD16(repeating: x[d]), load16(column))
+            b0 = b0.addingProduct(SIMD16(repeating: x[d &+ 1]), load16(column + padded))
+            column += 2 &* padded
+            d &+= 2
+        }
+        if d < width { a0 = a0.addingProduct(SIMD16(repeating: x[d]), load16(column)) }
+        store16(a0 + b0, row + 16 &* c)
     }
 }
-
-/// Lane indices 0..<16, for masking keys beyond the query.
-private let laneIndex = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 
 /// Forward of one (sequence, head): q, k, v point at row 0 of the head's columns (row stride `stride`),
 /// `out` at row 0 of its output columns (row stride `outStride`); `weights` (T × T, row-major) receives
@@ -107,26 +147,28 @@ public func causalAttentionForward(
     for t in 0..<time {
         let visible = t + 1, chunks = (visible + 15) / 16
         rowTimesPacked(q + t * stride, width: headSize, packed: keysT, padded: padded, chunks: chunks, into: row)
-        // Scale, mask u > t, softmax over the visible keys.
+        // Scale, mask u > t, softmax over the visible keys. The mask is written lane by lane (at most 15
+        // stores): a vector compare against lane indices compiled to a per-lane loop (perf).
+        let lanes = 16 * chunks
+        for u in visible..<lanes { row[u] = -.infinity }
         var maximum = SIMD16<Float>(repeating: -.infinity)
         for c in 0..<chunks {
-            var s = load16(row + 16 * c) * scale
-            s.replace(with: -.infinity, where: laneIndex &+ Int32(16 * c) .> Int32(t))
+            let s = load16(row + 16 * c) * scale
             store16(s, row + 16 * c)
             maximum = pointwiseMax(maximum, s)
         }
         let m = maximum.max()
+        for c in 0..<chunks { store16(exp16(load16(row + 16 * c) - m), row + 16 * c) }
+        for u in visible..<lanes { row[u] = 0 }
         var total = SIMD16<Float>(repeating: 0)
-        for c in 0..<chunks {
-            var e = exp16(load16(row + 16 * c) - m)
-            e.replace(with: 0, where: laneIndex &+ Int32(16 * c) .> Int32(t))
-            store16(e, row + 16 * c)
-            total += e
-        }
+        for c in 0..<chunks { total += load16(row + 16 * c) }
         let inverse = 1 / total.sum()
+        // a[t, ·] = row · inverse (zeros past t); whole chunks only where they end inside this row.
         let a = weights + t * time
-        for u in 0..<visible { a[u] = row[u] * inverse }
-        for u in visible..<time { a[u] = 0 }
+        var u = 0
+        while u + 16 <= time && u < lanes { store16(load16(row + u) * inverse, a + u); u += 16 }
+        while u < min(lanes, time) { a[u] = row[u] * inverse; u += 1 }
+        while u < time { a[u] = 0; u += 1 }
         weightedRowSum(a, coefficientStride: 1, count: visible, rows: v, rowStride: stride, width: headSize, into: out + t * outStride, accumulate: false)
     }
 }

@@ -98,6 +98,27 @@ public enum CPUKernels {
                                 outGradient: outGradient, outStride: outStride, dq: dq, dk: dk, dv: dv, scratch: scratch)
     }
 
+    /// out[0..<width] (+)= Σ_i coefficients[i · coefficientStride] · rows[i · rowStride + 0..<width].
+    public static func weightedRowSum(
+        _ coefficients: UnsafePointer<Float>, coefficientStride: Int, count: Int, rows: UnsafePointer<Float>, rowStride: Int,
+        width: Int, into out: UnsafeMutablePointer<Float>, accumulate: Bool
+    ) {
+        Autograd.weightedRowSum(coefficients, coefficientStride: coefficientStride, count: count, rows: rows, rowStride: rowStride,
+                                width: width, into: out, accumulate: accumulate)
+    }
+
+    /// Softmax of n floats in place (max-shifted); returns nothing, the row sums to 1.
+    public static func softmax(inPlace x: UnsafeMutablePointer<Float>, count n: Int) {
+        var maximum = -Float.infinity
+        for i in 0..<n { maximum = Swift.max(maximum, x[i]) }
+        for i in 0..<n { x[i] -= maximum }
+        expInPlace(x, n)
+        var total: Float = 0
+        for i in 0..<n { total += x[i] }
+        let inverse = 1 / total
+        for i in 0..<n { x[i] *= inverse }
+    }
+
     /// Scratch floats for one (sequence, head) of attention.
     public static func attentionScratchCount(time: Int, headSize: Int) -> Int {
         Autograd.attentionScratchCount(time: time, headSize: headSize)

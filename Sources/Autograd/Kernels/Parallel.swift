@@ -67,7 +67,7 @@ final class KernelWorker: @unchecked Sendable {
             while posted.load(ordering: .acquiring) == seen {
                 spins += 1
                 if spins < spinsBeforeSleeping {
-                    policylab_spin_pause()
+                    if spins > 2_000 { policylab_yield() } else { policylab_spin_pause() }
                     continue
                 }
                 sleeping.store(true, ordering: .sequentiallyConsistent)
@@ -96,7 +96,12 @@ final class KernelWorker: @unchecked Sendable {
         let ticket = posted.wrappingAdd(1, ordering: .sequentiallyConsistent).newValue
         if sleeping.exchange(false, ordering: .sequentiallyConsistent) { wake.signal() }
         local()
-        while finished.load(ordering: .acquiring) != ticket { policylab_spin_pause() }
+        var spins = 0
+        while finished.load(ordering: .acquiring) != ticket {
+            spins += 1
+            // Past ~50 µs the worker is probably not running (more runnable threads than cores): yield.
+            if spins > 2_000 { policylab_yield() } else { policylab_spin_pause() }
+        }
         self.job = nil
         busy.store(false, ordering: .releasing)
         return true

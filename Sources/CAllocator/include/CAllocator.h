@@ -12,4 +12,8 @@ static inline void policylab_spin_pause(void) {
 #endif
 }
 
+/// Gives the core away (sched_yield): a waiter that has spun for a while lets a descheduled partner
+/// run when the machine has more runnable threads than cores.
+void policylab_yield(void);
+
 #endif
