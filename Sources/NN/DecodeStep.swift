@@ -24,8 +24,9 @@ public final class KeyValueCache: @unchecked Sendable {
         // and the attention scores (T_max).
         let rowScratch = 8 * config.modelWidth + 1 + 3 * config.mlpWidth + config.contextLength
         let total = cacheFloats + batch * rowScratch
+        // Not zeroed: a position's keys and values are written before any step reads them (zeroing the
+        // 4 MB of a GRPO batch's cache cost more than its decode steps).
         storage = UnsafeMutablePointer<Float>.allocate(capacity: total)
-        storage.initialize(repeating: 0, count: total)
     }
 
     deinit { storage.deallocate() }

@@ -80,14 +80,20 @@ public struct Vocabulary: Sendable, Equatable {
         return text
     }
 
-    /// The completion text of generated ids: the characters before the first EOS, with PAD, BOS and
-    /// UNK dropped (a completion is what the reward functions score).
+    /// Stands for a generated PAD, BOS or UNK in completion text: one character that is in no task's
+    /// alphabet, so the special token keeps its position and never matches a target character.
+    public static let specialPlaceholder: Character = "\u{FFFD}"
+
+    /// The completion text of generated ids: one character per token before the first EOS (a completion
+    /// is what the reward functions score). PAD, BOS and UNK become `specialPlaceholder` rather than being
+    /// dropped: TRL's rewards score token positions, so a generated special costs its position instead of
+    /// shifting the later tokens onto earlier targets.
     public func completionText<C: Collection>(fromGenerated ids: C) -> String where C.Element == Int {
         var text = ""
         for id in ids {
             precondition(id >= 0 && id < tokens.count, "token id \(id) is outside the vocabulary 0..<\(tokens.count)")
             if id == eosID { break }
-            if isSpecial(id) { continue }
+            if isSpecial(id) { text.append(Self.specialPlaceholder); continue }
             text += tokens[id]
         }
         return text

@@ -33,6 +33,8 @@ extension PolicyLab {
             for n in [64, 256, 512] {
                 record("matmul_gflops_\(n)", "GFLOP/s") { NumericBenchmarks.matmulGigaflops(size: n, minimumSeconds: seconds) }
             }
+            record("gemm_1t_trunk_s_gflops", "GFLOP/s") { NumericBenchmarks.trunkGemmGigaflops(rows: 1024, width: 64, minimumSeconds: seconds) }
+            record("gemm_1t_trunk_m_gflops", "GFLOP/s") { NumericBenchmarks.trunkGemmGigaflops(rows: 1024, width: 128, minimumSeconds: seconds) }
             record("exp_melem_per_s", "Melem/s") { NumericBenchmarks.elementwiseMegaelementsPerSecond({ $0.exp() }, minimumSeconds: seconds) }
             record("gelu_melem_per_s", "Melem/s") { NumericBenchmarks.elementwiseMegaelementsPerSecond({ $0.gelu() }, minimumSeconds: seconds) }
             record("gpt_s_train_tokens_per_s", "tokens/s") {

@@ -41,6 +41,9 @@ import Testing
         let generated = try vocabulary.encode("0123") + [vocabulary.eosID] + (try vocabulary.encode("99"))
         #expect(vocabulary.completionText(fromGenerated: generated) == "0123")
         #expect(vocabulary.completionText(fromGenerated: [vocabulary.eosID]) == "")
-        #expect(vocabulary.completionText(fromGenerated: [vocabulary.padID, 5, vocabulary.unkID, 6]) == "01")
+        // A generated special keeps its position (as in TRL's token-position rewards) and matches nothing.
+        let placeholder = Vocabulary.specialPlaceholder
+        #expect(vocabulary.completionText(fromGenerated: [vocabulary.padID, 5, vocabulary.unkID, 6]) == "\(placeholder)0\(placeholder)1")
+        #expect(!vocabulary.contains(placeholder))
     }
 }

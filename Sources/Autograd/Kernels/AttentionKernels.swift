@@ -134,6 +134,24 @@ private func rowTimesPacked(_ x: UnsafePointer<Float>, width: Int, packed: Unsaf
     }
 }
 
+/// max over the 16 lanes: one vector step, then 8 scalars (SIMD's `max()` compiled to a serial chain
+/// of 16 compares, and the generic `pointwiseMax` on the halves to calls).
+@inline(__always)
+private func horizontalMaximum(_ v: SIMD16<Float>) -> Float {
+    let low = v.lowHalf, high = v.highHalf
+    let h8 = low.replacing(with: high, where: high .> low)
+    var m = h8[0]
+    for i in 1..<8 { m = Swift.max(m, h8[i]) }
+    return m
+}
+
+/// Σ over the 16 lanes by halving.
+@inline(__always)
+private func horizontalSum(_ v: SIMD16<Float>) -> Float {
+    let h8 = v.lowHalf + v.highHalf, h4 = h8.lowHalf + h8.highHalf, h2 = h4.lowHalf + h4.highHalf
+    return h2[0] + h2[1]
+}
+
 /// Forward of one (sequence, head): q, k, v point at row 0 of the head's columns (row stride `stride`),
 /// `out` at row 0 of its output columns (row stride `outStride`); `weights` (T × T, row-major) receives
 /// a[t, u] with zeros above the diagonal. `scratch`: `attentionScratchCount` floats.
@@ -155,14 +173,14 @@ public func causalAttentionForward(
         for c in 0..<chunks {
             let s = load16(row + 16 * c) * scale
             store16(s, row + 16 * c)
-            maximum = pointwiseMax(maximum, s)
+            maximum = maximum.replacing(with: s, where: s .> maximum)
         }
-        let m = maximum.max()
+        let m = horizontalMaximum(maximum)
         for c in 0..<chunks { store16(exp16(load16(row + 16 * c) - m), row + 16 * c) }
         for u in visible..<lanes { row[u] = 0 }
         var total = SIMD16<Float>(repeating: 0)
         for c in 0..<chunks { total += load16(row + 16 * c) }
-        let inverse = 1 / total.sum()
+        let inverse = 1 / horizontalSum(total)
         // a[t, ·] = row · inverse (zeros past t); whole chunks only where they end inside this row.
         let a = weights + t * time
         var u = 0

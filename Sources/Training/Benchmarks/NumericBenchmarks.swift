@@ -43,6 +43,56 @@ public enum NumericBenchmarks {
         return 2 * Double(n * n * n) / seconds / 1e9
     }
 
+    /// Seconds per call, the fastest of many short rounds: robust to the noise of a shared VM, for
+    /// comparing kernels with each other (not with wall-clock anchors).
+    public static func bestSeconds(rounds: Int = 30, minimumSeconds: Double, _ body: () -> Void) -> Double {
+        body()
+        var best = Double.infinity
+        for _ in 0..<rounds {
+            var calls = 0
+            let elapsed = time {
+                let start = DispatchTime.now().uptimeNanoseconds
+                repeat {
+                    body()
+                    calls += 1
+                } while Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < minimumSeconds / Double(rounds)
+            }
+            best = min(best, elapsed / Double(calls))
+        }
+        return best
+    }
+
+    /// One thread's GFLOP/s over the twelve products of a fused trunk step (forward, weight gradient
+    /// Aᵀ·B, input gradient) for half a batch of `rows` rows at width C and MLP width 4C.
+    public static func trunkGemmGigaflops(rows: Int, width c: Int, minimumSeconds: Double = 1) -> Double {
+        var generator = SeededGenerator(seed: 5)
+        func random(_ n: Int) -> [Float] { (0..<n).map { _ in generator.nextUniformFloat() - 0.5 } }
+        // (outputs, inputs) of the four Linear layers of a block.
+        let layers = [(3 * c, c), (c, c), (4 * c, c), (c, 4 * c)]
+        var seconds = 0.0, flops = 0.0
+        for (outputs, inputs) in layers {
+            let x = random(rows * inputs), w = random(outputs * inputs), dy = random(rows * outputs)
+            var y = [Float](repeating: 0, count: rows * outputs), dw = [Float](repeating: 0, count: outputs * inputs), dx = [Float](repeating: 0, count: rows * inputs)
+            x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in dy.withUnsafeBufferPointer { gp in
+                y.withUnsafeMutableBufferPointer { yp in dw.withUnsafeMutableBufferPointer { dwp in dx.withUnsafeMutableBufferPointer { dxp in
+                    let (x, w, g, y, dw, dx) = (xp.baseAddress!, wp.baseAddress!, gp.baseAddress!, yp.baseAddress!, dwp.baseAddress!, dxp.baseAddress!)
+                    // y = x·Wᵀ (W's transpose stands in: same shapes), dW = dyᵀ·x, dx = dy·W.
+                    seconds += bestSeconds(minimumSeconds: minimumSeconds / 12) {
+                        CPUKernels.matmul(m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: w, ldb: outputs, c: y, ldc: outputs, accumulate: false)
+                    }
+                    seconds += bestSeconds(minimumSeconds: minimumSeconds / 12) {
+                        CPUKernels.matmulTransposedA(m: outputs, n: inputs, k: rows, a: g, lda: outputs, b: x, ldb: inputs, c: dw, ldc: inputs, accumulate: false)
+                    }
+                    seconds += bestSeconds(minimumSeconds: minimumSeconds / 12) {
+                        CPUKernels.matmul(m: rows, n: inputs, k: outputs, a: g, lda: outputs, b: w, ldb: inputs, c: dx, ldc: inputs, accumulate: false)
+                    }
+                } } }
+            } } }
+            flops += 3 * 2 * Double(rows * outputs * inputs)
+        }
+        return flops / seconds / 1e9
+    }
+
     /// Millions of elements per second of an elementwise op on the tape's forward path (2²⁰ floats).
     public static func elementwiseMegaelementsPerSecond(_ op: (Tensor) -> Tensor, minimumSeconds: Double = 1) -> Double {
         var generator = SeededGenerator(seed: 3)
