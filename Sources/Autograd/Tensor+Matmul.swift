@@ -73,15 +73,21 @@ extension Tensor {
         let rows = x.count / Swift.max(inFeatures, 1)
         // Wᵀ [in, out] so the forward pass is a plain A·B.
         let weightT = weight.transposedData()
-        var out = [Float](repeating: 0, count: rows * outFeatures)
-        if let bias {
-            out.withUnsafeMutableBufferPointer { o in
-                bias.data.withUnsafeBufferPointer { b in
-                    for r in 0..<rows { (o.baseAddress! + r * outFeatures).update(from: b.baseAddress!, count: outFeatures) }
+        let out = [Float](unsafeUninitializedCapacity: rows * outFeatures) { buffer, initialized in
+            let destination = buffer.baseAddress
+            x.data.withUnsafeBufferPointer { xp in
+                weightT.withUnsafeBufferPointer { wp in
+                    func compute(_ biasPointer: UnsafePointer<Float>?) {
+                        gemm(m: rows, n: outFeatures, k: inFeatures, a: StridedMatrix(base: xp.baseAddress!, rowStride: inFeatures, columnStride: 1),
+                             b: wp.baseAddress!, ldb: outFeatures, c: destination!, ldc: outFeatures, accumulate: false, bias: biasPointer)
+                    }
+                    if rows * outFeatures > 0 {
+                        if let bias { bias.data.withUnsafeBufferPointer { compute($0.baseAddress!) } } else { compute(nil) }
+                    }
                 }
             }
+            initialized = rows * outFeatures
         }
-        gemmNN(m: rows, n: outFeatures, k: inFeatures, a: x.data, b: weightT, into: &out, accumulate: bias != nil)
         let parents = bias.map { [x, weight, $0] } ?? [x, weight]
         return result(shape: Array(x.shape.dropLast()) + [outFeatures], data: out, parents: parents) { output in
             let g = output.grad!

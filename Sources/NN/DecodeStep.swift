@@ -127,7 +127,6 @@ extension CausalTransformer {
     /// y[rows, out] = x[rows, in]·W + b with W given transposed ([in, out]).
     private func linear(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, weightT: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                         into y: UnsafeMutablePointer<Float>) {
-        CPUKernels.broadcastRow(bias, rows: rows, columns: outputs, into: y)
-        CPUKernels.matmul(m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: weightT, ldb: outputs, c: y, ldc: outputs, accumulate: true)
+        CPUKernels.matmul(m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: weightT, ldb: outputs, c: y, ldc: outputs, accumulate: false, bias: bias)
     }
 }

@@ -5,14 +5,15 @@
 // Pointer arguments follow BLAS: row-major matrices with a leading dimension (row stride, in floats).
 
 public enum CPUKernels {
-    /// C[M,N] (+)= A[M,K] · B[K,N].
+    /// C[M,N] (+)= A[M,K] · B[K,N]; without `accumulate`, C = A·B + `bias` (a row of N) when given.
     @inline(__always)
     public static func matmul(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = false
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = false, bias: UnsafePointer<Float>? = nil
     ) {
+        precondition(bias == nil || !accumulate, "matmul adds a bias only when it does not accumulate")
         gemm(m: m, n: n, k: k, a: StridedMatrix(base: a, rowStride: lda, columnStride: 1), b: b, ldb: ldb, c: c, ldc: ldc,
-             accumulate: accumulate, parallel: parallel)
+             accumulate: accumulate, parallel: parallel, bias: bias)
     }
 
     /// C[M,N] (+)= Aᵀ · B with A stored [K, M] (row stride `lda`) and B [K, N]: a weight gradient dyᵀ·x.

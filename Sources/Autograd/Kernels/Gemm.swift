@@ -26,25 +26,31 @@ struct StridedMatrix {
     let columnStride: Int
 }
 
-/// C[M,N] = A·B (or += when `accumulate`). `ldb`, `ldc`: row strides of B and C. `parallel`: split
-/// the rows of C over the kernel threads when the product is large enough (off inside a job that
-/// already runs on one of them).
+/// C[M,N] = A·B (+ `bias` on every row, when given), or C += A·B when `accumulate`. `ldb`, `ldc`: row
+/// strides of B and C. `parallel`: split the rows of C over the kernel threads when the product is
+/// large enough (off inside a job that already runs on one of them). Without `accumulate` the tiles
+/// start from the bias (or zero) in registers: C is neither cleared nor pre-filled in memory.
 func gemm(
     m: Int, n: Int, k: Int, a: StridedMatrix, b: ConstFloatPointer, ldb: Int, c: FloatPointer, ldc: Int,
-    accumulate: Bool, parallel: Bool = true
+    accumulate: Bool, parallel: Bool = true, bias: ConstFloatPointer? = nil
 ) {
-    if !accumulate {
-        for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
-    }
-    if m == 0 || n == 0 || k == 0 { return }
-    if !parallel {
-        gemmRows(0..<m, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc)
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        if !accumulate {
+            for i in 0..<m {
+                if let bias { (c + i * ldc).update(from: bias, count: n) } else { (c + i * ldc).update(repeating: 0, count: n) }
+            }
+        }
         return
     }
-    let shared = UncheckedSendable((a, b, c))
+    if !parallel {
+        gemmRows(0..<m, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, bias: bias)
+        return
+    }
+    let shared = UncheckedSendable((a, b, c, bias))
     parallelChunks(count: m, granularity: 8, work: m * n * k, threshold: 1 << 19) { rows in
-        let (a, b, c) = shared.value
-        gemmRows(rows, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc)
+        let (a, b, c, bias) = shared.value
+        gemmRows(rows, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, bias: bias)
     }
 }
 
@@ -57,7 +63,8 @@ private let blockN = 256
 /// saves and B is read in place. A is read in place (its 8 rows, or for Aᵀ·B its 8 contiguous columns,
 /// are a few prefetchable streams) and packed into a zero-padded [kc][8] micro-panel only at the row edge.
 private func gemmRows(
-    _ rows: Range<Int>, n: Int, k: Int, a: StridedMatrix, b: ConstFloatPointer, ldb: Int, c: FloatPointer, ldc: Int
+    _ rows: Range<Int>, n: Int, k: Int, a: StridedMatrix, b: ConstFloatPointer, ldb: Int, c: FloatPointer, ldc: Int,
+    accumulate: Bool, bias: ConstFloatPointer?
 ) {
     let panelsPerBlock = (min(n, blockN) + 31) / 32, deepest = min(k, blockK)
     let packedB = FloatPointer.allocate(capacity: deepest * 32 * panelsPerBlock)
@@ -72,6 +79,8 @@ private func gemmRows(
         var pc = 0
         while pc < k {
             let kc = min(blockK, k - pc)
+            // The first K block of a non-accumulating product starts its tiles from the bias (or zero).
+            let fresh = !accumulate && pc == 0
             if packsB { packB(b + pc * ldb + jc, ldb: ldb, kc: kc, nc: nc, into: packedB) }
             var i = rows.lowerBound
             while i < rows.upperBound {
@@ -87,15 +96,17 @@ private func gemmRows(
                     let j = jc + 32 * panel, nr = min(32, jc + nc - j)
                     let bPanel = packsB ? ConstFloatPointer(packedB + panel * kc * 32) : b + pc * ldb + j
                     let panelStride = packsB ? 32 : ldb
+                    let tileBias = bias.map { $0 + j }
                     if mr == 8 && nr == 32 {
-                        kernel8x32(a: tileA, b: bPanel, ldb: panelStride, kc: kc, c: c + i * ldc + j, ldc: ldc)
+                        kernel8x32(a: tileA, b: bPanel, ldb: panelStride, kc: kc, c: c + i * ldc + j, ldc: ldc, fresh: fresh, bias: tileBias)
                     } else if !packsB && nr < 32 {
                         // Unpacked B at the column edge: one row at a time, 16 columns per step.
                         for r in 0..<mr {
                             var col = 0
                             while col < nr {
                                 kernelRow(a: StridedMatrix(base: tileA.base + r * tileA.rowStride, rowStride: tileA.rowStride, columnStride: tileA.columnStride),
-                                          b: bPanel + col, ldb: ldb, width: min(16, nr - col), kc: kc, c: c + (i + r) * ldc + j + col)
+                                          b: bPanel + col, ldb: ldb, width: min(16, nr - col), kc: kc, c: c + (i + r) * ldc + j + col,
+                                          fresh: fresh, bias: tileBias.map { $0 + col })
                                 col += 16
                             }
                         }
@@ -104,10 +115,10 @@ private func gemmRows(
                         edge.withUnsafeMutableBufferPointer { e in
                             let t = e.baseAddress!
                             t.update(repeating: 0, count: 8 * 32)
-                            kernel8x32(a: tileA, b: bPanel, ldb: panelStride, kc: kc, c: t, ldc: 32)
+                            kernel8x32(a: tileA, b: bPanel, ldb: panelStride, kc: kc, c: t, ldc: 32, fresh: false, bias: nil)
                             for r in 0..<mr {
                                 let row = c + (i + r) * ldc + j
-                                for col in 0..<nr { row[col] += t[r * 32 + col] }
+                                for col in 0..<nr { row[col] = (fresh ? (tileBias?[col] ?? 0) : row[col]) + t[r * 32 + col] }
                             }
                         }
                     }
@@ -122,8 +133,9 @@ private func gemmRows(
 
 /// One row of C, `width` ≤ 16 columns: C[0, 0..<width] += A[0, 0..<kc] · B[0..<kc, 0..<width].
 @inline(__always)
-private func kernelRow(a: StridedMatrix, b: ConstFloatPointer, ldb: Int, width: Int, kc: Int, c: FloatPointer) {
+private func kernelRow(a: StridedMatrix, b: ConstFloatPointer, ldb: Int, width: Int, kc: Int, c: FloatPointer, fresh: Bool, bias: ConstFloatPointer?) {
     var ap = a.base, bp = b
+    if fresh { for w in 0..<width { c[w] = bias?[w] ?? 0 } }
     if width == 16 {
         var acc = load16(c)
         for _ in 0..<kc {
@@ -186,15 +198,22 @@ private func packA(_ a: StridedMatrix, row i: Int, rows: Int, p0: Int, kc: Int, 
 /// The 8×32 register tile: C[0..<8, 0..<32] += A[0..<8, 0..<kc] · B[0..<kc, 0..<32] (B's row stride `ldb`:
 /// 32 for a packed panel).
 @inline(__always)
-private func kernel8x32(a: StridedMatrix, b: ConstFloatPointer, ldb: Int, kc: Int, c c0: FloatPointer, ldc: Int) {
-    var c00 = load16(c0), c01 = load16(c0 + 16)
-    var c10 = load16(c0 + ldc), c11 = load16(c0 + ldc + 16)
-    var c20 = load16(c0 + 2 * ldc), c21 = load16(c0 + 2 * ldc + 16)
-    var c30 = load16(c0 + 3 * ldc), c31 = load16(c0 + 3 * ldc + 16)
-    var c40 = load16(c0 + 4 * ldc), c41 = load16(c0 + 4 * ldc + 16)
-    var c50 = load16(c0 + 5 * ldc), c51 = load16(c0 + 5 * ldc + 16)
-    var c60 = load16(c0 + 6 * ldc), c61 = load16(c0 + 6 * ldc + 16)
-    var c70 = load16(c0 + 7 * ldc), c71 = load16(c0 + 7 * ldc + 16)
+private func kernel8x32(a: StridedMatrix, b: ConstFloatPointer, ldb: Int, kc: Int, c c0: FloatPointer, ldc: Int, fresh: Bool, bias: ConstFloatPointer?) {
+    var c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71: SIMD16<Float>
+    if fresh {
+        let low = bias.map { load16($0) } ?? SIMD16<Float>(repeating: 0), high = bias.map { load16($0 + 16) } ?? SIMD16<Float>(repeating: 0)
+        (c00, c10, c20, c30, c40, c50, c60, c70) = (low, low, low, low, low, low, low, low)
+        (c01, c11, c21, c31, c41, c51, c61, c71) = (high, high, high, high, high, high, high, high)
+    } else {
+        c00 = load16(c0); c01 = load16(c0 + 16)
+        c10 = load16(c0 + ldc); c11 = load16(c0 + ldc + 16)
+        c20 = load16(c0 + 2 * ldc); c21 = load16(c0 + 2 * ldc + 16)
+        c30 = load16(c0 + 3 * ldc); c31 = load16(c0 + 3 * ldc + 16)
+        c40 = load16(c0 + 4 * ldc); c41 = load16(c0 + 4 * ldc + 16)
+        c50 = load16(c0 + 5 * ldc); c51 = load16(c0 + 5 * ldc + 16)
+        c60 = load16(c0 + 6 * ldc); c61 = load16(c0 + 6 * ldc + 16)
+        c70 = load16(c0 + 7 * ldc); c71 = load16(c0 + 7 * ldc + 16)
+    }
     // The eight row offsets are fixed before the loop, so each broadcast addresses base + offset and only
     // `ap` advances (a chain of pointer bumps between the loads held the loop to a third of peak).
     let cs = a.columnStride

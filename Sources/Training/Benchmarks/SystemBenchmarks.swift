@@ -70,9 +70,11 @@ public enum SystemBenchmarks {
         }
         config.evaluationPrompts = 0
         config.evaluationInterval = 0
-        let result = try TokenRLTrainer(config: config).train(events: { _ in })
+        let clock = StepClock()
+        let result = try TokenRLTrainer(config: config).train(events: clock.record)
         let total = result.samplingSeconds + result.updateSeconds
-        return (Double(result.completions) / total, result.samplingSeconds / total)
+        return (clock.itemsPerSecond(itemsPerStep: config.promptsPerStep * config.objective.groupSize) ?? Double(result.completions) / total,
+                result.samplingSeconds / total)
     }
 
     public static func grpoCompletionsPerSecond(model: TransformerConfig, beta: Double, steps: Int = 20) throws -> (completionsPerSecond: Double, samplingShare: Double) {
@@ -94,7 +96,27 @@ public enum SystemBenchmarks {
         config.heldOutFraction = 0
         config.precomputeReference = precomputeReference
         let trainer = try DPOTrainer(config: config, pairs: pairs, reference: reference)
-        let result = try trainer.train(events: { _ in })
-        return Double(result.pairs) / result.wallSeconds
+        let clock = StepClock()
+        let result = try trainer.train(events: clock.record)
+        return clock.itemsPerSecond(itemsPerStep: config.batchSize) ?? Double(result.pairs) / result.wallSeconds
+    }
+}
+
+/// Times the steady state of a trainer from its per-step metrics events, as TRL's anchors do (the
+/// first `warmUp` steps, which allocate and fault in the buffers, are left out; so is the final
+/// checkpoint, which comes after the last step's metrics).
+final class StepClock: @unchecked Sendable {
+    private var ends: [UInt64] = []
+    let warmUp = 3
+
+    func record(_ event: TrainingEvent) throws {
+        if case .metrics(_, _, let values) = event, values["loss"] != nil { ends.append(DispatchTime.now().uptimeNanoseconds) }
+    }
+
+    /// Items per second over the steps after the warm-up, or nil when there are too few steps.
+    func itemsPerSecond(itemsPerStep: Int) -> Double? {
+        guard ends.count > warmUp + 1 else { return nil }
+        let seconds = Double(ends[ends.count - 1] - ends[warmUp]) / 1e9
+        return Double(itemsPerStep * (ends.count - 1 - warmUp)) / seconds
     }
 }
