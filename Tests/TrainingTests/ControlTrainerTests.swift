@@ -8,7 +8,9 @@ import Objectives
 @Suite struct ControlTrainerTests {
     @Test func ppoLearnsCartPoleOnASmallBudget() throws {
         var config = ControlPPOConfig.defaults(for: "CartPole-v1")
-        config.totalSteps = 25_600
+        // 40,960 steps (≈ 4 s): at 25,600 the greedy return of seeds 1–3 spread over 125–243, too close
+        // to the bar for a change of summation order in the kernels; here seed 1 balances the pole (500).
+        config.totalSteps = 40_960
         config.evaluationEpisodes = 5
         var lastReturn = 0.0
         var events = 0
@@ -16,7 +18,7 @@ import Objectives
             events += 1
             if case .metrics(_, _, let values) = event, let r = values["charts/episodic_return"] { lastReturn = r }
         })
-        #expect(result.environmentSteps == 25_600)
+        #expect(result.environmentSteps == 40_960)
         #expect(result.evaluationReturnMean >= 150, "greedy return \(result.evaluationReturnMean)")
         #expect(lastReturn > 60)
         #expect(events > 100)

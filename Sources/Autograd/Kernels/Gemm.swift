@@ -57,11 +57,12 @@ func gemm(
 private let blockK = 256
 private let blockN = 256
 
-/// Rows of C for one thread. When enough row tiles share it (≥ 16), each (N block, K block) of B is
-/// packed into 32-column panels ([kc][32], zero-padded) so the micro-kernel streams B contiguously
-/// (best of 4 runs: GPT M training 16.2k → 20.1k tokens/s); for fewer rows the copy costs more than it
-/// saves and B is read in place. A is read in place (its 8 rows, or for Aᵀ·B its 8 contiguous columns,
-/// are a few prefetchable streams) and packed into a zero-padded [kc][8] micro-panel only at the row edge.
+/// Rows of C for one thread. Each (N block, K block) of B is packed into 32-column panels ([kc][32],
+/// zero-padded) so the micro-kernel streams B contiguously (best of 4 runs: GPT M training 16.2k →
+/// 20.1k tokens/s). A is read in place (its 8 rows, or for Aᵀ·B its 8 contiguous columns, are a few
+/// prefetchable streams) and packed into a zero-padded [kc][8] micro-panel only at the row edge:
+/// packing every A tile (BLIS) measured slower here (one-thread trunk shapes 108 → 78 GFLOP/s), as the
+/// 8-row transpose costs more than it saves at K = 64.
 private func gemmRows(
     _ rows: Range<Int>, n: Int, k: Int, a: StridedMatrix, b: ConstFloatPointer, ldb: Int, c: FloatPointer, ldc: Int,
     accumulate: Bool, bias: ConstFloatPointer?
@@ -71,7 +72,6 @@ private func gemmRows(
     let packedA = FloatPointer.allocate(capacity: deepest * 8)
     defer { packedB.deallocate(); packedA.deallocate() }
     var edge = [Float](repeating: 0, count: 8 * 32)
-    let packsB = true
     var jc = 0
     while jc < n {
         let nc = min(blockN, n - jc)
@@ -81,7 +81,7 @@ private func gemmRows(
             let kc = min(blockK, k - pc)
             // The first K block of a non-accumulating product starts its tiles from the bias (or zero).
             let fresh = !accumulate && pc == 0
-            if packsB { packB(b + pc * ldb + jc, ldb: ldb, kc: kc, nc: nc, into: packedB) }
+            packB(b + pc * ldb + jc, ldb: ldb, kc: kc, nc: nc, into: packedB)
             var i = rows.lowerBound
             while i < rows.upperBound {
                 let mr = min(8, rows.upperBound - i)
@@ -94,22 +94,11 @@ private func gemmRows(
                 }
                 for panel in 0..<panels {
                     let j = jc + 32 * panel, nr = min(32, jc + nc - j)
-                    let bPanel = packsB ? ConstFloatPointer(packedB + panel * kc * 32) : b + pc * ldb + j
-                    let panelStride = packsB ? 32 : ldb
+                    let bPanel = ConstFloatPointer(packedB + panel * kc * 32)
+                    let panelStride = 32
                     let tileBias = bias.map { $0 + j }
                     if mr == 8 && nr == 32 {
                         kernel8x32(a: tileA, b: bPanel, ldb: panelStride, kc: kc, c: c + i * ldc + j, ldc: ldc, fresh: fresh, bias: tileBias)
-                    } else if !packsB && nr < 32 {
-                        // Unpacked B at the column edge: one row at a time, 16 columns per step.
-                        for r in 0..<mr {
-                            var col = 0
-                            while col < nr {
-                                kernelRow(a: StridedMatrix(base: tileA.base + r * tileA.rowStride, rowStride: tileA.rowStride, columnStride: tileA.columnStride),
-                                          b: bPanel + col, ldb: ldb, width: min(16, nr - col), kc: kc, c: c + (i + r) * ldc + j + col,
-                                          fresh: fresh, bias: tileBias.map { $0 + col })
-                                col += 16
-                            }
-                        }
                     } else {
                         // Edge tile: compute the full 8×32 into a zeroed scratch tile, add the valid part.
                         edge.withUnsafeMutableBufferPointer { e in
@@ -128,29 +117,6 @@ private func gemmRows(
             pc += kc
         }
         jc += nc
-    }
-}
-
-/// One row of C, `width` ≤ 16 columns: C[0, 0..<width] += A[0, 0..<kc] · B[0..<kc, 0..<width].
-@inline(__always)
-private func kernelRow(a: StridedMatrix, b: ConstFloatPointer, ldb: Int, width: Int, kc: Int, c: FloatPointer, fresh: Bool, bias: ConstFloatPointer?) {
-    var ap = a.base, bp = b
-    if fresh { for w in 0..<width { c[w] = bias?[w] ?? 0 } }
-    if width == 16 {
-        var acc = load16(c)
-        for _ in 0..<kc {
-            acc = acc.addingProduct(SIMD16<Float>(repeating: ap[0]), load16(bp))
-            ap += a.columnStride
-            bp += ldb
-        }
-        store16(acc, c)
-        return
-    }
-    for _ in 0..<kc {
-        let s = ap[0]
-        for w in 0..<width { c[w] += s * bp[w] }
-        ap += a.columnStride
-        bp += ldb
     }
 }
 
