@@ -88,23 +88,8 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// Samples an index from unnormalised non-negative weights (e.g. probabilities).
     /// Complexity O(n). Falls back to the last index with positive weight if rounding leaves a remainder.
-    public mutating func nextCategorical<C: Collection>(weights: C) -> Int where C.Element == Float {
-        var total: Float = 0
-        for w in weights { total += w }
-        precondition(total > 0 && total.isFinite, "nextCategorical needs positive finite total weight, got \(total)")
-        let target = nextUniformFloat() * total
-        var running: Float = 0
-        var lastPositive = 0
-        for (index, w) in weights.enumerated() {
-            if w > 0 { lastPositive = index }
-            running += w
-            if target < running { return index }
-        }
-        return lastPositive
-    }
-
-    /// `nextCategorical(weights:)` for an array: the generic version is not specialised across modules,
-    /// and samplers call this once per generated token (4 % of a GRPO step went to the generic walk).
+    /// Takes an array, not any collection: a generic version is not specialised across modules, and
+    /// samplers call this once per generated token (4 % of a GRPO step went to the generic walk).
     public mutating func nextCategorical(weights: [Float]) -> Int {
         weights.withUnsafeBufferPointer { w in
             var total: Float = 0

@@ -12,9 +12,9 @@ public enum NumericBenchmarks {
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
-    /// Runs `body` repeatedly for at least `minimumSeconds` (after one warm-up call) and returns the
-    /// median seconds per call over `rounds` rounds.
-    public static func medianSeconds(rounds: Int = 5, minimumSeconds: Double, _ body: () -> Void) -> Double {
+    /// Seconds per call of `body` in each of `rounds` rounds that together last at least
+    /// `minimumSeconds` (after one warm-up call).
+    static func secondsPerCall(rounds: Int, minimumSeconds: Double, _ body: () -> Void) -> [Double] {
         body()
         var perCall: [Double] = []
         for _ in 0..<rounds {
@@ -28,7 +28,19 @@ public enum NumericBenchmarks {
             }
             perCall.append(elapsed / Double(calls))
         }
-        return perCall.sorted()[perCall.count / 2]
+        return perCall
+    }
+
+    /// The median seconds per call over `rounds` rounds of at least `minimumSeconds` in all.
+    public static func medianSeconds(rounds: Int = 5, minimumSeconds: Double, _ body: () -> Void) -> Double {
+        let perCall = secondsPerCall(rounds: rounds, minimumSeconds: minimumSeconds, body).sorted()
+        return perCall[perCall.count / 2]
+    }
+
+    /// Seconds per call, the fastest of many short rounds: robust to the noise of a shared VM, for
+    /// comparing kernels with each other (not with wall-clock anchors).
+    public static func bestSeconds(rounds: Int = 30, minimumSeconds: Double, _ body: () -> Void) -> Double {
+        secondsPerCall(rounds: rounds, minimumSeconds: minimumSeconds, body).min() ?? .nan
     }
 
     /// GFLOP/s of C = A·B for n×n×n (2n³ flops per product).
@@ -41,25 +53,6 @@ public enum NumericBenchmarks {
             MatrixKernels.multiply(m: n, n: n, k: n, a: a, b: b, into: &c)
         }
         return 2 * Double(n * n * n) / seconds / 1e9
-    }
-
-    /// Seconds per call, the fastest of many short rounds: robust to the noise of a shared VM, for
-    /// comparing kernels with each other (not with wall-clock anchors).
-    public static func bestSeconds(rounds: Int = 30, minimumSeconds: Double, _ body: () -> Void) -> Double {
-        body()
-        var best = Double.infinity
-        for _ in 0..<rounds {
-            var calls = 0
-            let elapsed = time {
-                let start = DispatchTime.now().uptimeNanoseconds
-                repeat {
-                    body()
-                    calls += 1
-                } while Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < minimumSeconds / Double(rounds)
-            }
-            best = min(best, elapsed / Double(calls))
-        }
-        return best
     }
 
     /// One thread's GFLOP/s over the twelve products of a fused trunk step (forward, weight gradient
