@@ -8,7 +8,7 @@ import Autograd
 /// Per-layer key and value caches, (B, T_max, C) each, and the per-step scratch rows, in one allocation.
 public final class KeyValueCache: @unchecked Sendable {
     public let batch: Int
-    let contextLength: Int, width: Int, layers: Int
+    let contextLength: Int, width: Int
     let mlpWidth: Int
     private let storage: UnsafeMutablePointer<Float>
     private let cacheFloats: Int
@@ -17,7 +17,6 @@ public final class KeyValueCache: @unchecked Sendable {
         self.batch = batch
         contextLength = config.contextLength
         width = config.modelWidth
-        layers = config.layers
         mlpWidth = config.mlpWidth
         cacheFloats = 2 * config.layers * batch * config.contextLength * config.modelWidth
         // Per row: x, middle, normed, x̂ (C each), 1/σ, qkv (3C), attended (C), three F-wide MLP buffers

@@ -7,11 +7,10 @@ extension CausalTransformer {
     /// Forward for sequences `sequences`: embeddings, L blocks, final LayerNorm into `output` (N, C).
     /// `parameters` holds the Linear weights transposed (Wᵀ [in, out]).
     func trunkForward(sequences: Range<Int>, tokens: UnsafePointer<Int>, parameters p: TrunkParameters, workspace w: TrunkWorkspace,
-                      output: UnsafeMutablePointer<Float>) {
+                      scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
         let time = w.time, c = config.modelWidth, f = config.mlpWidth, heads = config.heads, d = config.headSize
         let r0 = sequences.lowerBound * time, rows = sequences.count * time
         let scale = 1 / Float(d).squareRoot()
-        let scratch = w.attentionScratch[sequences.lowerBound == 0 ? 0 : 1]
         let vocabulary = config.vocabularySize
 
         // x = tok_emb[token] + pos_emb[t]                                   (rows, C)
@@ -97,12 +96,7 @@ extension CausalTransformer {
         let time = w.time, c = config.modelWidth, f = config.mlpWidth, heads = config.heads, d = config.headSize
         let r0 = sequences.lowerBound * time, rows = sequences.count * time
         let scale = 1 / Float(d).squareRoot()
-        // Offsets of each parameter's gradient in `sums`.
-        let vocabularyRows = config.vocabularySize, positions = config.contextLength
-        let tokenGradient = sums, positionGradient = sums + vocabularyRows * c
-        var layerBase = positionGradient + positions * c
-        let perLayer = 4 * c + 3 * c * c + 3 * c + c * c + c + f * c + f + c * f + c
-        let finalWeightGradient = layerBase + config.layers * perLayer, finalBiasGradient = finalWeightGradient + c
+        let gradients = trunkGradientPointers(in: sums)
 
         let dx = w.residualGradient + r0 * c          // d(residual stream), (rows, C)
         let dNormed = w.normedGradient + r0 * c
@@ -113,33 +107,24 @@ extension CausalTransformer {
         // Final LayerNorm.
         dx.update(repeating: 0, count: rows * c)
         CPUKernels.layerNormBackward(outputGradient + r0 * c, weight: p.finalWeight, normalized: w.finalNorm + r0 * c, inverseStd: w.finalInverseStd + r0,
-                                     rows: rows, c: c, inputGradient: dx, weightGradient: finalWeightGradient, biasGradient: finalBiasGradient)
-        var layerGradients: [UnsafeMutablePointer<Float>] = []
-        for _ in 0..<config.layers { layerGradients.append(layerBase); layerBase += perLayer }
+                                     rows: rows, c: c, inputGradient: dx, weightGradient: gradients.finalWeight, biasGradient: gradients.finalBias)
 
         for l in (0..<config.layers).reversed() {
             let a = w.layers[l], layer = p.layers[l]
-            // Gradient offsets within the layer, in `trunkParameterTensors` order.
-            let g = layerGradients[l]
-            let gNorm1Weight = g, gNorm1Bias = g + c
-            let gQKVWeight = g + 2 * c, gQKVBias = gQKVWeight + 3 * c * c
-            let gProjectionWeight = gQKVBias + 3 * c, gProjectionBias = gProjectionWeight + c * c
-            let gNorm2Weight = gProjectionBias + c, gNorm2Bias = gNorm2Weight + c
-            let gFCWeight = gNorm2Bias + c, gFCBias = gFCWeight + f * c
-            let gOutWeight = gFCBias + f, gOutBias = gOutWeight + c * f
+            let g = gradients.layers[l]
 
             // next = middle + activated·W_outᵀ + b_out: dx holds d(next).
             linearBackward(dy: dx, x: a.activated + r0 * f, rows: rows, inputs: f, outputs: c, weight: layer.outWeight,
-                           weightGradient: gOutWeight, biasGradient: gOutBias, inputGradient: dHidden)
+                           weightGradient: g.outWeight, biasGradient: g.outBias, inputGradient: dHidden)
             CPUKernels.geluBackward(dHidden, x: a.preActivation + r0 * f, tanh: a.geluTanh + r0 * f, inputGradient: dHidden, count: rows * f, accumulate: false)
             linearBackward(dy: dHidden, x: a.normed2 + r0 * c, rows: rows, inputs: c, outputs: f, weight: layer.fcWeight,
-                           weightGradient: gFCWeight, biasGradient: gFCBias, inputGradient: dNormed)
+                           weightGradient: g.fcWeight, biasGradient: g.fcBias, inputGradient: dNormed)
             // d(middle) = d(next) + LN₂ᵀ(dNormed), accumulated in place.
             CPUKernels.layerNormBackward(dNormed, weight: layer.norm2Weight, normalized: a.norm2 + r0 * c, inverseStd: a.inverseStd2 + r0,
-                                         rows: rows, c: c, inputGradient: dx, weightGradient: gNorm2Weight, biasGradient: gNorm2Bias)
+                                         rows: rows, c: c, inputGradient: dx, weightGradient: g.norm2Weight, biasGradient: g.norm2Bias)
             // middle = x + attended·W_projᵀ + b_proj.
             linearBackward(dy: dx, x: a.attended + r0 * c, rows: rows, inputs: c, outputs: c, weight: layer.projectionWeight,
-                           weightGradient: gProjectionWeight, biasGradient: gProjectionBias, inputGradient: dAttended)
+                           weightGradient: g.projectionWeight, biasGradient: g.projectionBias, inputGradient: dAttended)
             dQKV.update(repeating: 0, count: rows * 3 * c)
             for b in sequences {
                 for h in 0..<heads {
@@ -152,17 +137,17 @@ extension CausalTransformer {
                 }
             }
             linearBackward(dy: dQKV, x: a.normed1 + r0 * c, rows: rows, inputs: c, outputs: 3 * c, weight: layer.qkvWeight,
-                           weightGradient: gQKVWeight, biasGradient: gQKVBias, inputGradient: dNormed)
+                           weightGradient: g.qkvWeight, biasGradient: g.qkvBias, inputGradient: dNormed)
             // d(x) = d(middle) + LN₁ᵀ(dNormed).
             CPUKernels.layerNormBackward(dNormed, weight: layer.norm1Weight, normalized: a.norm1 + r0 * c, inverseStd: a.inverseStd1 + r0,
-                                         rows: rows, c: c, inputGradient: dx, weightGradient: gNorm1Weight, biasGradient: gNorm1Bias)
+                                         rows: rows, c: c, inputGradient: dx, weightGradient: g.norm1Weight, biasGradient: g.norm1Bias)
         }
         // Embeddings: scatter-add each row's gradient into its token's and its position's rows.
         for r in 0..<rows {
             let row = dx + r * c
             let token = tokens[r0 + r], position = (r0 + r) % time
-            CPUKernels.add(tokenGradient + token * c, row, into: tokenGradient + token * c, count: c)
-            CPUKernels.add(positionGradient + position * c, row, into: positionGradient + position * c, count: c)
+            CPUKernels.add(gradients.tokenEmbedding + token * c, row, into: gradients.tokenEmbedding + token * c, count: c)
+            CPUKernels.add(gradients.positionEmbedding + position * c, row, into: gradients.positionEmbedding + position * c, count: c)
         }
     }
 

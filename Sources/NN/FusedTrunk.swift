@@ -46,7 +46,7 @@ final class TrunkWorkspace: @unchecked Sendable {
     let attendedGradient: UnsafeMutablePointer<Float>   // (N, C)
     let qkvGradient: UnsafeMutablePointer<Float>        // (N, 3C)
     let hiddenGradient: UnsafeMutablePointer<Float>     // (N, F)
-    /// Per half: attention scratch and the private sum of every parameter's gradient (flat, in `TrunkParameters` order).
+    /// Per half: attention scratch and the private sum of every parameter's gradient (flat, in `trunkParameterTensors` order).
     let attentionScratch: [UnsafeMutablePointer<Float>]
     let gradientSums: [UnsafeMutablePointer<Float>]
     let parameterCount: Int
@@ -125,21 +125,40 @@ final class WorkspacePool: Sendable {
     }
 }
 
-/// Pointers to the trunk's parameters for one call, pinned by `withTrunkParameters`.
-struct TrunkParameters {
+/// One pointer per trunk parameter, by name, in `trunkParameterTensors` order: the parameters pinned by
+/// `withTrunkParameters` (`Pointer` = `UnsafePointer<Float>`), or the places of their gradients in a
+/// flat sum buffer (`UnsafeMutablePointer<Float>`).
+struct TrunkPointers<Pointer> {
     struct Layer {
-        var norm1Weight, norm1Bias: UnsafePointer<Float>
-        var qkvWeight, qkvBias: UnsafePointer<Float>               // W [3C, C] (forward: Wᵀ [C, 3C])
-        var projectionWeight, projectionBias: UnsafePointer<Float> // [C, C]
-        var norm2Weight, norm2Bias: UnsafePointer<Float>
-        var fcWeight, fcBias: UnsafePointer<Float>                 // [F, C]
-        var outWeight, outBias: UnsafePointer<Float>               // [C, F]
+        var norm1Weight, norm1Bias: Pointer
+        var qkvWeight, qkvBias: Pointer               // W [3C, C] (forward: Wᵀ [C, 3C])
+        var projectionWeight, projectionBias: Pointer // [C, C]
+        var norm2Weight, norm2Bias: Pointer
+        var fcWeight, fcBias: Pointer                 // [F, C]
+        var outWeight, outBias: Pointer               // [C, F]
     }
-    var tokenEmbedding: UnsafePointer<Float>    // [V, C]
-    var positionEmbedding: UnsafePointer<Float> // [T_max, C]
+    var tokenEmbedding: Pointer    // [V, C]
+    var positionEmbedding: Pointer // [T_max, C]
     var layers: [Layer]
-    var finalWeight, finalBias: UnsafePointer<Float>
+    var finalWeight, finalBias: Pointer
+
+    /// Names the pointers of a list in `trunkParameterTensors` order (2 + 12 per layer + 2).
+    init(_ p: [Pointer], layers count: Int) {
+        precondition(p.count == 4 + 12 * count, "\(p.count) trunk pointers for \(count) layers")
+        tokenEmbedding = p[0]
+        positionEmbedding = p[1]
+        layers = (0..<count).map { l in
+            let o = 2 + 12 * l
+            return Layer(norm1Weight: p[o], norm1Bias: p[o + 1], qkvWeight: p[o + 2], qkvBias: p[o + 3],
+                         projectionWeight: p[o + 4], projectionBias: p[o + 5], norm2Weight: p[o + 6], norm2Bias: p[o + 7],
+                         fcWeight: p[o + 8], fcBias: p[o + 9], outWeight: p[o + 10], outBias: p[o + 11])
+        }
+        finalWeight = p[2 + 12 * count]
+        finalBias = p[3 + 12 * count]
+    }
 }
+
+typealias TrunkParameters = TrunkPointers<UnsafePointer<Float>>
 
 extension CausalTransformer {
     /// Every trunk parameter in a fixed order: the parents of the fused op and the layout of the
@@ -183,17 +202,17 @@ extension CausalTransformer {
             let isWeight = inBlock && [2, 4, 8, 10].contains((index - 2) % 12)
             return transposedWeights && isWeight ? tensor.transposedMatrix() : tensor.data
         }
-        return withPinned(arrays) { p in
-            var layers: [TrunkParameters.Layer] = []
-            for l in 0..<blocks.count {
-                let o = 2 + 12 * l
-                layers.append(.init(norm1Weight: p[o], norm1Bias: p[o + 1], qkvWeight: p[o + 2], qkvBias: p[o + 3],
-                                    projectionWeight: p[o + 4], projectionBias: p[o + 5], norm2Weight: p[o + 6], norm2Bias: p[o + 7],
-                                    fcWeight: p[o + 8], fcBias: p[o + 9], outWeight: p[o + 10], outBias: p[o + 11]))
-            }
-            let last = 2 + 12 * blocks.count
-            return body(TrunkParameters(tokenEmbedding: p[0], positionEmbedding: p[1], layers: layers, finalWeight: p[last], finalBias: p[last + 1]))
+        return withPinned(arrays) { body(TrunkParameters($0, layers: blocks.count)) }
+    }
+
+    /// Where each trunk parameter's gradient lives in a flat sum buffer laid out in `trunkParameterTensors` order.
+    func trunkGradientPointers(in sums: UnsafeMutablePointer<Float>) -> TrunkPointers<UnsafeMutablePointer<Float>> {
+        var offset = 0
+        let pointers = trunkParameterTensors.map { tensor in
+            defer { offset += tensor.count }
+            return sums + offset
         }
+        return TrunkPointers(pointers, layers: blocks.count)
     }
 
     /// Token ids (B × T, row-major) → the final LayerNorm's output (B, T, C), as one tape op whose
@@ -212,9 +231,10 @@ extension CausalTransformer {
                 let shared = UncheckedSendable((self, parameters, workspace))
                 tokens.withUnsafeBufferPointer { tokenBuffer in
                     let ids = UncheckedSendable(tokenBuffer.baseAddress!)
-                    CPUKernels.split(count: batch) { _, sequences in
+                    CPUKernels.split(count: batch) { part, sequences in
                         let (model, parameters, workspace) = shared.value
-                        model.trunkForward(sequences: sequences, tokens: ids.value, parameters: parameters, workspace: workspace, output: output.value)
+                        model.trunkForward(sequences: sequences, tokens: ids.value, parameters: parameters, workspace: workspace,
+                                           scratch: workspace.attentionScratch[part], output: output.value)
                     }
                 }
             }
@@ -230,10 +250,4 @@ extension CausalTransformer {
             self.trunkBackward(tokens: tokens, outputGradient: gradient, parents: parents, workspace: lease.workspace)
         }
     }
-}
-
-/// Sendable wrapper for pointers and workspaces handed to the two kernel threads (which touch disjoint rows).
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

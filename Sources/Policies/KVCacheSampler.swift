@@ -141,19 +141,18 @@ extension TransformerPolicy {
         return last
     }
 
-    /// `choose` for row `row` of a (B, V) logits array, without copying the row: `scratch` (V floats) holds
-    /// the weights. Same arithmetic, in the same order, as `choose(_:options:generator:)`.
+    /// Picks a token from row `row` of a (B, V) logits array (temperature, then top-k); returns it with
+    /// its log-probability under the sampling distribution. `scratch` (V floats) holds the weights, so
+    /// no row is copied.
     static func choose(_ logits: [Float], row: Int, vocabulary: Int, options: SamplingOptions, scratch: inout [Float], generator: inout SeededGenerator) -> (Int, Float) {
-        if options.topK != nil {
-            return choose(Array(logits[(row * vocabulary)..<((row + 1) * vocabulary)]), options: options, generator: &generator)
-        }
         let base = row * vocabulary
-        var maximum = -Float.infinity
-        for v in 0..<vocabulary {
-            let x = options.greedy ? logits[base + v] : logits[base + v] / options.temperature
-            scratch[v] = x
-            maximum = max(maximum, x)
+        for v in 0..<vocabulary { scratch[v] = options.greedy ? logits[base + v] : logits[base + v] / options.temperature }
+        if let k = options.topK, k < vocabulary {
+            let threshold = scratch.sorted(by: >)[max(0, k - 1)]
+            for v in 0..<vocabulary where scratch[v] < threshold { scratch[v] = -.infinity }
         }
+        var maximum = -Float.infinity
+        for v in 0..<vocabulary { maximum = max(maximum, scratch[v]) }
         var total: Float = 0
         var best = 0
         for v in 0..<vocabulary {
@@ -163,19 +162,5 @@ extension TransformerPolicy {
         }
         let token = options.greedy ? best : generator.nextCategorical(weights: scratch)
         return (token, Foundation.log(scratch[token] / total))
-    }
-
-    /// Picks a token from one row of logits; returns it with its log-probability under the sampling distribution.
-    static func choose(_ logits: [Float], options: SamplingOptions, generator: inout SeededGenerator) -> (Int, Float) {
-        var scaled = options.greedy ? logits : logits.map { $0 / options.temperature }
-        if let k = options.topK, k < scaled.count {
-            let threshold = scaled.sorted(by: >)[max(0, k - 1)]
-            scaled = scaled.map { $0 >= threshold ? $0 : -Float.infinity }
-        }
-        let m = scaled.max()!
-        let weights = scaled.map { Foundation.exp($0 - m) }
-        let total = weights.reduce(0, +)
-        let token = options.greedy ? weights.indices.max { weights[$0] < weights[$1] }! : generator.nextCategorical(weights: weights)
-        return (token, Foundation.log(weights[token] / total))
     }
 }

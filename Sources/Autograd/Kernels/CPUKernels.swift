@@ -26,11 +26,6 @@ public enum CPUKernels {
              accumulate: accumulate, parallel: parallel)
     }
 
-    /// Out-of-place transpose of [rows, columns] into [columns, rows].
-    public static func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, into destination: UnsafeMutablePointer<Float>) {
-        Autograd.transpose(source, rows: rows, columns: columns, into: destination)
-    }
-
     /// Layer norm of `rows` rows of C (see `Tensor.layerNorm`); keeps x̂ and 1/σ for the backward.
     public static func layerNormForward(
         _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, c: Int, epsilon: Float,
@@ -70,24 +65,9 @@ public enum CPUKernels {
         while i < n { out[i] = a[i] + b[i]; i += 1 }
     }
 
-    /// Each of `rows` rows of `out` (row stride `columns`) set to `row`.
-    public static func broadcastRow(_ row: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
-        // A vector loop: a memmove call per short row was 4 % of a GRPO step (perf).
-        var destination = out
-        for _ in 0..<rows {
-            var j = 0
-            while j + 16 <= columns {
-                UnsafeMutableRawPointer(destination + j).storeBytes(of: UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
-                j += 16
-            }
-            while j < columns { destination[j] = row[j]; j += 1 }
-            destination += columns
-        }
-    }
-
     /// sums[j] += Σ_r x[r, j] over `rows` rows of `columns` (a bias gradient).
     public static func addColumnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows { Autograd.add(x + r * columns, into: sums, columns) }
+        for r in 0..<rows { add(sums, x + r * columns, into: sums, count: columns) }
     }
 
     /// One (sequence, head) of causal attention; see `causalAttentionForward`.
@@ -118,15 +98,9 @@ public enum CPUKernels {
                                 width: width, into: out, accumulate: accumulate)
     }
 
-    /// Softmax of n floats in place (max-shifted); returns nothing, the row sums to 1.
+    /// Softmax of n floats in place (the shifted-exponential row kernel of `Tensor.softmax`).
     public static func softmax(inPlace x: UnsafeMutablePointer<Float>, count n: Int) {
-        var maximum = -Float.infinity
-        for i in 0..<n { maximum = Swift.max(maximum, x[i]) }
-        for i in 0..<n { x[i] -= maximum }
-        expInPlace(x, n)
-        var total: Float = 0
-        for i in 0..<n { total += x[i] }
-        let inverse = 1 / total
+        let inverse = 1 / Tensor.shiftedExponentials(x, into: x, n).total
         for i in 0..<n { x[i] *= inverse }
     }
 
@@ -135,12 +109,9 @@ public enum CPUKernels {
         Autograd.attentionScratchCount(time: time, headSize: headSize)
     }
 
-    /// How many threads `split` uses (2 on this machine, 1 where there is one core).
-    public static var threads: Int { KernelWorker.shared == nil ? 1 : 2 }
-
-    /// Runs `body(part, range)` for two contiguous halves of `0..<count` on the two kernel threads
-    /// (`part` 0 on the caller, 1 on the worker), or `body(0, 0..<count)` inline when `count` < 2, there
-    /// is one core, or the worker is taken. Returns how many parts ran.
+    /// Runs `body(part, range)` for two contiguous halves of `0..<count`: part 0 on the caller, part 1
+    /// on the kernel worker (or after part 0 on the caller when the worker is taken). With `count` < 2 or
+    /// one core, runs `body(0, 0..<count)` alone. Returns how many parts ran (1 or 2).
     @discardableResult
     public static func split(count: Int, _ body: @Sendable (_ part: Int, _ range: Range<Int>) -> Void) -> Int {
         guard count >= 2, let worker = KernelWorker.shared else {
@@ -148,28 +119,11 @@ public enum CPUKernels {
             return 1
         }
         let half = (count + 1) / 2
-        var parts = 2
         withoutActuallyEscaping(body) { escapable in
-            let ran = worker.run({ escapable(1, half..<count) }, alongside: { escapable(0, 0..<half) })
-            if !ran {
-                escapable(1, half..<count)
-                parts = 2
-            }
+            if !worker.run({ escapable(1, half..<count) }, alongside: { escapable(0, 0..<half) }) { escapable(1, half..<count) }
         }
-        return parts
+        return 2
     }
-}
-
-/// y += x over n floats.
-@inline(__always)
-func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ n: Int) {
-    var i = 0
-    while i + 16 <= n {
-        let v = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self) + UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-        UnsafeMutableRawPointer(y + i).storeBytes(of: v, as: SIMD16<Float>.self)
-        i += 16
-    }
-    while i < n { y[i] += x[i]; i += 1 }
 }
 
 extension Tensor {

@@ -70,8 +70,8 @@ private func gemmRows(
     let panelsPerBlock = (min(n, blockN) + 31) / 32, deepest = min(k, blockK)
     let packedB = FloatPointer.allocate(capacity: deepest * 32 * panelsPerBlock)
     let packedA = FloatPointer.allocate(capacity: deepest * 8)
-    defer { packedB.deallocate(); packedA.deallocate() }
-    var edge = [Float](repeating: 0, count: 8 * 32)
+    let edge = FloatPointer.allocate(capacity: 8 * 32)
+    defer { packedB.deallocate(); packedA.deallocate(); edge.deallocate() }
     var jc = 0
     while jc < n {
         let nc = min(blockN, n - jc)
@@ -95,20 +95,16 @@ private func gemmRows(
                 for panel in 0..<panels {
                     let j = jc + 32 * panel, nr = min(32, jc + nc - j)
                     let bPanel = ConstFloatPointer(packedB + panel * kc * 32)
-                    let panelStride = 32
                     let tileBias = bias.map { $0 + j }
                     if mr == 8 && nr == 32 {
-                        kernel8x32(a: tileA, b: bPanel, ldb: panelStride, kc: kc, c: c + i * ldc + j, ldc: ldc, fresh: fresh, bias: tileBias)
+                        kernel8x32(a: tileA, b: bPanel, kc: kc, c: c + i * ldc + j, ldc: ldc, fresh: fresh, bias: tileBias)
                     } else {
                         // Edge tile: compute the full 8×32 into a zeroed scratch tile, add the valid part.
-                        edge.withUnsafeMutableBufferPointer { e in
-                            let t = e.baseAddress!
-                            t.update(repeating: 0, count: 8 * 32)
-                            kernel8x32(a: tileA, b: bPanel, ldb: panelStride, kc: kc, c: t, ldc: 32, fresh: false, bias: nil)
-                            for r in 0..<mr {
-                                let row = c + (i + r) * ldc + j
-                                for col in 0..<nr { row[col] = (fresh ? (tileBias?[col] ?? 0) : row[col]) + t[r * 32 + col] }
-                            }
+                        edge.update(repeating: 0, count: 8 * 32)
+                        kernel8x32(a: tileA, b: bPanel, kc: kc, c: edge, ldc: 32, fresh: false, bias: nil)
+                        for r in 0..<mr {
+                            let row = c + (i + r) * ldc + j
+                            for col in 0..<nr { row[col] = (fresh ? (tileBias?[col] ?? 0) : row[col]) + edge[r * 32 + col] }
                         }
                     }
                 }
@@ -161,10 +157,10 @@ private func packA(_ a: StridedMatrix, row i: Int, rows: Int, p0: Int, kc: Int, 
     }
 }
 
-/// The 8×32 register tile: C[0..<8, 0..<32] += A[0..<8, 0..<kc] · B[0..<kc, 0..<32] (B's row stride `ldb`:
-/// 32 for a packed panel).
+/// The 8×32 register tile: C[0..<8, 0..<32] (+)= A[0..<8, 0..<kc] · B with B a packed [kc][32] panel;
+/// `fresh` starts from the bias row (or zero) instead of loading C.
 @inline(__always)
-private func kernel8x32(a: StridedMatrix, b: ConstFloatPointer, ldb: Int, kc: Int, c c0: FloatPointer, ldc: Int, fresh: Bool, bias: ConstFloatPointer?) {
+private func kernel8x32(a: StridedMatrix, b: ConstFloatPointer, kc: Int, c c0: FloatPointer, ldc: Int, fresh: Bool, bias: ConstFloatPointer?) {
     var c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71: SIMD16<Float>
     if fresh {
         let low = bias.map { load16($0) } ?? SIMD16<Float>(repeating: 0), high = bias.map { load16($0 + 16) } ?? SIMD16<Float>(repeating: 0)
@@ -180,8 +176,7 @@ private func kernel8x32(a: StridedMatrix, b: ConstFloatPointer, ldb: Int, kc: In
         c60 = load16(c0 + 6 * ldc); c61 = load16(c0 + 6 * ldc + 16)
         c70 = load16(c0 + 7 * ldc); c71 = load16(c0 + 7 * ldc + 16)
     }
-    // The eight row offsets are fixed before the loop, so each broadcast addresses base + offset and only
-    // `ap` advances (a chain of pointer bumps between the loads held the loop to a third of peak).
+    // Row offsets of A computed once per tile.
     let cs = a.columnStride
     let o1 = a.rowStride, o2 = 2 &* o1, o3 = 3 &* o1, o4 = 4 &* o1, o5 = 5 &* o1, o6 = 6 &* o1, o7 = 7 &* o1
     var ap = a.base
@@ -205,7 +200,7 @@ private func kernel8x32(a: StridedMatrix, b: ConstFloatPointer, ldb: Int, kc: In
         s = SIMD16<Float>(repeating: ap[o7])
         c70 = c70.addingProduct(s, b0); c71 = c71.addingProduct(s, b1)
         ap += cs
-        bp += ldb
+        bp += 32
     }
     store16(c00, c0); store16(c01, c0 + 16)
     store16(c10, c0 + ldc); store16(c11, c0 + ldc + 16)

@@ -4,11 +4,11 @@ import Foundation
 import Synchronization
 
 /// Wraps a value (typically raw pointers into buffers owned by the caller) so that it can be
-/// captured by the worker closures of `parallelChunks`. The caller guarantees that workers touch
+/// captured by the worker closures of `parallelChunks` and `CPUKernels.split`. The caller guarantees that workers touch
 /// disjoint memory and that the buffers outlive the call.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+public struct UncheckedSendable<Value>: @unchecked Sendable {
+    public let value: Value
+    public init(_ value: Value) { self.value = value }
 }
 
 /// How many threads kernels may use: the machine's cores, at most 2 here (PLATFORM.md).
