@@ -35,6 +35,8 @@ extension PolicyLab {
             }
             record("gemm_1t_trunk_s_gflops", "GFLOP/s") { NumericBenchmarks.trunkGemmGigaflops(rows: 1024, width: 64, minimumSeconds: seconds) }
             record("gemm_1t_trunk_m_gflops", "GFLOP/s") { NumericBenchmarks.trunkGemmGigaflops(rows: 1024, width: 128, minimumSeconds: seconds) }
+            record("attention_1t_s_seqheads_per_s", "(seq, head)/s") { NumericBenchmarks.attentionSequenceHeadsPerSecond(time: 32, headSize: 16, minimumSeconds: seconds) }
+            record("attention_1t_m_seqheads_per_s", "(seq, head)/s") { NumericBenchmarks.attentionSequenceHeadsPerSecond(time: 64, headSize: 32, minimumSeconds: seconds) }
             record("exp_melem_per_s", "Melem/s") { NumericBenchmarks.elementwiseMegaelementsPerSecond({ $0.exp() }, minimumSeconds: seconds) }
             record("gelu_melem_per_s", "Melem/s") { NumericBenchmarks.elementwiseMegaelementsPerSecond({ $0.gelu() }, minimumSeconds: seconds) }
             record("gpt_s_train_tokens_per_s", "tokens/s") {

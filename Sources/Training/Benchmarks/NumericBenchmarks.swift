@@ -86,6 +86,33 @@ public enum NumericBenchmarks {
         return flops / seconds / 1e9
     }
 
+    /// One thread's (sequence, head) pairs per second through causal attention forward + backward, read
+    /// in place from a (T, 3C) projection with C = 4D (the fused trunk's layout).
+    public static func attentionSequenceHeadsPerSecond(time: Int, headSize d: Int, minimumSeconds: Double = 1) -> Double {
+        var generator = SeededGenerator(seed: 6)
+        let c = 4 * d, stride = 3 * c
+        let qkv = (0..<(time * stride)).map { _ in generator.nextUniformFloat() - 0.5 }
+        let outGradient = (0..<(time * c)).map { _ in generator.nextUniformFloat() - 0.5 }
+        var out = [Float](repeating: 0, count: time * c), weights = [Float](repeating: 0, count: time * time)
+        var gradient = [Float](repeating: 0, count: time * stride)
+        var scratch = [Float](repeating: 0, count: CPUKernels.attentionScratchCount(time: time, headSize: d))
+        let scale = 1 / Float(d).squareRoot()
+        let seconds = qkv.withUnsafeBufferPointer { qkv in outGradient.withUnsafeBufferPointer { g in
+            out.withUnsafeMutableBufferPointer { out in weights.withUnsafeMutableBufferPointer { a in
+                gradient.withUnsafeMutableBufferPointer { dq in scratch.withUnsafeMutableBufferPointer { scratch in
+                    let (q, g, o, a, dq, s) = (qkv.baseAddress!, g.baseAddress!, out.baseAddress!, a.baseAddress!, dq.baseAddress!, scratch.baseAddress!)
+                    return bestSeconds(minimumSeconds: minimumSeconds) {
+                        CPUKernels.attentionForward(q: q, k: q + c, v: q + 2 * c, stride: stride, time: time, headSize: d, scale: scale,
+                                                    out: o, outStride: c, weights: a, scratch: s)
+                        CPUKernels.attentionBackward(q: q, k: q + c, v: q + 2 * c, stride: stride, time: time, headSize: d, scale: scale,
+                                                     weights: a, outGradient: g, outStride: c, dq: dq, dk: dq + c, dv: dq + 2 * c, scratch: s)
+                    }
+                } }
+            } }
+        } }
+        return 1 / seconds
+    }
+
     /// Millions of elements per second of an elementwise op on the tape's forward path (2²⁰ floats).
     public static func elementwiseMegaelementsPerSecond(_ op: (Tensor) -> Tensor, minimumSeconds: Double = 1) -> Double {
         var generator = SeededGenerator(seed: 3)
