@@ -40,32 +40,60 @@ extension Tensor {
         }
     }
 
-    /// log-softmax along the last axis. Backward: dx = g − softmax ⊙ Σ g.
+    /// log-softmax along the last axis. Backward: dx = g − softmax ⊙ Σ g. Rows are split over the
+    /// kernel threads when there are enough (the token objectives' log-probs of a whole batch).
     public func logSoftmax() -> Tensor {
         let k = shape.last ?? 1, rows = count / Swift.max(k, 1)
         var out = [Float](repeating: 0, count: count)
+        var softmax = [Float](repeating: 0, count: count)
         data.withUnsafeBufferPointer { x in
             out.withUnsafeMutableBufferPointer { o in
-                for r in 0..<rows {
-                    let row = x.baseAddress! + r * k, dst = o.baseAddress! + r * k
-                    let (m, total) = Tensor.shiftedExponentials(row, into: dst, k)
-                    let logZ = m + Foundation.log(total)
-                    for j in 0..<k { dst[j] = row[j] - logZ }
+                softmax.withUnsafeMutableBufferPointer { p in
+                    guard let x = x.baseAddress, let o = o.baseAddress, let p = p.baseAddress else { return }
+                    let pointers = UncheckedSendable((x, o, p))
+                    Tensor.parallelRows(rows, width: k) { range in
+                        let (x, o, p) = pointers.value
+                        for r in range {
+                            let row = x + r * k, dst = o + r * k, probabilities = p + r * k
+                            let (m, total) = Tensor.shiftedExponentials(row, into: probabilities, k)
+                            let logZ = m + Foundation.log(total), inverse = 1 / total
+                            for j in 0..<k {
+                                dst[j] = row[j] - logZ
+                                probabilities[j] *= inverse
+                            }
+                        }
+                    }
                 }
             }
         }
-        var softmax = out
-        softmax.withUnsafeMutableBufferPointer { p in if let base = p.baseAddress { expInPlace(base, p.count) } }
         return Tensor.result(shape: shape, data: out, parents: [self]) { output in
             let g = output.grad!
             self.accumulateGradient { gx in
-                for r in 0..<rows {
-                    var total: Float = 0
-                    for j in 0..<k { total += g[r * k + j] }
-                    for j in 0..<k { gx[r * k + j] += g[r * k + j] - softmax[r * k + j] * total }
+                g.withUnsafeBufferPointer { g in
+                    softmax.withUnsafeBufferPointer { p in
+                        guard let g = g.baseAddress, let p = p.baseAddress, let gx = gx.baseAddress else { return }
+                        let pointers = UncheckedSendable((g, p, gx))
+                        Tensor.parallelRows(rows, width: k) { range in
+                            let (g, p, gx) = pointers.value
+                            for r in range {
+                                let gr = g + r * k, pr = p + r * k, dst = gx + r * k
+                                var total: Float = 0
+                                for j in 0..<k { total += gr[j] }
+                                for j in 0..<k { dst[j] += gr[j] - pr[j] * total }
+                            }
+                        }
+                    }
                 }
             }
         }
+    }
+
+    /// Runs `body` over rows 0..<rows of a row-wise op (`width` floats a row), split over the kernel
+    /// threads when the rows are many enough to pay for the hand-off. Each row is computed the same
+    /// way whichever thread runs it, so the result does not depend on the split.
+    static func parallelRows(_ rows: Int, width: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        // ≈ 16 flops an element (an exponential and its row sums); the threshold is parallelChunks'.
+        parallelChunks(count: rows, granularity: 16, work: 16 * rows * width, body)
     }
 
     /// Mean cross-entropy of logits [..., V] against integer targets (one per row), skipping rows whose
@@ -74,31 +102,51 @@ extension Tensor {
     public func crossEntropy(targets: [Int], ignoreIndex: Int? = nil) -> Tensor {
         let k = shape.last ?? 1, rows = count / Swift.max(k, 1)
         precondition(targets.count == rows, "crossEntropy needs \(rows) targets for logits \(shape), got \(targets.count)")
+        for target in targets where target != ignoreIndex {
+            precondition(target >= 0 && target < k, "target \(target) out of range 0..<\(k)")
+        }
         var probabilities = [Float](repeating: 0, count: count)
-        var total: Double = 0
-        var used = 0
+        // Per-row loss terms, summed afterwards in row order (so the total does not depend on the split).
+        var losses = [Double](repeating: 0, count: rows)
         data.withUnsafeBufferPointer { x in
             probabilities.withUnsafeMutableBufferPointer { p in
-                for r in 0..<rows {
-                    let row = x.baseAddress! + r * k, dst = p.baseAddress! + r * k
-                    let (m, s) = Tensor.shiftedExponentials(row, into: dst, k)
-                    let inverse = 1 / s
-                    for j in 0..<k { dst[j] *= inverse }
-                    let target = targets[r]
-                    if target == ignoreIndex { continue }
-                    precondition(target >= 0 && target < k, "target \(target) out of range 0..<\(k)")
-                    total -= Double(row[target] - m - Foundation.log(s))
-                    used += 1
+                losses.withUnsafeMutableBufferPointer { l in
+                    targets.withUnsafeBufferPointer { t in
+                        guard let x = x.baseAddress, let p = p.baseAddress, let l = l.baseAddress, let t = t.baseAddress else { return }
+                        let pointers = UncheckedSendable((x, p, l, t))
+                        Tensor.parallelRows(rows, width: k) { range in
+                            let (x, p, l, t) = pointers.value
+                            for r in range {
+                                let row = x + r * k, dst = p + r * k
+                                let (m, s) = Tensor.shiftedExponentials(row, into: dst, k)
+                                let inverse = 1 / s
+                                for j in 0..<k { dst[j] *= inverse }
+                                if t[r] != ignoreIndex { l[r] = -Double(row[t[r]] - m - Foundation.log(s)) }
+                            }
+                        }
+                    }
                 }
             }
         }
+        let used = ignoreIndex.map { ignored in targets.reduce(0) { $0 + ($1 == ignored ? 0 : 1) } } ?? rows
+        let total = losses.reduce(0, +)
         let n = Float(Swift.max(used, 1))
         return Tensor.result(shape: [], data: [Float(total) / n], parents: [self]) { output in
             let g = output.grad![0] / n
             self.accumulateGradient { gx in
-                for r in 0..<rows where targets[r] != ignoreIndex {
-                    for j in 0..<k { gx[r * k + j] += g * probabilities[r * k + j] }
-                    gx[r * k + targets[r]] -= g
+                probabilities.withUnsafeBufferPointer { p in
+                    targets.withUnsafeBufferPointer { t in
+                        guard let p = p.baseAddress, let t = t.baseAddress, let gx = gx.baseAddress else { return }
+                        let pointers = UncheckedSendable((p, t, gx))
+                        Tensor.parallelRows(rows, width: k) { range in
+                            let (p, t, gx) = pointers.value
+                            for r in range where t[r] != ignoreIndex {
+                                let pr = p + r * k, dst = gx + r * k
+                                for j in 0..<k { dst[j] += g * pr[j] }
+                                dst[t[r]] -= g
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -68,8 +68,17 @@ public final class AdamW: Optimizer {
                     secondMoments[index].withUnsafeMutableBufferPointer { v in
                         grad.withUnsafeBufferPointer { g in
                             guard let theta = theta.baseAddress, let m = m.baseAddress, let v = v.baseAddress, let g = g.baseAddress else { return }
-                            AdamW.update(theta: theta, m: m, v: v, g: g, count: n, beta1: b1, beta2: b2, decay: decay, stepSize: stepSize,
-                                         inverseRootCorrection2: inverseRootCorrection2, epsilon: eps)
+                            // Large tensors are split over the kernel threads in 16-element blocks (the
+                            // update is elementwise, so the split does not change the result).
+                            let blocks = n >= 1 << 14 ? n / 16 : 0
+                            let pointers = UncheckedSendable((theta, m, v, g))
+                            CPUKernels.split(count: blocks) { _, range in
+                                let (theta, m, v, g) = pointers.value
+                                let start = 16 * range.lowerBound, end = range.upperBound == blocks ? n : 16 * range.upperBound
+                                guard end > start else { return }
+                                AdamW.update(theta: theta + start, m: m + start, v: v + start, g: g + start, count: end - start, beta1: b1, beta2: b2,
+                                             decay: decay, stepSize: stepSize, inverseRootCorrection2: inverseRootCorrection2, epsilon: eps)
+                            }
                         }
                     }
                 }
