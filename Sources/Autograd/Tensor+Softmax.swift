@@ -15,17 +15,35 @@ extension Tensor {
         return (m, total)
     }
 
+    /// Writes softmax(x) of one row of k logits into `destination`; returns the maximum and the sum of
+    /// the shifted exponentials (log Z = maximum + log total).
+    @inline(__always)
+    static func softmaxRow(_ row: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, _ k: Int) -> (maximum: Float, total: Float) {
+        let (m, total) = shiftedExponentials(row, into: destination, k)
+        let inverse = 1 / total
+        for j in 0..<k { destination[j] *= inverse }
+        return (m, total)
+    }
+
+    /// Runs `body` over rows 0..<rows of a row-wise op (`width` floats a row), split over the kernel
+    /// threads when the rows are many enough to pay for the hand-off. `body` must touch only its rows'
+    /// memory; each row is computed the same way whichever thread runs it, so the result does not
+    /// depend on the split.
+    static func parallelRows(_ rows: Int, width: Int, _ body: (Range<Int>) -> Void) {
+        withoutActuallyEscaping(body) { escapable in
+            let shared = UncheckedSendable(escapable)
+            // ≈ 16 flops an element (an exponential and its row sums); the threshold is parallelChunks'.
+            parallelChunks(count: rows, granularity: 16, work: 16 * rows * width) { range in shared.value(range) }
+        }
+    }
+
     /// softmax along the last axis. Backward: dx = y ⊙ (g − Σ g⊙y).
     public func softmax() -> Tensor {
         let k = shape.last ?? 1, rows = count / Swift.max(k, 1)
         var out = [Float](repeating: 0, count: count)
         data.withUnsafeBufferPointer { x in
             out.withUnsafeMutableBufferPointer { o in
-                for r in 0..<rows {
-                    let dst = o.baseAddress! + r * k
-                    let inverse = 1 / Tensor.shiftedExponentials(x.baseAddress! + r * k, into: dst, k).total
-                    for j in 0..<k { dst[j] *= inverse }
-                }
+                for r in 0..<rows { _ = Tensor.softmaxRow(x.baseAddress! + r * k, into: o.baseAddress! + r * k, k) }
             }
         }
         return Tensor.result(shape: shape, data: out, parents: [self]) { output in
@@ -50,17 +68,12 @@ extension Tensor {
             out.withUnsafeMutableBufferPointer { o in
                 softmax.withUnsafeMutableBufferPointer { p in
                     guard let x = x.baseAddress, let o = o.baseAddress, let p = p.baseAddress else { return }
-                    let pointers = UncheckedSendable((x, o, p))
                     Tensor.parallelRows(rows, width: k) { range in
-                        let (x, o, p) = pointers.value
                         for r in range {
-                            let row = x + r * k, dst = o + r * k, probabilities = p + r * k
-                            let (m, total) = Tensor.shiftedExponentials(row, into: probabilities, k)
-                            let logZ = m + Foundation.log(total), inverse = 1 / total
-                            for j in 0..<k {
-                                dst[j] = row[j] - logZ
-                                probabilities[j] *= inverse
-                            }
+                            let row = x + r * k, dst = o + r * k
+                            let (m, total) = Tensor.softmaxRow(row, into: p + r * k, k)
+                            let logZ = m + Foundation.log(total)
+                            for j in 0..<k { dst[j] = row[j] - logZ }
                         }
                     }
                 }
@@ -72,9 +85,7 @@ extension Tensor {
                 g.withUnsafeBufferPointer { g in
                     softmax.withUnsafeBufferPointer { p in
                         guard let g = g.baseAddress, let p = p.baseAddress, let gx = gx.baseAddress else { return }
-                        let pointers = UncheckedSendable((g, p, gx))
                         Tensor.parallelRows(rows, width: k) { range in
-                            let (g, p, gx) = pointers.value
                             for r in range {
                                 let gr = g + r * k, pr = p + r * k, dst = gx + r * k
                                 var total: Float = 0
@@ -86,14 +97,6 @@ extension Tensor {
                 }
             }
         }
-    }
-
-    /// Runs `body` over rows 0..<rows of a row-wise op (`width` floats a row), split over the kernel
-    /// threads when the rows are many enough to pay for the hand-off. Each row is computed the same
-    /// way whichever thread runs it, so the result does not depend on the split.
-    static func parallelRows(_ rows: Int, width: Int, _ body: @Sendable (Range<Int>) -> Void) {
-        // ≈ 16 flops an element (an exponential and its row sums); the threshold is parallelChunks'.
-        parallelChunks(count: rows, granularity: 16, work: 16 * rows * width, body)
     }
 
     /// Mean cross-entropy of logits [..., V] against integer targets (one per row), skipping rows whose
@@ -111,18 +114,12 @@ extension Tensor {
         data.withUnsafeBufferPointer { x in
             probabilities.withUnsafeMutableBufferPointer { p in
                 losses.withUnsafeMutableBufferPointer { l in
-                    targets.withUnsafeBufferPointer { t in
-                        guard let x = x.baseAddress, let p = p.baseAddress, let l = l.baseAddress, let t = t.baseAddress else { return }
-                        let pointers = UncheckedSendable((x, p, l, t))
-                        Tensor.parallelRows(rows, width: k) { range in
-                            let (x, p, l, t) = pointers.value
-                            for r in range {
-                                let row = x + r * k, dst = p + r * k
-                                let (m, s) = Tensor.shiftedExponentials(row, into: dst, k)
-                                let inverse = 1 / s
-                                for j in 0..<k { dst[j] *= inverse }
-                                if t[r] != ignoreIndex { l[r] = -Double(row[t[r]] - m - Foundation.log(s)) }
-                            }
+                    guard let x = x.baseAddress, let p = p.baseAddress else { return }
+                    Tensor.parallelRows(rows, width: k) { range in
+                        for r in range where targets[r] != ignoreIndex {
+                            let row = x + r * k
+                            let (m, s) = Tensor.softmaxRow(row, into: p + r * k, k)
+                            l[r] = -Double(row[targets[r]] - m - Foundation.log(s))
                         }
                     }
                 }
@@ -135,16 +132,12 @@ extension Tensor {
             let g = output.grad![0] / n
             self.accumulateGradient { gx in
                 probabilities.withUnsafeBufferPointer { p in
-                    targets.withUnsafeBufferPointer { t in
-                        guard let p = p.baseAddress, let t = t.baseAddress, let gx = gx.baseAddress else { return }
-                        let pointers = UncheckedSendable((p, t, gx))
-                        Tensor.parallelRows(rows, width: k) { range in
-                            let (p, t, gx) = pointers.value
-                            for r in range where t[r] != ignoreIndex {
-                                let pr = p + r * k, dst = gx + r * k
-                                for j in 0..<k { dst[j] += g * pr[j] }
-                                dst[t[r]] -= g
-                            }
+                    guard let p = p.baseAddress, let gx = gx.baseAddress else { return }
+                    Tensor.parallelRows(rows, width: k) { range in
+                        for r in range where targets[r] != ignoreIndex {
+                            let pr = p + r * k, dst = gx + r * k
+                            for j in 0..<k { dst[j] += g * pr[j] }
+                            dst[targets[r]] -= g
                         }
                     }
                 }

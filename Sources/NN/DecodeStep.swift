@@ -97,7 +97,7 @@ extension CausalTransformer {
         for r in rows { CPUKernels.add(p.tokenEmbedding + tokens[r] * c, p.positionEmbedding + position * c, into: s.x + r * c, count: c) }
         for (l, layer) in p.layers.enumerated() {
             CPUKernels.layerNormForward(x, weight: layer.norm1Weight, bias: layer.norm1Bias, rows: n, c: c, epsilon: 1e-5, out: normed, normalized: xhat, inverseStd: inverseStd)
-            linear(normed, rows: n, inputs: c, outputs: 3 * c, weightT: layer.qkvWeight, bias: layer.qkvBias, into: qkv)
+            linearForward(normed, rows: n, inputs: c, outputs: 3 * c, weightT: layer.qkvWeight, bias: layer.qkvBias, into: qkv)
             for r in rows {
                 let projection = s.qkv + r * 3 * c
                 cache.store(layer: l, row: r, position: position, projection: projection)
@@ -111,21 +111,15 @@ extension CausalTransformer {
                                               width: d, into: s.attended + r * c + h * d, accumulate: false)
                 }
             }
-            linear(attended, rows: n, inputs: c, outputs: c, weightT: layer.projectionWeight, bias: layer.projectionBias, into: middle)
+            linearForward(attended, rows: n, inputs: c, outputs: c, weightT: layer.projectionWeight, bias: layer.projectionBias, into: middle)
             CPUKernels.add(middle, x, into: middle, count: n * c)
             CPUKernels.layerNormForward(middle, weight: layer.norm2Weight, bias: layer.norm2Bias, rows: n, c: c, epsilon: 1e-5, out: normed, normalized: xhat, inverseStd: inverseStd)
-            linear(normed, rows: n, inputs: c, outputs: f, weightT: layer.fcWeight, bias: layer.fcBias, into: preActivation)
+            linearForward(normed, rows: n, inputs: c, outputs: f, weightT: layer.fcWeight, bias: layer.fcBias, into: preActivation)
             CPUKernels.geluForward(preActivation, tanh: tanh, out: activated, count: n * f)
-            linear(activated, rows: n, inputs: f, outputs: c, weightT: layer.outWeight, bias: layer.outBias, into: x)
+            linearForward(activated, rows: n, inputs: f, outputs: c, weightT: layer.outWeight, bias: layer.outBias, into: x)
             CPUKernels.add(x, middle, into: x, count: n * c)
         }
         CPUKernels.layerNormForward(x, weight: p.finalWeight, bias: p.finalBias, rows: n, c: c, epsilon: 1e-5, out: hidden + r0 * c, normalized: xhat, inverseStd: inverseStd)
         CPUKernels.matmul(m: n, n: vocabulary, k: c, a: hidden + r0 * c, lda: c, b: headWeightT, ldb: vocabulary, c: logits + r0 * vocabulary, ldc: vocabulary, accumulate: false)
-    }
-
-    /// y[rows, out] = x[rows, in]·W + b with W given transposed ([in, out]).
-    private func linear(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, weightT: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                        into y: UnsafeMutablePointer<Float>) {
-        CPUKernels.matmul(m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: weightT, ldb: outputs, c: y, ldc: outputs, accumulate: false, bias: bias)
     }
 }

@@ -51,8 +51,8 @@ extension CausalTransformer {
                                     out: output + r0 * c, normalized: w.finalNorm + r0 * c, inverseStd: w.finalInverseStd + r0)
     }
 
-    /// y[rows, out] = x[rows, in]·W + b with W given transposed ([in, out]).
-    private func linearForward(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, weightT: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+    /// y[rows, out] = x[rows, in]·W + b with W given transposed ([in, out]); also the decode step's.
+    func linearForward(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, weightT: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                                into y: UnsafeMutablePointer<Float>) {
         CPUKernels.matmul(m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: weightT, ldb: outputs, c: y, ldc: outputs, accumulate: false, bias: bias)
     }

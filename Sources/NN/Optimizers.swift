@@ -68,17 +68,15 @@ public final class AdamW: Optimizer {
                     secondMoments[index].withUnsafeMutableBufferPointer { v in
                         grad.withUnsafeBufferPointer { g in
                             guard let theta = theta.baseAddress, let m = m.baseAddress, let v = v.baseAddress, let g = g.baseAddress else { return }
-                            // Large tensors are split over the kernel threads in 16-element blocks (the
-                            // update is elementwise, so the split does not change the result).
-                            let blocks = n >= 1 << 14 ? n / 16 : 0
                             let pointers = UncheckedSendable((theta, m, v, g))
-                            CPUKernels.split(count: blocks) { _, range in
-                                let (theta, m, v, g) = pointers.value
-                                let start = 16 * range.lowerBound, end = range.upperBound == blocks ? n : 16 * range.upperBound
-                                guard end > start else { return }
-                                AdamW.update(theta: theta + start, m: m + start, v: v + start, g: g + start, count: end - start, beta1: b1, beta2: b2,
+                            let update: @Sendable (Range<Int>) -> Void = { range in
+                                let (theta, m, v, g) = pointers.value, i = range.lowerBound
+                                AdamW.update(theta: theta + i, m: m + i, v: v + i, g: g + i, count: range.count, beta1: b1, beta2: b2,
                                              decay: decay, stepSize: stepSize, inverseRootCorrection2: inverseRootCorrection2, epsilon: eps)
                             }
+                            // Large tensors are split over the kernel threads (the update is elementwise and
+                            // the same in its vector and scalar parts, so the split does not change the result).
+                            if n < 1 << 14 { update(0..<n) } else { CPUKernels.split(count: n) { _, range in update(range) } }
                         }
                     }
                 }
@@ -166,9 +164,10 @@ public func clipGradientNorm(_ parameters: [Tensor], maximumNorm: Float) -> Floa
     for p in parameters {
         p.grad?.withUnsafeBufferPointer { g in
             // Squares summed in Double, eight lanes at a time.
+            guard let base = g.baseAddress else { return }
             var lanes = SIMD8<Double>(repeating: 0), i = 0
             while i + 8 <= g.count {
-                let x = SIMD8<Double>(SIMD8<Float>(g[i..<(i + 8)]))
+                let x = SIMD8<Double>(UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self))
                 lanes += x * x
                 i += 8
             }

@@ -98,10 +98,9 @@ public enum CPUKernels {
                                 width: width, into: out, accumulate: accumulate)
     }
 
-    /// Softmax of n floats in place (the shifted-exponential row kernel of `Tensor.softmax`).
+    /// Softmax of n floats in place (the row kernel of `Tensor.softmax`).
     public static func softmax(inPlace x: UnsafeMutablePointer<Float>, count n: Int) {
-        let inverse = 1 / Tensor.shiftedExponentials(x, into: x, n).total
-        for i in 0..<n { x[i] *= inverse }
+        _ = Tensor.softmaxRow(x, into: x, n)
     }
 
     /// Scratch floats for one (sequence, head) of attention.

@@ -54,6 +54,13 @@ final class KernelWorker: @unchecked Sendable {
     /// Spins before sleeping when idle: about 0.3 ms, longer than the gaps between kernels in a step.
     private let spinsBeforeSleeping = 20_000
 
+    /// One wait of a spin loop: a pause, or past ~50 µs (2,000 spins) a yield, since the other thread is
+    /// then probably not running (more runnable threads than cores).
+    @inline(__always)
+    private static func backOff(_ spins: Int) {
+        if spins > 2_000 { policylab_yield() } else { policylab_spin_pause() }
+    }
+
     private init() {
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "policylab-kernels"
@@ -67,7 +74,7 @@ final class KernelWorker: @unchecked Sendable {
             while posted.load(ordering: .acquiring) == seen {
                 spins += 1
                 if spins < spinsBeforeSleeping {
-                    if spins > 2_000 { policylab_yield() } else { policylab_spin_pause() }
+                    Self.backOff(spins)
                     continue
                 }
                 sleeping.store(true, ordering: .sequentiallyConsistent)
@@ -99,8 +106,7 @@ final class KernelWorker: @unchecked Sendable {
         var spins = 0
         while finished.load(ordering: .acquiring) != ticket {
             spins += 1
-            // Past ~50 µs the worker is probably not running (more runnable threads than cores): yield.
-            if spins > 2_000 { policylab_yield() } else { policylab_spin_pause() }
+            Self.backOff(spins)
         }
         self.job = nil
         busy.store(false, ordering: .releasing)
