@@ -1,7 +1,7 @@
 import Autograd
 
 // The forward and backward passes of the fused trunk (FusedTrunk.swift) over one range of sequences,
-// on one thread. Each half of the batch owns the rows [b₀·T, b₁·T) of every activation buffer.
+// on one thread. Each chunk of sequences b₀..<b₁ owns the rows [b₀·T, b₁·T) of every activation buffer.
 
 extension CausalTransformer {
     /// Forward for sequences `sequences`: embeddings, L blocks, final LayerNorm into `output` (N, C).
@@ -57,24 +57,33 @@ extension CausalTransformer {
         CPUKernels.matmul(m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: weightT, ldb: outputs, c: y, ldc: outputs, accumulate: false, bias: bias)
     }
 
-    /// Backward of the fused trunk: splits the batch as the forward did, each half summing its
-    /// parameter gradients privately, then adds both sums into the parameters' gradients.
+    /// Backward of the fused trunk over the workspace's backward chunks, which the two threads take in
+    /// turn; each chunk sums its parameter gradients privately, then the chunk sums are added in chunk
+    /// order (over both threads, by parameter range) and into the parameters' gradients.
     func trunkBackward(tokens: [Int], outputGradient: [Float], parents: [Tensor], workspace w: TrunkWorkspace) {
-        let batch = w.batch
-        let count = w.parameterCount
-        var parts = 1
+        let count = w.parameterCount, per = w.backwardChunkSequences
         withTrunkParameters(transposedWeights: false) { parameters in
             let shared = UncheckedSendable((self, parameters, w))
             tokens.withUnsafeBufferPointer { tokenBuffer in
                 outputGradient.withUnsafeBufferPointer { gradientBuffer in
                     let inputs = UncheckedSendable((tokenBuffer.baseAddress!, gradientBuffer.baseAddress!))
-                    parts = CPUKernels.split(count: batch) { part, sequences in
+                    CPUKernels.shareChunks(count: w.batch, chunk: per) { part, sequences in
                         let (model, parameters, w) = shared.value
-                        let sums = w.gradientSums[part]
+                        let sums = w.gradientSums[sequences.lowerBound / per]
                         sums.update(repeating: 0, count: count)
                         model.trunkBackward(sequences: sequences, tokens: inputs.value.0, outputGradient: inputs.value.1, parameters: parameters,
                                            workspace: w, sums: sums, scratch: w.attentionScratch[part])
                     }
+                }
+            }
+        }
+        let chunks = (w.batch + per - 1) / per
+        let total = w.gradientSums[0], sums = UncheckedSendable(w.gradientSums)
+        if chunks > 1 {
+            CPUKernels.split(count: count) { _, range in
+                let sums = sums.value
+                for chunk in 1..<chunks {
+                    CPUKernels.add(sums[0] + range.lowerBound, sums[chunk] + range.lowerBound, into: sums[0] + range.lowerBound, count: range.count)
                 }
             }
         }
@@ -83,14 +92,14 @@ extension CausalTransformer {
             let size = tensor.count
             tensor.addToGradient { g in
                 guard let destination = g.baseAddress else { return }
-                for part in 0..<parts { CPUKernels.add(destination, w.gradientSums[part] + offset, into: destination, count: size) }
+                CPUKernels.add(destination, total + offset, into: destination, count: size)
             }
             offset += size
         }
     }
 
-    /// One half's backward. `parameters` holds the Linear weights as stored ([out, in]); `sums` is
-    /// this half's flat gradient buffer in `trunkParameterTensors` order (zeroed by the caller).
+    /// One chunk's backward. `parameters` holds the Linear weights as stored ([out, in]); `sums` is
+    /// this chunk's flat gradient buffer in `trunkParameterTensors` order (zeroed by the caller).
     private func trunkBackward(sequences: Range<Int>, tokens: UnsafePointer<Int>, outputGradient: UnsafePointer<Float>, parameters p: TrunkParameters,
                                workspace w: TrunkWorkspace, sums: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let time = w.time, c = config.modelWidth, f = config.mlpWidth, heads = config.heads, d = config.headSize

@@ -3,9 +3,10 @@ import Synchronization
 
 // The GPT trunk (token + position embeddings → L pre-LN blocks → final LayerNorm) as one tape op with
 // a hand-written backward, after llm.c's `train_gpt2.c`: activations go to one preallocated arena
-// (reused between calls), the batch is split in two halves that run forward and backward on the two
-// cores with no synchronisation inside the step, and each half accumulates its weight gradients
-// privately; the halves' sums are added into the parameters' gradients at the end.
+// (reused between calls), and the batch is cut into chunks of whole sequences that the two cores take
+// in turn, with no synchronisation inside a chunk: the forward in chunks of about 256 rows, the backward
+// in halves, each of which accumulates its weight gradients privately; the halves' sums are added in a
+// fixed order into the parameters' gradients at the end, so the result does not depend on the timing.
 //
 // The composite of the module ops (`CausalTransformer.forwardComposite`) is the specification: tests
 // compare this op with it (values and every parameter's gradient) and with PyTorch's fixture.
@@ -46,8 +47,16 @@ final class TrunkWorkspace: @unchecked Sendable {
     let attendedGradient: UnsafeMutablePointer<Float>   // (N, C)
     let qkvGradient: UnsafeMutablePointer<Float>        // (N, 3C)
     let hiddenGradient: UnsafeMutablePointer<Float>     // (N, F)
-    /// Per half: attention scratch and the private sum of every parameter's gradient (flat, in `trunkParameterTensors` order).
+    /// Sequences per chunk: the unit of work the two threads take in turn (`CPUKernels.shareChunks`),
+    /// in the forward and in the backward. The backward takes halves: every chunk there keeps its own
+    /// gradient sums, and 4 or 8 chunks measured slower than 2 (ABBA, 8 runs: GPT M median 0.93×).
+    let chunkSequences: Int
+    let backwardChunkSequences: Int
+    /// Per thread: attention scratch.
     let attentionScratch: [UnsafeMutablePointer<Float>]
+    /// Per backward chunk: the private sum of every parameter's gradient over its rows (flat, in
+    /// `trunkParameterTensors` order). Chunk sums are added in chunk order, so the gradient does not
+    /// depend on which thread ran which chunk.
     let gradientSums: [UnsafeMutablePointer<Float>]
     let parameterCount: Int
 
@@ -58,7 +67,10 @@ final class TrunkWorkspace: @unchecked Sendable {
         let n = batch * time, c = config.modelWidth, f = config.mlpWidth, h = config.heads
         let perLayer = n * (c * 8 + 3 * c + 3 * f + 2) + batch * h * time * time
         let scratch = CPUKernels.attentionScratchCount(time: time, headSize: config.headSize)
-        let total = config.layers * perLayer + n * (3 * c + 1) + n * (3 * c + 3 * c + f) + 2 * (scratch + parameterCount) + 64
+        chunkSequences = trunkChunkSequences(batch: batch, time: time)
+        backwardChunkSequences = (batch + 1) / 2
+        let chunks = (batch + backwardChunkSequences - 1) / backwardChunkSequences
+        let total = config.layers * perLayer + n * (3 * c + 1) + n * (3 * c + 3 * c + f) + 2 * scratch + chunks * parameterCount + 64
         let base = UnsafeMutablePointer<Float>.allocate(capacity: total)
         capacity = total
         arena = base
@@ -86,7 +98,7 @@ final class TrunkWorkspace: @unchecked Sendable {
         qkvGradient = take(n * 3 * c)
         hiddenGradient = take(n * f)
         attentionScratch = [take(scratch), take(scratch)]
-        gradientSums = [take(parameterCount), take(parameterCount)]
+        gradientSums = (0..<chunks).map { _ in take(parameterCount) }
     }
 
     deinit { arena.deallocate() }
@@ -231,7 +243,7 @@ extension CausalTransformer {
                 let shared = UncheckedSendable((self, parameters, workspace))
                 tokens.withUnsafeBufferPointer { tokenBuffer in
                     let ids = UncheckedSendable(tokenBuffer.baseAddress!)
-                    CPUKernels.split(count: batch) { part, sequences in
+                    CPUKernels.shareChunks(count: batch, chunk: workspace.chunkSequences) { part, sequences in
                         let (model, parameters, workspace) = shared.value
                         model.trunkForward(sequences: sequences, tokens: ids.value, parameters: parameters, workspace: workspace,
                                            scratch: workspace.attentionScratch[part], output: output.value)
@@ -250,4 +262,12 @@ extension CausalTransformer {
             self.trunkBackward(tokens: tokens, outputGradient: gradient, parents: parents, workspace: lease.workspace)
         }
     }
+}
+
+/// Sequences per chunk of the trunk's forward: about 256 rows and at most 8 chunks, so that a thread
+/// slowed by another process on its core takes fewer chunks (measured on this VM: the two halves of a
+/// static split took up to 20 % apart).
+func trunkChunkSequences(batch: Int, time: Int) -> Int {
+    let byRows = max(1, 256 / max(1, time))
+    return max(byRows, (batch + 7) / 8)
 }

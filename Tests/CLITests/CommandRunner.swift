@@ -1,7 +1,8 @@
 import Foundation
 
-/// Runs the real `policylab` binary built next to the test bundle, in a scratch directory.
-struct CommandRunner {
+/// Runs the real `policylab` binary built next to the test bundle, in a scratch directory that is
+/// removed when the runner goes away.
+final class CommandRunner {
     struct Result {
         let status: Int32
         let stdout: String
@@ -14,6 +15,8 @@ struct CommandRunner {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("policylab-cli-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
 
     /// The products directory: on Linux the test bundle is an executable in it (`CommandLine.arguments[0]`).
     static var binary: URL {

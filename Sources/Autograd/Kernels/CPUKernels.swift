@@ -1,3 +1,4 @@
+import Synchronization
 // The raw-pointer kernels, public for fused ops built in other modules (NN's whole-trunk transformer
 // op). They run on the calling thread unless `parallel` says otherwise; callers that split work over
 // the kernel threads themselves (`CPUKernels.split`) pass `parallel: false` inside their jobs.
@@ -123,6 +124,36 @@ public enum CPUKernels {
         }
         return 2
     }
+
+    /// Runs `body(part, range)` over `0..<count` cut into chunks of `chunk`, which the caller (part 0)
+    /// and the kernel worker (part 1) take in turn from a shared counter until none is left: a thread
+    /// that runs slower (another process on its core) takes fewer chunks instead of holding up the step.
+    /// Which part runs a chunk depends on timing, so `body` must give the same result whichever part
+    /// runs it (write disjoint rows; no per-part sums). Returns how many parts ran (1 or 2).
+    @discardableResult
+    public static func shareChunks(count: Int, chunk: Int, _ body: @Sendable (_ part: Int, _ range: Range<Int>) -> Void) -> Int {
+        let size = max(1, chunk), chunks = (count + size - 1) / size
+        guard chunks >= 2, let worker = KernelWorker.shared else {
+            body(0, 0..<count)
+            return 1
+        }
+        let counter = ChunkCounter()
+        return withoutActuallyEscaping(body) { escapable in
+            let drain = { (part: Int) in
+                while true {
+                    let c = counter.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    if c >= chunks { return }
+                    escapable(part, (c * size)..<min(count, (c + 1) * size))
+                }
+            }
+            return worker.run({ drain(1) }, alongside: { drain(0) }) ? 2 : 1
+        }
+    }
+}
+
+/// The next chunk of a `shareChunks` call.
+private final class ChunkCounter: Sendable {
+    let next = Atomic<Int>(0)
 }
 
 extension Tensor {
