@@ -23,15 +23,16 @@ func exp16(_ input: SIMD16<Float>) -> SIMD16<Float> {
     // Round to nearest with the 1.5·2²³ trick: the sum's low mantissa bits hold n as an integer.
     let shifted = x * 1.442_695_04 + 12_582_912
     let n = shifted - 12_582_912
-    var r = x - n * 0.693_359_375
-    r = r + n * 2.121_944_4e-4
+    // Fused multiply-adds (`addingProduct`): one rounding per step and half the instructions.
+    var r = x.addingProduct(n, SIMD16<Float>(repeating: -0.693_359_375))
+    r = r.addingProduct(n, SIMD16<Float>(repeating: 2.121_944_4e-4))
     var p = SIMD16<Float>(repeating: 1.987_569_15e-4)
-    p = p * r + 1.398_199_95e-3
-    p = p * r + 8.333_451_9e-3
-    p = p * r + 4.166_579_59e-2
-    p = p * r + 1.666_666_55e-1
-    p = p * r + 5.000_000_12e-1
-    let y = p * (r * r) + r + 1
+    p = SIMD16<Float>(repeating: 1.398_199_95e-3).addingProduct(p, r)
+    p = SIMD16<Float>(repeating: 8.333_451_9e-3).addingProduct(p, r)
+    p = SIMD16<Float>(repeating: 4.166_579_59e-2).addingProduct(p, r)
+    p = SIMD16<Float>(repeating: 1.666_666_55e-1).addingProduct(p, r)
+    p = SIMD16<Float>(repeating: 5.000_000_12e-1).addingProduct(p, r)
+    let y = (r + 1).addingProduct(p, r * r)
     let integer = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
     let exponent = (integer &+ 127) &<< 23
     return y * unsafeBitCast(exponent, to: SIMD16<Float>.self)
