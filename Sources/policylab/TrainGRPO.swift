@@ -36,7 +36,7 @@ struct TokenRLOptions: ParsableArguments {
     @Option(help: "Sampling temperature.") var temperature: Float = 1
     @Option(help: "Learning rate (tokens: AdamW, default 1e-3, linear decay to 0; --env: Adam, per-env default).") var learningRate: Double?
     @Flag(help: "Keep the learning rate constant.") var constantLr = false
-    @Option(help: "Global gradient-norm clip (tokens: default 1.0; --env: per-env default).") var maxGradNorm: Double?
+    @Option(help: "Global gradient-norm clip (tokens: default 1.0 for GRPO and RLOO, none for PPO, as in TRL; --env: per-env default).") var maxGradNorm: Double?
     @Option(help: "Adam β₁.") var adamBeta1: Double = 0.9
     @Option(help: "Adam β₂.") var adamBeta2: Double = 0.999
     @Option(help: "Adam ε.") var adamEpsilon: Double = 1e-8
@@ -60,7 +60,7 @@ struct TokenRLOptions: ParsableArguments {
         c.temperature = temperature
         c.learningRate = learningRate ?? 1e-3
         c.decayLearningRate = !constantLr
-        c.maxGradientNorm = maxGradNorm ?? 1.0
+        c.maxGradientNorm = maxGradNorm
         c.adamBeta1 = adamBeta1
         c.adamBeta2 = adamBeta2
         c.adamEpsilon = adamEpsilon

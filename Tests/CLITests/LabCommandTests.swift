@@ -44,6 +44,7 @@ import Testing
         #expect(try cli.run("train", "grpo", "--task", "sort", "--samples", "1").status == 64)
         #expect(try cli.run("train", "grpo", "--task", "sort", "--beta", "-1").status == 64)
         #expect(try cli.run("train", "grpo", "--task", "sort", "--loss-type", "nope").status == 64)
+        #expect(try cli.run("train", "grpo", "--task", "sort", "--max-grad-norm", "0").status == 64)
         #expect(try cli.run("train", "ppo", "--env", "CartPole-v1", "--task", "sort").status == 64)
     }
 

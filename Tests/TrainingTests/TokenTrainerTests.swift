@@ -47,6 +47,22 @@ import Randomness
         config.objective.beta = 0
         config.task = "nope"
         #expect(throws: (any Error).self) { try GRPOTrainer(config: config) }
+        config.task = "sort"
+        config.maxGradientNorm = 0
+        #expect(throws: TrainingError.self) { try GRPOTrainer(config: config) }
+    }
+
+    /// TRL's defaults: GRPO and RLOO run under the HF Trainer (max_grad_norm 1.0); TRL 1.12's PPO loop
+    /// steps the optimizer without clipping.
+    @Test func gradientClipDefaultsFollowTRL() {
+        var config = TokenRLConfig(task: "sort")
+        #expect(config.gradientClip == 1)
+        config.algorithm = .rloo
+        #expect(config.gradientClip == 1)
+        config.algorithm = .ppo
+        #expect(config.gradientClip == .infinity)
+        config.maxGradientNorm = 0.5
+        #expect(config.gradientClip == 0.5)
     }
 }
 

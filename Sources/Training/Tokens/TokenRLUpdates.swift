@@ -24,7 +24,7 @@ extension TokenRLTrainer {
     func applyGradient(_ terms: [(Tensor, [Double])], step: Int) throws -> Float {
         for parameter in trainableParameters { parameter.zeroGrad() }
         ControlAgent.surrogate(terms).backward()
-        let norm = clipGradientNorm(trainableParameters, maximumNorm: Float(config.maxGradientNorm))
+        let norm = clipGradientNorm(trainableParameters, maximumNorm: config.gradientClip)
         guard norm.isFinite else { throw TrainingError.diverged(step: step, quantity: "the gradient norm") }
         optimizer.step()
         return norm
