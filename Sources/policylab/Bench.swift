@@ -33,6 +33,7 @@ extension PolicyLab {
             for n in [64, 256, 512] {
                 record("matmul_gflops_\(n)", "GFLOP/s") { NumericBenchmarks.matmulGigaflops(size: n, minimumSeconds: seconds) }
             }
+            record("fma_peak_1t_gflops", "GFLOP/s") { NumericBenchmarks.fusedMultiplyAddPeakGigaflops(minimumSeconds: seconds) }
             record("gemm_1t_trunk_s_gflops", "GFLOP/s") { NumericBenchmarks.trunkGemmGigaflops(rows: 1024, width: 64, minimumSeconds: seconds) }
             record("gemm_1t_trunk_m_gflops", "GFLOP/s") { NumericBenchmarks.trunkGemmGigaflops(rows: 1024, width: 128, minimumSeconds: seconds) }
             record("attention_1t_s_seqheads_per_s", "(seq, head)/s") { NumericBenchmarks.attentionSequenceHeadsPerSecond(time: 32, headSize: 16, minimumSeconds: seconds) }

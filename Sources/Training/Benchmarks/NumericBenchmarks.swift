@@ -55,6 +55,15 @@ public enum NumericBenchmarks {
         return 2 * Double(n * n * n) / seconds / 1e9
     }
 
+    /// One thread's fused-multiply-add peak in GFLOP/s: twelve independent SIMD16 chains (enough to
+    /// cover the FMA latency on two ports), no memory traffic. The ceiling the gemm figures are read
+    /// against: on a shared VM it moves with the host's load, so compare kernels with it in one sitting.
+    public static func fusedMultiplyAddPeakGigaflops(minimumSeconds: Double = 1) -> Double {
+        let steps = 1 << 20
+        let seconds = bestSeconds(minimumSeconds: minimumSeconds) { fmaChains(steps: steps) }
+        return Double(steps) * 12 * 32 / seconds / 1e9
+    }
+
     /// One thread's GFLOP/s over the twelve products of a fused trunk step (forward, weight gradient
     /// Aᵀ·B, input gradient) for half a batch of `rows` rows at width C and MLP width 4C.
     public static func trunkGemmGigaflops(rows: Int, width c: Int, minimumSeconds: Double = 1) -> Double {
@@ -140,3 +149,22 @@ public enum NumericBenchmarks {
         return Double(batch * time) / seconds
     }
 }
+
+/// Twelve independent chains of `steps` SIMD16 fused multiply-adds; the result is kept opaque so the
+/// loop is not folded away.
+@inline(never)
+private func fmaChains(steps: Int) {
+    let one = SIMD16<Float>(repeating: 1)
+    var a0 = one, a1 = one + 1, a2 = one + 2, a3 = one + 3, a4 = one + 4, a5 = one + 5
+    var a6 = one + 6, a7 = one + 7, a8 = one + 8, a9 = one + 9, a10 = one + 10, a11 = one + 11
+    let m = SIMD16<Float>(repeating: 0.999), c = SIMD16<Float>(repeating: 0.001)
+    for _ in 0..<steps {
+        a0 = a0.addingProduct(m, c); a1 = a1.addingProduct(m, c); a2 = a2.addingProduct(m, c); a3 = a3.addingProduct(m, c)
+        a4 = a4.addingProduct(m, c); a5 = a5.addingProduct(m, c); a6 = a6.addingProduct(m, c); a7 = a7.addingProduct(m, c)
+        a8 = a8.addingProduct(m, c); a9 = a9.addingProduct(m, c); a10 = a10.addingProduct(m, c); a11 = a11.addingProduct(m, c)
+    }
+    let total = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11
+    fmaSink = total.sum()
+}
+
+nonisolated(unsafe) private var fmaSink: Float = 0
