@@ -1,4 +1,5 @@
 import Synchronization
+
 // The raw-pointer kernels, public for fused ops built in other modules (NN's whole-trunk transformer
 // op). They run on the calling thread unless `parallel` says otherwise; callers that split work over
 // the kernel threads themselves (`CPUKernels.split`) pass `parallel: false` inside their jobs.
@@ -129,7 +130,7 @@ public enum CPUKernels {
     /// and the kernel worker (part 1) take in turn from a shared counter until none is left: a thread
     /// that runs slower (another process on its core) takes fewer chunks instead of holding up the step.
     /// Which part runs a chunk depends on timing, so `body` must give the same result whichever part
-    /// runs it (write disjoint rows; no per-part sums). Returns how many parts ran (1 or 2).
+    /// runs it: write disjoint rows, and keep any sums per chunk, not per part. Returns how many parts ran (1 or 2).
     @discardableResult
     public static func shareChunks(count: Int, chunk: Int, _ body: @Sendable (_ part: Int, _ range: Range<Int>) -> Void) -> Int {
         let size = max(1, chunk), chunks = (count + size - 1) / size
