@@ -129,18 +129,22 @@ extension Tensor {
     public func gatherRows(_ indices: [Int]) -> Tensor {
         precondition(rank == 2, "gatherRows needs a [rows, columns] table, got \(shape)")
         let rows = shape[0], columns = shape[1]
-        var out = [Float](repeating: 0, count: indices.count * columns)
-        data.withUnsafeBufferPointer { table in
-            for (r, index) in indices.enumerated() {
-                precondition(index >= 0 && index < rows, "row index \(index) out of range 0..<\(rows)")
-                for c in 0..<columns { out[r * columns + c] = table[index * columns + c] }
+        for index in indices { precondition(index >= 0 && index < rows, "row index \(index) out of range 0..<\(rows)") }
+        let out = [Float](unsafeUninitializedCapacity: indices.count * columns) { buffer, initialized in
+            data.withUnsafeBufferPointer { table in
+                guard let destination = buffer.baseAddress, let source = table.baseAddress else { return }
+                for (r, index) in indices.enumerated() { (destination + r * columns).update(from: source + index * columns, count: columns) }
             }
+            initialized = indices.count * columns
         }
         return Tensor.result(shape: [indices.count, columns], data: out, parents: [self]) { output in
             let g = output.grad!
             self.accumulateGradient { gt in
-                for (r, index) in indices.enumerated() {
-                    for c in 0..<columns { gt[index * columns + c] += g[r * columns + c] }
+                g.withUnsafeBufferPointer { gb in
+                    guard let target = gt.baseAddress, let source = gb.baseAddress else { return }
+                    for (r, index) in indices.enumerated() {
+                        CPUKernels.add(target + index * columns, source + r * columns, into: target + index * columns, count: columns)
+                    }
                 }
             }
         }

@@ -126,6 +126,17 @@ public final class CausalTransformer: Module {
         return forwardComposite(tokens: tokens, batch: batch, time: time, inspectProjection: inspectProjection)
     }
 
+    /// Whether `hidden(tokens:layout:)` applies: the fused trunk, which alone runs shared-prefix layouts.
+    public var supportsSharedPrefixes: Bool { canFuseTrunk }
+
+    /// One token id per row of `layout`, in row order → the final normalised hidden state of every row
+    /// (N, C). Each row computes what the plain forward computes at its position, with a group's prompt
+    /// rows run once for all its members (TrunkLayout.swift). Needs `supportsSharedPrefixes`.
+    public func hidden(tokens: [Int], layout: TrunkLayout) -> Tensor {
+        precondition(canFuseTrunk, "shared-prefix layouts need GPT-2 blocks with biases (the fused trunk)")
+        return fusedTrunk(tokens: tokens, layout: layout, shape: [layout.rows, config.modelWidth])
+    }
+
     /// The trunk as the composite of the module ops: the specification the fused op is tested against.
     public func forwardComposite(tokens: [Int], batch: Int, time: Int, inspectProjection: ((Int, Tensor) -> Void)? = nil) -> (logits: Tensor, hidden: Tensor) {
         let c = config.modelWidth

@@ -12,6 +12,10 @@ public final class KeyValueCache: @unchecked Sendable {
     let mlpWidth: Int
     private let storage: UnsafeMutablePointer<Float>
     private let cacheFloats: Int
+    /// The weights as the decode step reads them (`CausalTransformer.decodeParameters`), taken at the
+    /// cache's first step: the keys and values it holds come from those weights, and re-transposing every
+    /// Linear at every step cost more than a small model's step itself.
+    var decodeParameters: [[Float]]?
 
     public init(batch: Int, config: TransformerConfig) {
         self.batch = batch
@@ -65,22 +69,27 @@ extension CausalTransformer {
         for token in tokens { precondition(token >= 0 && token < vocabulary, "token id \(token) out of range 0..<\(vocabulary)") }
         var logits = [Float](repeating: 0, count: batch * vocabulary)
         var hidden = [Float](repeating: 0, count: batch * c)
-        let headWeightT = (config.tiedEmbeddings ? tokenEmbedding.weight : head.weight).transposedMatrix()   // [C, V]
-        withTrunkParameters(transposedWeights: true) { parameters in
+        if cache.decodeParameters == nil { cache.decodeParameters = decodeParameters() }
+        withPinned(cache.decodeParameters!) { pointers in
+            let parameters = TrunkParameters(Array(pointers.dropLast()), layers: blocks.count), headWeightT = pointers[pointers.count - 1]
             logits.withUnsafeMutableBufferPointer { logitBuffer in
                 hidden.withUnsafeMutableBufferPointer { hiddenBuffer in
-                    headWeightT.withUnsafeBufferPointer { headBuffer in
-                        let shared = UncheckedSendable((self, parameters, logitBuffer.baseAddress!, hiddenBuffer.baseAddress!, headBuffer.baseAddress!))
-                        CPUKernels.split(count: batch) { _, rows in
-                            let (model, parameters, logits, hidden, headT) = shared.value
-                            model.decodeRows(rows, tokens: tokens, position: position, parameters: parameters, cache: cache,
-                                             headWeightT: headT, logits: logits, hidden: hidden)
-                        }
+                    let shared = UncheckedSendable((self, parameters, logitBuffer.baseAddress!, hiddenBuffer.baseAddress!, headWeightT))
+                    CPUKernels.split(count: batch) { _, rows in
+                        let (model, parameters, logits, hidden, headT) = shared.value
+                        model.decodeRows(rows, tokens: tokens, position: position, parameters: parameters, cache: cache,
+                                         headWeightT: headT, logits: logits, hidden: hidden)
                     }
                 }
             }
         }
         return (logits, hidden)
+    }
+
+    /// The trunk's parameters with the Linear weights transposed (`withTrunkParameters`), then the LM
+    /// head's weight transposed, [C, V].
+    func decodeParameters() -> [[Float]] {
+        trunkParameterArrays(transposedWeights: true) + [(config.tiedEmbeddings ? tokenEmbedding.weight : head.weight).transposedMatrix()]
     }
 
     /// Rows `rows` of `decodeStep` through every layer, as (rows, ·) matrix products.

@@ -1,24 +1,24 @@
 import Autograd
 
-// The forward and backward passes of the fused trunk (FusedTrunk.swift) over one range of sequences,
-// on one thread. Each chunk of sequences b₀..<b₁ owns the rows [b₀·T, b₁·T) of every activation buffer.
+// The forward and backward passes of the fused trunk (FusedTrunk.swift) over one range of groups (plain
+// sequences are groups of their own), on one thread. Each chunk of groups i₀..<i₁ owns the rows
+// [rowStarts[i₀], rowStarts[i₁]) of every activation buffer (TrunkLayout.swift).
 
 extension CausalTransformer {
-    /// Forward for sequences `sequences`: embeddings, L blocks, final LayerNorm into `output` (N, C).
-    /// `parameters` holds the Linear weights transposed (Wᵀ [in, out]).
-    func trunkForward(sequences: Range<Int>, tokens: UnsafePointer<Int>, parameters p: TrunkParameters, workspace w: TrunkWorkspace,
-                      scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
-        let time = w.time, c = config.modelWidth, f = config.mlpWidth, heads = config.heads, d = config.headSize
-        let r0 = sequences.lowerBound * time, rows = sequences.count * time
-        let scale = 1 / Float(d).squareRoot()
+    /// Forward for groups `groups` of `layout`: embeddings, L blocks, final LayerNorm into `output` (N, C).
+    /// `parameters` holds the Linear weights transposed (Wᵀ [in, out]); `part` is the calling thread's index.
+    func trunkForward(groups: Range<Int>, layout: TrunkLayout, tokens: UnsafePointer<Int>, parameters p: TrunkParameters, workspace w: TrunkWorkspace,
+                      part: Int, output: UnsafeMutablePointer<Float>) {
+        let c = config.modelWidth, f = config.mlpWidth
+        let r0 = layout.rowStarts[groups.lowerBound], rows = layout.rowStarts[groups.upperBound] - r0
         let vocabulary = config.vocabularySize
 
-        // x = tok_emb[token] + pos_emb[t]                                   (rows, C)
+        // x = tok_emb[token] + pos_emb[position]                            (rows, C)
         let x0 = w.layers.first?.residual ?? w.finalResidual
-        for r in r0..<(r0 + rows) {
+        layout.forEachRow(groups: groups) { r, position in
             let token = tokens[r]
             precondition(token >= 0 && token < vocabulary, "token id \(token) out of range 0..<\(vocabulary)")
-            CPUKernels.add(p.tokenEmbedding + token * c, p.positionEmbedding + (r % time) * c, into: x0 + r * c, count: c)
+            CPUKernels.add(p.tokenEmbedding + token * c, p.positionEmbedding + position * c, into: x0 + r * c, count: c)
         }
         for (l, layer) in p.layers.enumerated() {
             let a = w.layers[l]
@@ -27,15 +27,8 @@ extension CausalTransformer {
             CPUKernels.layerNormForward(a.residual + r0 * c, weight: layer.norm1Weight, bias: layer.norm1Bias, rows: rows, c: c, epsilon: 1e-5,
                                         out: a.normed1 + r0 * c, normalized: a.norm1 + r0 * c, inverseStd: a.inverseStd1 + r0)
             linearForward(a.normed1 + r0 * c, rows: rows, inputs: c, outputs: 3 * c, weightT: layer.qkvWeight, bias: layer.qkvBias, into: a.qkv + r0 * 3 * c)
-            // Causal attention per (sequence, head)                        (rows, C)
-            for b in sequences {
-                for h in 0..<heads {
-                    let q = a.qkv + b * time * 3 * c + h * d
-                    CPUKernels.attentionForward(q: q, k: q + c, v: q + 2 * c, stride: 3 * c, time: time, headSize: d, scale: scale,
-                                                out: a.attended + b * time * c + h * d, outStride: c,
-                                                weights: a.attention + (b * heads + h) * time * time, scratch: scratch)
-                }
-            }
+            // Causal attention per (group, member, head)                   (rows, C)
+            for i in groups { attentionForward(group: i, layout: layout, activations: a, workspace: w, part: part) }
             // middle = x + attended·Wᵀ + b
             linearForward(a.attended + r0 * c, rows: rows, inputs: c, outputs: c, weightT: layer.projectionWeight, bias: layer.projectionBias, into: a.middle + r0 * c)
             CPUKernels.add(a.middle + r0 * c, a.residual + r0 * c, into: a.middle + r0 * c, count: rows * c)
@@ -51,6 +44,44 @@ extension CausalTransformer {
                                     out: output + r0 * c, normalized: w.finalNorm + r0 * c, inverseStd: w.finalInverseStd + r0)
     }
 
+    /// Attention of group i: its prompt's rows as one causal sequence, then each member's continuation
+    /// rows against the prompt's keys and values and their own (the member's sequence gathered contiguously
+    /// into the thread's scratch, its queries from position P_i on).
+    private func attentionForward(group i: Int, layout: TrunkLayout, activations a: LayerActivations, workspace w: TrunkWorkspace, part: Int) {
+        let c = config.modelWidth, heads = config.heads, d = config.headSize, time = w.time
+        let scale = 1 / Float(d).squareRoot()
+        let start = layout.rowStarts[i], p = layout.prefixLengths[i], s = layout.suffixLengths[i]
+        let scratch = w.attentionScratch[part]
+        func weights(_ member: Int, _ h: Int) -> UnsafeMutablePointer<Float> {
+            a.attention + ((i * (layout.members + 1) + member) * heads + h) * time * time
+        }
+        for h in 0..<heads {
+            let q = a.qkv + start * 3 * c + h * d
+            CPUKernels.attentionForward(q: q, k: q + c, v: q + 2 * c, stride: 3 * c, time: p, headSize: d, scale: scale,
+                                        out: a.attended + start * c + h * d, outStride: c, weights: weights(0, h), scratch: scratch)
+        }
+        guard s > 0 else { return }
+        let sequence = w.sequenceScratch[part]
+        for m in 0..<layout.members {
+            let first = start + p + m * s
+            gatherSequence(a.qkv, prompt: start, promptRows: p, continuation: first, continuationRows: s, width: 3 * c, into: sequence)
+            for h in 0..<heads {
+                // Row t ≥ P of the gathered sequence is row first + (t − P) of the layout.
+                CPUKernels.attentionForward(q: sequence + h * d, k: sequence + c + h * d, v: sequence + 2 * c + h * d, stride: 3 * c, time: p + s,
+                                            headSize: d, scale: scale, out: a.attended + (first - p) * c + h * d, outStride: c,
+                                            weights: weights(1 + m, h), scratch: scratch, firstQuery: p)
+            }
+        }
+    }
+
+    /// Copies `promptRows` rows from row `prompt` and `continuationRows` rows from row `continuation` of
+    /// `source` (rows of `width` floats) into one contiguous sequence.
+    private func gatherSequence(_ source: UnsafePointer<Float>, prompt: Int, promptRows: Int, continuation: Int, continuationRows: Int, width: Int,
+                                into sequence: UnsafeMutablePointer<Float>) {
+        sequence.update(from: source + prompt * width, count: promptRows * width)
+        (sequence + promptRows * width).update(from: source + continuation * width, count: continuationRows * width)
+    }
+
     /// y[rows, out] = x[rows, in]·W + b with W given transposed ([in, out]); also the decode step's.
     func linearForward(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, weightT: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                                into y: UnsafeMutablePointer<Float>) {
@@ -60,24 +91,24 @@ extension CausalTransformer {
     /// Backward of the fused trunk over the workspace's backward chunks, which the two threads take in
     /// turn; each chunk sums its parameter gradients privately, then the chunk sums are added in chunk
     /// order (over both threads, by parameter range) and into the parameters' gradients.
-    func trunkBackward(tokens: [Int], outputGradient: [Float], parents: [Tensor], workspace w: TrunkWorkspace) {
+    func trunkBackward(tokens: [Int], layout: TrunkLayout, outputGradient: [Float], parents: [Tensor], workspace w: TrunkWorkspace) {
         let count = w.parameterCount, per = w.backwardChunkSequences
         withTrunkParameters(transposedWeights: false) { parameters in
             let shared = UncheckedSendable((self, parameters, w))
             tokens.withUnsafeBufferPointer { tokenBuffer in
                 outputGradient.withUnsafeBufferPointer { gradientBuffer in
                     let inputs = UncheckedSendable((tokenBuffer.baseAddress!, gradientBuffer.baseAddress!))
-                    CPUKernels.shareChunks(count: w.batch, chunk: per) { part, sequences in
+                    CPUKernels.shareChunks(count: w.groups, chunk: per) { part, groups in
                         let (model, parameters, w) = shared.value
-                        let sums = w.gradientSums[sequences.lowerBound / per]
+                        let sums = w.gradientSums[groups.lowerBound / per]
                         sums.update(repeating: 0, count: count)
-                        model.trunkBackward(sequences: sequences, tokens: inputs.value.0, outputGradient: inputs.value.1, parameters: parameters,
-                                           workspace: w, sums: sums, scratch: w.attentionScratch[part])
+                        model.trunkBackward(groups: groups, layout: layout, tokens: inputs.value.0, outputGradient: inputs.value.1, parameters: parameters,
+                                           workspace: w, sums: sums, part: part)
                     }
                 }
             }
         }
-        let chunks = (w.batch + per - 1) / per
+        let chunks = (w.groups + per - 1) / per
         let total = w.gradientSums[0], sums = UncheckedSendable(w.gradientSums)
         if chunks > 1 {
             CPUKernels.split(count: count) { _, range in
@@ -100,11 +131,10 @@ extension CausalTransformer {
 
     /// One chunk's backward. `parameters` holds the Linear weights as stored ([out, in]); `sums` is
     /// this chunk's flat gradient buffer in `trunkParameterTensors` order (zeroed by the caller).
-    private func trunkBackward(sequences: Range<Int>, tokens: UnsafePointer<Int>, outputGradient: UnsafePointer<Float>, parameters p: TrunkParameters,
-                               workspace w: TrunkWorkspace, sums: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
-        let time = w.time, c = config.modelWidth, f = config.mlpWidth, heads = config.heads, d = config.headSize
-        let r0 = sequences.lowerBound * time, rows = sequences.count * time
-        let scale = 1 / Float(d).squareRoot()
+    private func trunkBackward(groups: Range<Int>, layout: TrunkLayout, tokens: UnsafePointer<Int>, outputGradient: UnsafePointer<Float>,
+                               parameters p: TrunkParameters, workspace w: TrunkWorkspace, sums: UnsafeMutablePointer<Float>, part: Int) {
+        let c = config.modelWidth, f = config.mlpWidth
+        let r0 = layout.rowStarts[groups.lowerBound], rows = layout.rowStarts[groups.upperBound] - r0
         let gradients = trunkGradientPointers(in: sums)
 
         let dx = w.residualGradient + r0 * c          // d(residual stream), (rows, C)
@@ -135,16 +165,7 @@ extension CausalTransformer {
             linearBackward(dy: dx, x: a.attended + r0 * c, rows: rows, inputs: c, outputs: c, weight: layer.projectionWeight,
                            weightGradient: g.projectionWeight, biasGradient: g.projectionBias, inputGradient: dAttended)
             dQKV.update(repeating: 0, count: rows * 3 * c)
-            for b in sequences {
-                for h in 0..<heads {
-                    let offset = b * time * 3 * c + h * d
-                    let q = a.qkv + offset, dq = w.qkvGradient + offset
-                    CPUKernels.attentionBackward(q: q, k: q + c, v: q + 2 * c, stride: 3 * c, time: time, headSize: d, scale: scale,
-                                                 weights: a.attention + (b * heads + h) * time * time,
-                                                 outGradient: w.attendedGradient + b * time * c + h * d, outStride: c,
-                                                 dq: dq, dk: dq + c, dv: dq + 2 * c, scratch: scratch)
-                }
-            }
+            for i in groups { attentionBackward(group: i, layout: layout, activations: a, workspace: w, part: part) }
             linearBackward(dy: dQKV, x: a.normed1 + r0 * c, rows: rows, inputs: c, outputs: 3 * c, weight: layer.qkvWeight,
                            weightGradient: g.qkvWeight, biasGradient: g.qkvBias, inputGradient: dNormed)
             // d(x) = d(middle) + LN₁ᵀ(dNormed).
@@ -152,11 +173,48 @@ extension CausalTransformer {
                                          rows: rows, c: c, inputGradient: dx, weightGradient: g.norm1Weight, biasGradient: g.norm1Bias)
         }
         // Embeddings: scatter-add each row's gradient into its token's and its position's rows.
-        for r in 0..<rows {
-            let row = dx + r * c
-            let token = tokens[r0 + r], position = (r0 + r) % time
+        layout.forEachRow(groups: groups) { r, position in
+            let row = w.residualGradient + r * c
+            let token = tokens[r]
             CPUKernels.add(gradients.tokenEmbedding + token * c, row, into: gradients.tokenEmbedding + token * c, count: c)
             CPUKernels.add(gradients.positionEmbedding + position * c, row, into: gradients.positionEmbedding + position * c, count: c)
+        }
+    }
+
+    /// Backward of `attentionForward(group:…)`: adds into the rows of `qkvGradient` (zeroed by the caller).
+    /// Each member's pass gives dq for its own rows and dk, dv for the prompt's rows as well, which are
+    /// added to the prompt's own pass in member order.
+    private func attentionBackward(group i: Int, layout: TrunkLayout, activations a: LayerActivations, workspace w: TrunkWorkspace, part: Int) {
+        let c = config.modelWidth, heads = config.heads, d = config.headSize, time = w.time
+        let scale = 1 / Float(d).squareRoot()
+        let start = layout.rowStarts[i], p = layout.prefixLengths[i], s = layout.suffixLengths[i]
+        let scratch = w.attentionScratch[part]
+        func weights(_ member: Int, _ h: Int) -> UnsafeMutablePointer<Float> {
+            a.attention + ((i * (layout.members + 1) + member) * heads + h) * time * time
+        }
+        if s > 0 {
+            let sequence = w.sequenceScratch[part], gradient = w.sequenceGradientScratch[part]
+            for m in 0..<layout.members {
+                let first = start + p + m * s
+                gatherSequence(a.qkv, prompt: start, promptRows: p, continuation: first, continuationRows: s, width: 3 * c, into: sequence)
+                gradient.update(repeating: 0, count: (p + s) * 3 * c)
+                for h in 0..<heads {
+                    CPUKernels.attentionBackward(q: sequence + h * d, k: sequence + c + h * d, v: sequence + 2 * c + h * d, stride: 3 * c, time: p + s,
+                                                 headSize: d, scale: scale, weights: weights(1 + m, h),
+                                                 outGradient: w.attendedGradient + (first - p) * c + h * d, outStride: c,
+                                                 dq: gradient + h * d, dk: gradient + c + h * d, dv: gradient + 2 * c + h * d, scratch: scratch, firstQuery: p)
+                }
+                let promptGradient = w.qkvGradient + start * 3 * c, ownGradient = w.qkvGradient + first * 3 * c
+                CPUKernels.add(promptGradient, gradient, into: promptGradient, count: p * 3 * c)
+                CPUKernels.add(ownGradient, gradient + p * 3 * c, into: ownGradient, count: s * 3 * c)
+            }
+        }
+        for h in 0..<heads {
+            let offset = start * 3 * c + h * d
+            let q = a.qkv + offset, dq = w.qkvGradient + offset
+            CPUKernels.attentionBackward(q: q, k: q + c, v: q + 2 * c, stride: 3 * c, time: p, headSize: d, scale: scale, weights: weights(0, h),
+                                         outGradient: w.attendedGradient + start * c + h * d, outStride: c,
+                                         dq: dq, dk: dq + c, dv: dq + 2 * c, scratch: scratch)
         }
     }
 

@@ -7,11 +7,13 @@ import Synchronization
 // in turn, with no synchronisation inside a chunk: the forward in chunks of about 256 rows, the backward
 // in halves, each of which accumulates its weight gradients privately; the halves' sums are added in a
 // fixed order into the parameters' gradients at the end, so the result does not depend on the timing.
+// The rows follow a `TrunkLayout`: plain sequences, or groups whose members share their prompt's rows.
 //
 // The composite of the module ops (`CausalTransformer.forwardComposite`) is the specification: tests
 // compare this op with it (values and every parameter's gradient) and with PyTorch's fixture.
 //
-// Legend: B batch, T time, C width, H heads, D = C/H, F MLP width (4C), N = B·T rows, L layers.
+// Legend: B batch, T time, C width, H heads, D = C/H, F MLP width (4C), N rows (B·T when plain), L layers,
+// G members of a shared-prefix group (0 when plain).
 
 /// Where one layer's saved activations live in the arena (all row-major over the N rows).
 struct LayerActivations {
@@ -20,7 +22,7 @@ struct LayerActivations {
     var inverseStd1: UnsafeMutablePointer<Float>     // (N)
     var normed1: UnsafeMutablePointer<Float>         // (N, C) LN₁ output
     var qkv: UnsafeMutablePointer<Float>             // (N, 3C)
-    var attention: UnsafeMutablePointer<Float>       // (B, H, T, T) softmax weights
+    var attention: UnsafeMutablePointer<Float>       // (groups, G + 1, H, T, T) softmax weights: the prompt's, then each member's
     var attended: UnsafeMutablePointer<Float>        // (N, C) heads concatenated
     var middle: UnsafeMutablePointer<Float>          // (N, C) residual after attention
     var norm2: UnsafeMutablePointer<Float>
@@ -31,9 +33,23 @@ struct LayerActivations {
     var activated: UnsafeMutablePointer<Float>       // (N, F)
 }
 
-/// The arena of one (B, T) call: forward activations, backward scratch, per-half gradient sums.
+/// The shape of a workspace: what its arena's size depends on (not the layout's prompt lengths).
+struct TrunkWorkspaceShape: Hashable {
+    var groups: Int, members: Int, time: Int, rows: Int
+    init(_ layout: TrunkLayout) {
+        groups = layout.groups
+        members = layout.members
+        time = layout.time
+        rows = layout.rows
+    }
+}
+
+/// The arena of one call shape: forward activations, backward scratch, per-half gradient sums.
 final class TrunkWorkspace: @unchecked Sendable {
-    let batch: Int, time: Int
+    let shape: TrunkWorkspaceShape
+    /// Groups (plain: sequences), the unit the threads take in turn; T.
+    var groups: Int { shape.groups }
+    var time: Int { shape.time }
     private let arena: UnsafeMutablePointer<Float>
     private let capacity: Int
     let layers: [LayerActivations]
@@ -54,23 +70,28 @@ final class TrunkWorkspace: @unchecked Sendable {
     let backwardChunkSequences: Int
     /// Per thread: attention scratch.
     let attentionScratch: [UnsafeMutablePointer<Float>]
+    /// Per thread: one member's sequence gathered contiguously (prompt rows, then its own), T × 3C, and
+    /// its gradient: the attention kernels read a sequence's q, k, v at one stride.
+    let sequenceScratch: [UnsafeMutablePointer<Float>]
+    let sequenceGradientScratch: [UnsafeMutablePointer<Float>]
     /// Per backward chunk: the private sum of every parameter's gradient over its rows (flat, in
     /// `trunkParameterTensors` order). Chunk sums are added in chunk order, so the gradient does not
     /// depend on which thread ran which chunk.
     let gradientSums: [UnsafeMutablePointer<Float>]
     let parameterCount: Int
 
-    init(batch: Int, time: Int, config: TransformerConfig, parameterCount: Int) {
-        self.batch = batch
-        self.time = time
+    init(shape: TrunkWorkspaceShape, config: TransformerConfig, parameterCount: Int) {
+        self.shape = shape
         self.parameterCount = parameterCount
-        let n = batch * time, c = config.modelWidth, f = config.mlpWidth, h = config.heads
-        let perLayer = n * (c * 8 + 3 * c + 3 * f + 2) + batch * h * time * time
+        let n = shape.rows, time = shape.time, groups = shape.groups, c = config.modelWidth, f = config.mlpWidth, h = config.heads
+        let attentionCount = groups * (shape.members + 1) * h * time * time
+        let perLayer = n * (c * 8 + 3 * c + 3 * f + 2) + attentionCount
         let scratch = CPUKernels.attentionScratchCount(time: time, headSize: config.headSize)
-        chunkSequences = trunkChunkSequences(batch: batch, time: time)
-        backwardChunkSequences = (batch + 1) / 2
-        let chunks = (batch + backwardChunkSequences - 1) / backwardChunkSequences
-        let total = config.layers * perLayer + n * (3 * c + 1) + n * (3 * c + 3 * c + f) + 2 * scratch + chunks * parameterCount + 64
+        let sequence = shape.members > 0 ? time * 3 * c : 0
+        chunkSequences = trunkChunkSequences(batch: groups, time: max(1, n / max(1, groups)))
+        backwardChunkSequences = (groups + 1) / 2
+        let chunks = (groups + backwardChunkSequences - 1) / backwardChunkSequences
+        let total = config.layers * perLayer + n * (3 * c + 1) + n * (3 * c + 3 * c + f) + 2 * scratch + 4 * sequence + chunks * parameterCount + 64
         let base = UnsafeMutablePointer<Float>.allocate(capacity: total)
         capacity = total
         arena = base
@@ -84,7 +105,7 @@ final class TrunkWorkspace: @unchecked Sendable {
         for _ in 0..<config.layers {
             layers.append(LayerActivations(
                 residual: take(n * c), norm1: take(n * c), inverseStd1: take(n), normed1: take(n * c), qkv: take(n * 3 * c),
-                attention: take(batch * h * time * time), attended: take(n * c), middle: take(n * c),
+                attention: take(attentionCount), attended: take(n * c), middle: take(n * c),
                 norm2: take(n * c), inverseStd2: take(n), normed2: take(n * c),
                 preActivation: take(n * f), geluTanh: take(n * f), activated: take(n * f)))
         }
@@ -98,6 +119,8 @@ final class TrunkWorkspace: @unchecked Sendable {
         qkvGradient = take(n * 3 * c)
         hiddenGradient = take(n * f)
         attentionScratch = [take(scratch), take(scratch)]
+        sequenceScratch = [take(sequence), take(sequence)]
+        sequenceGradientScratch = [take(sequence), take(sequence)]
         gradientSums = (0..<chunks).map { _ in take(parameterCount) }
     }
 
@@ -115,15 +138,15 @@ final class WorkspaceLease: @unchecked Sendable {
     deinit { pool.giveBack(workspace) }
 }
 
-/// Free workspaces of one trunk, by (B, T). Calls from several threads are safe.
+/// Free workspaces of one trunk, by shape. Calls from several threads are safe.
 final class WorkspacePool: Sendable {
     private let free = Mutex<[TrunkWorkspace]>([])
     /// At most this many idle workspaces are kept (a trainer alternates between two or three shapes).
     private let keep = 4
 
-    func lease(batch: Int, time: Int, make: () -> TrunkWorkspace) -> WorkspaceLease {
+    func lease(shape: TrunkWorkspaceShape, make: () -> TrunkWorkspace) -> WorkspaceLease {
         let found = free.withLock { list -> TrunkWorkspace? in
-            guard let index = list.firstIndex(where: { $0.batch == batch && $0.time == time }) else { return nil }
+            guard let index = list.firstIndex(where: { $0.shape == shape }) else { return nil }
             return list.remove(at: index)
         }
         return WorkspaceLease(found ?? make(), pool: self)
@@ -207,14 +230,17 @@ extension CausalTransformer {
     /// The parameters as pointers; the four Linear weights of each block as stored ([out, in]) or,
     /// with `transposedWeights`, as Wᵀ [in, out] (the forward multiplies by Wᵀ; the cached transposes are reused).
     func withTrunkParameters<R>(transposedWeights: Bool, _ body: (TrunkParameters) -> R) -> R {
-        let tensors = trunkParameterTensors
-        let arrays: [[Float]] = tensors.enumerated().map { index, tensor in
+        withPinned(trunkParameterArrays(transposedWeights: transposedWeights)) { body(TrunkParameters($0, layers: blocks.count)) }
+    }
+
+    /// The values of `trunkParameterTensors`, the Linear weights transposed when `transposedWeights`.
+    func trunkParameterArrays(transposedWeights: Bool) -> [[Float]] {
+        trunkParameterTensors.enumerated().map { index, tensor in
             // Per block: offsets 2, 4, 8, 10 within its 12 are the Linear weights.
             let inBlock = index >= 2 && index < 2 + 12 * blocks.count
             let isWeight = inBlock && [2, 4, 8, 10].contains((index - 2) % 12)
             return transposedWeights && isWeight ? tensor.transposedMatrix() : tensor.data
         }
-        return withPinned(arrays) { body(TrunkParameters($0, layers: blocks.count)) }
     }
 
     /// Where each trunk parameter's gradient lives in a flat sum buffer laid out in `trunkParameterTensors` order.
@@ -231,10 +257,19 @@ extension CausalTransformer {
     /// parents are every trunk parameter. `inspectProjection(layer, qkv)`, when given, sees a copy of
     /// each block's (B, T, 3C) projection (a sampler's prefill fills its key/value cache from it).
     func fusedTrunk(tokens: [Int], batch: Int, time: Int, inspectProjection: ((Int, Tensor) -> Void)? = nil) -> Tensor {
-        let c = config.modelWidth, n = batch * time
+        fusedTrunk(tokens: tokens, layout: .plain(batch: batch, time: time), shape: [batch, time, config.modelWidth], inspectProjection: inspectProjection)
+    }
+
+    /// One token id per row of `layout` → the final LayerNorm's output (N, C) reshaped to `shape`, as one
+    /// tape op whose parents are every trunk parameter. `inspectProjection` sees each block's (N, 3C)
+    /// projection as a tensor of shape `shape` with 3C in the last axis.
+    func fusedTrunk(tokens: [Int], layout: TrunkLayout, shape: [Int], inspectProjection: ((Int, Tensor) -> Void)? = nil) -> Tensor {
+        let c = config.modelWidth, n = layout.rows
+        precondition(tokens.count == n, "\(tokens.count) tokens for a layout of \(n) rows")
+        precondition(layout.time <= config.contextLength, "sequence length \(layout.time) exceeds the context length \(config.contextLength)")
         let parents = trunkParameterTensors
-        let lease = workspacePool.lease(batch: batch, time: time) {
-            TrunkWorkspace(batch: batch, time: time, config: config, parameterCount: parents.reduce(0) { $0 + $1.count })
+        let lease = workspacePool.lease(shape: TrunkWorkspaceShape(layout)) {
+            TrunkWorkspace(shape: TrunkWorkspaceShape(layout), config: config, parameterCount: parents.reduce(0) { $0 + $1.count })
         }
         let workspace = lease.workspace
         let hidden = [Float](unsafeUninitializedCapacity: n * c) { buffer, initialized in
@@ -243,23 +278,24 @@ extension CausalTransformer {
                 let shared = UncheckedSendable((self, parameters, workspace))
                 tokens.withUnsafeBufferPointer { tokenBuffer in
                     let ids = UncheckedSendable(tokenBuffer.baseAddress!)
-                    CPUKernels.shareChunks(count: batch, chunk: workspace.chunkSequences) { part, sequences in
+                    CPUKernels.shareChunks(count: layout.groups, chunk: workspace.chunkSequences) { part, groups in
                         let (model, parameters, workspace) = shared.value
-                        model.trunkForward(sequences: sequences, tokens: ids.value, parameters: parameters, workspace: workspace,
-                                           scratch: workspace.attentionScratch[part], output: output.value)
+                        model.trunkForward(groups: groups, layout: layout, tokens: ids.value, parameters: parameters, workspace: workspace,
+                                           part: part, output: output.value)
                     }
                 }
             }
             initialized = n * c
         }
         if let inspectProjection {
+            let projectionShape = shape.dropLast() + [3 * c]
             for (l, layer) in workspace.layers.enumerated() {
-                inspectProjection(l, Tensor(shape: [batch, time, 3 * c], data: Array(UnsafeBufferPointer(start: layer.qkv, count: n * 3 * c))))
+                inspectProjection(l, Tensor(shape: Array(projectionShape), data: Array(UnsafeBufferPointer(start: layer.qkv, count: n * 3 * c))))
             }
         }
-        return Tensor.recorded(shape: [batch, time, c], data: hidden, parents: parents) { output in
+        return Tensor.recorded(shape: shape, data: hidden, parents: parents) { output in
             let gradient = output.grad!
-            self.trunkBackward(tokens: tokens, outputGradient: gradient, parents: parents, workspace: lease.workspace)
+            self.trunkBackward(tokens: tokens, layout: layout, outputGradient: gradient, parents: parents, workspace: lease.workspace)
         }
     }
 }

@@ -48,6 +48,52 @@ public final class TransformerPolicy: Module {
         return Self.nextTokenLogProbabilities(logits: logits, tokens: tokens, batch: batch, time: time, temperature: temperature)
     }
 
+    /// As `nextTokenLogProbabilities(tokens:batch:time:temperature:)` for rows that come in groups of
+    /// `groupSize` consecutive rows beginning with the same prompt of `promptLengths[b]` tokens (GRPO's and
+    /// RLOO's G completions of one prompt). The prompt runs through the trunk once per group instead of
+    /// G times, and the last position, which predicts nothing, not at all (`TrunkLayout`): the same
+    /// values and gradients as the plain forward, up to float rounding, from fewer rows. Rows that do not
+    /// share their prompts this way take the plain forward.   (B, T−1)
+    public func nextTokenLogProbabilities(tokens: [Int], batch: Int, time: Int, promptLengths: [Int], groupSize: Int, temperature: Float = 1) -> Tensor {
+        guard let layout = Self.sharedPrefixLayout(tokens: tokens, batch: batch, time: time, promptLengths: promptLengths, groupSize: groupSize),
+              trunk.supportsSharedPrefixes else {
+            return nextTokenLogProbabilities(tokens: tokens, batch: batch, time: time, temperature: temperature)
+        }
+        var rowTokens = [Int](repeating: 0, count: layout.rows)
+        var predictors = [Int](repeating: 0, count: batch * (time - 1)), targets = predictors
+        for b in 0..<batch {
+            let group = b / groupSize, member = b % groupSize
+            for t in 0..<(time - 1) {
+                let row = layout.row(group: group, member: member, position: t)
+                rowTokens[row] = tokens[b * time + t]
+                predictors[b * (time - 1) + t] = row
+                targets[b * (time - 1) + t] = tokens[b * time + t + 1]
+            }
+        }
+        let hidden = trunk.hidden(tokens: rowTokens, layout: layout)                  // (N, C)
+        let logits = trunk.logits(hidden.gatherRows(predictors))                      // (B·(T−1), V)
+        let scaled = temperature == 1 ? logits : logits * (1 / temperature)
+        return scaled.logSoftmax().pick(targets).reshaped([batch, time - 1])          // (B, T−1)
+    }
+
+    /// The shared-prefix layout of `batch` rows of `time` tokens in groups of `groupSize` with equal
+    /// prompts (P_i = the prompt length, S_i = T − 1 − P_i), or nil when the rows are not so grouped.
+    static func sharedPrefixLayout(tokens: [Int], batch: Int, time: Int, promptLengths: [Int], groupSize: Int) -> TrunkLayout? {
+        guard groupSize > 1, batch > 0, batch % groupSize == 0, promptLengths.count == batch, tokens.count == batch * time else { return nil }
+        var prefixes: [Int] = [], suffixes: [Int] = []
+        for first in stride(from: 0, to: batch, by: groupSize) {
+            let p = promptLengths[first]
+            guard p >= 1, p <= time - 1 else { return nil }
+            let prompt = tokens[(first * time)..<(first * time + p)]
+            for b in (first + 1)..<(first + groupSize) {
+                guard promptLengths[b] == p, tokens[(b * time)..<(b * time + p)].elementsEqual(prompt) else { return nil }
+            }
+            prefixes.append(p)
+            suffixes.append(time - 1 - p)
+        }
+        return TrunkLayout(members: groupSize, prefixLengths: prefixes, suffixLengths: suffixes)
+    }
+
     /// An independent policy with the same config and weights (e.g. a frozen reference).
     public func copy() -> TransformerPolicy {
         var generator = SeededGenerator(seed: 0)

@@ -170,14 +170,14 @@ private func weightedRowSums8(
     }
 }
 
-/// out_t (+)= Σ_{u≤t} C[t, u] · rows_u for t in 0..<time, with C (row stride `coefficientStride`) zero
+/// out_t (+)= Σ_{u≤t} C[t, u] · rows_u for t in first..<time, with C (row stride `coefficientStride`) zero
 /// above the diagonal up to the end of each 8-row tile: the attention output (C = a) and dq (C = ds).
 @inline(__always)
 private func lowerTriangularTimes(
-    _ coefficients: UnsafePointer<Float>, coefficientStride: Int, time: Int, rows: UnsafePointer<Float>, rowStride: Int,
+    _ coefficients: UnsafePointer<Float>, coefficientStride: Int, time: Int, first: Int, rows: UnsafePointer<Float>, rowStride: Int,
     width: Int, into out: UnsafeMutablePointer<Float>, outStride: Int, accumulate: Bool
 ) {
-    var t0 = 0
+    var t0 = first
     if width % 16 == 0 {
         while t0 + 8 <= time {
             weightedRowSums8(coefficients + t0 * coefficientStride, rowStep: coefficientStride, termStep: 1, count: t0 + 8, rows: rows,
@@ -295,21 +295,27 @@ private func horizontalSum(_ v: SIMD16<Float>) -> Float {
 /// `out` at row 0 of its output columns (row stride `outStride`); `weights` (T × T, row-major) receives
 /// a[t, u] with zeros above the diagonal. `scratch`: `attentionScratchCount` floats.
 ///
+/// Only the queries t ≥ `firstQuery` are computed: their output rows are written, and the weight rows
+/// above them are zero (so the backward ignores them). A continuation that shares the keys of a prompt
+/// run once elsewhere (FusedTrunk's shared prefixes) asks for its own rows only.
+///
 /// Three passes over whole 16-key chunks up to each row's diagonal: (1) scores, scale, mask and each
 /// row's maximum into the table; (2) every exponential of the table and each row's total, one flat loop
 /// whose iterations are independent (a row's exp is a long dependency chain, and one row at a time left
 /// the core waiting on it: a quarter of the forward, perf); (3) the weights and o_t = Σ_u a[t,u] v_u.
 public func causalAttentionForward(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int, time: Int, headSize: Int, scale: Float,
-    out: UnsafeMutablePointer<Float>, outStride: Int, weights: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    out: UnsafeMutablePointer<Float>, outStride: Int, weights: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    firstQuery: Int = 0
 ) {
+    precondition(firstQuery >= 0 && firstQuery < time, "first query \(firstQuery) outside 0..<\(time)")
     let padded = (time + 15) / 16 * 16
     let area = AttentionScratch(scratch, time: time, headSize: headSize)
     let maxima = area.perRow, totals = area.perRow + padded
     fillMaskTables(area.masks)
     packTransposed(k, stride: stride, time: time, width: headSize, padded: padded, into: area.packed)
     let scaleVector = SIMD16<Float>(repeating: scale)
-    for t in 0..<time {
+    for t in firstQuery..<time {
         let chunks = t / 16 + 1, last = chunks - 1
         let row = area.table + t * padded
         rowTimesPacked(q + t * stride, width: headSize, packed: area.packed, padded: padded, chunks: chunks, into: row)
@@ -322,24 +328,25 @@ public func causalAttentionForward(
         }
         maxima[t] = horizontalMaximum(maximum)
     }
-    exponentiateRows(area, time: time, padded: padded, maxima: maxima, totals: totals)
-    for t in 0..<time {
+    exponentiateRows(area, time: time, first: firstQuery, padded: padded, maxima: maxima, totals: totals)
+    if firstQuery > 0 { weights.update(repeating: 0, count: firstQuery * time) }
+    for t in firstQuery..<time {
         let chunks = t / 16 + 1
         let row = area.table + t * padded, a = weights + t * time
         let inverse = SIMD16<Float>(repeating: 1 / totals[t])
         for c in 0..<chunks { storePrefix(load16(row + 16 * c) * inverse, a + 16 * c, count: time - 16 * c) }
         if 16 * chunks < time { (a + 16 * chunks).update(repeating: 0, count: time - 16 * chunks) }
     }
-    lowerTriangularTimes(weights, coefficientStride: time, time: time, rows: v, rowStride: stride, width: headSize, into: out, outStride: outStride,
-                         accumulate: false)
+    lowerTriangularTimes(weights, coefficientStride: time, time: time, first: firstQuery, rows: v, rowStride: stride, width: headSize,
+                         into: out, outStride: outStride, accumulate: false)
 }
 
 /// Pass 2 of the forward: table row t ← exp(row − maxima[t]) over its visible chunks (masked lanes
 /// exactly 0), totals[t] ← the row's sum. Out of line on purpose: inlined into the forward, LLVM
 /// outlined `exp16` instead, and a SIMD16 passed by value crosses a call as four 128-bit halves.
 @inline(never)
-private func exponentiateRows(_ area: AttentionScratch, time: Int, padded: Int, maxima: UnsafePointer<Float>, totals: UnsafeMutablePointer<Float>) {
-    for t in 0..<time {
+private func exponentiateRows(_ area: AttentionScratch, time: Int, first: Int, padded: Int, maxima: UnsafePointer<Float>, totals: UnsafeMutablePointer<Float>) {
+    for t in first..<time {
         let chunks = t / 16 + 1, last = chunks - 1
         let row = area.table + t * padded
         let shift = SIMD16<Float>(repeating: maxima[t])
@@ -356,23 +363,29 @@ private func exponentiateRows(_ area: AttentionScratch, time: Int, padded: Int, 
 
 /// Backward of one (sequence, head): given the output gradient (row stride `outStride`) and the
 /// forward's `weights`, adds dq, dk, dv into `dq`, `dk`, `dv` (row stride `stride`, same layout as q, k, v).
+/// With `firstQuery` (as in the forward) only the queries t ≥ firstQuery count: their output-gradient
+/// rows are read, their dq rows written, and every key and value u ≤ t gets their share.
 public func causalAttentionBackward(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int, time: Int, headSize: Int, scale: Float,
     weights: UnsafePointer<Float>, outGradient: UnsafePointer<Float>, outStride: Int,
-    dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    firstQuery: Int = 0
 ) {
+    precondition(firstQuery >= 0 && firstQuery < time, "first query \(firstQuery) outside 0..<\(time)")
     let padded = (time + 15) / 16 * 16
     let area = AttentionScratch(scratch, time: time, headSize: headSize)
     let valuesT = area.packed, scores = area.table
     packTransposed(v, stride: stride, time: time, width: headSize, padded: padded, into: valuesT)
     let scaleVector = SIMD16<Float>(repeating: scale)
+    // Rows above the first query take no part: ds = 0 there (the dk product below reads every row).
+    if firstQuery > 0 { scores.update(repeating: 0, count: firstQuery * padded) }
     // da[t, ·] = do_t · v_· into the table (lanes past t meet a = 0 below). Passes over independent
     // rows, so that one row's long chain of dependent steps overlaps the next row's (perf).
-    for t in 0..<time {
+    for t in firstQuery..<time {
         rowTimesPacked(outGradient + t * outStride, width: headSize, packed: valuesT, padded: padded, chunks: t / 16 + 1, into: scores + t * padded)
     }
     // ds[t, ·] = a ⊙ (da − Σ_u a⊙da) · scale, in place.
-    for t in 0..<time {
+    for t in firstQuery..<time {
         let chunks = t / 16 + 1
         let a = weights + t * time, ds = scores + t * padded
         var dot = SIMD16<Float>(repeating: 0)
@@ -383,8 +396,8 @@ public func causalAttentionBackward(
         }
     }
     // dq_t += Σ_{u≤t} ds[t,u] k_u
-    lowerTriangularTimes(scores, coefficientStride: padded, time: time, rows: k, rowStride: stride, width: headSize, into: dq, outStride: stride,
-                         accumulate: true)
+    lowerTriangularTimes(scores, coefficientStride: padded, time: time, first: firstQuery, rows: k, rowStride: stride, width: headSize,
+                         into: dq, outStride: stride, accumulate: true)
     // Columns: dk_u += Σ_{t≥u} ds[t,u] q_t and dv_u += Σ_{t≥u} a[t,u] do_t.
     transposedLowerTriangularTimes(scores, coefficientStride: padded, time: time, rows: q, rowStride: stride, width: headSize, into: dk, outStride: stride)
     transposedLowerTriangularTimes(weights, coefficientStride: time, time: time, rows: outGradient, rowStride: outStride, width: headSize,

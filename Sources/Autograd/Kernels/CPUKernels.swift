@@ -75,20 +75,22 @@ public enum CPUKernels {
     /// One (sequence, head) of causal attention; see `causalAttentionForward`.
     public static func attentionForward(
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int, time: Int, headSize: Int, scale: Float,
-        out: UnsafeMutablePointer<Float>, outStride: Int, weights: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+        out: UnsafeMutablePointer<Float>, outStride: Int, weights: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+        firstQuery: Int = 0
     ) {
         causalAttentionForward(q: q, k: k, v: v, stride: stride, time: time, headSize: headSize, scale: scale, out: out, outStride: outStride,
-                               weights: weights, scratch: scratch)
+                               weights: weights, scratch: scratch, firstQuery: firstQuery)
     }
 
     /// One (sequence, head) of the attention backward; see `causalAttentionBackward`.
     public static func attentionBackward(
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int, time: Int, headSize: Int, scale: Float,
         weights: UnsafePointer<Float>, outGradient: UnsafePointer<Float>, outStride: Int,
-        dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+        dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+        firstQuery: Int = 0
     ) {
         causalAttentionBackward(q: q, k: k, v: v, stride: stride, time: time, headSize: headSize, scale: scale, weights: weights,
-                                outGradient: outGradient, outStride: outStride, dq: dq, dk: dk, dv: dv, scratch: scratch)
+                                outGradient: outGradient, outStride: outStride, dq: dq, dk: dk, dv: dv, scratch: scratch, firstQuery: firstQuery)
     }
 
     /// out[0..<width] (+)= Σ_i coefficients[i · coefficientStride] · rows[i · rowStride + 0..<width].

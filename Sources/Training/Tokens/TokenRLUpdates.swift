@@ -32,8 +32,14 @@ extension TokenRLTrainer {
 
     private func referenceLogProbabilities(_ padded: PaddedSequences) -> [Double]? {
         reference.map { r in
-            Tensor.withoutGradients { r.nextTokenLogProbabilities(tokens: padded.tokens, batch: padded.rows, time: padded.time, temperature: config.temperature).data.map(Double.init) }
+            Tensor.withoutGradients { groupedLogProbabilities(r, padded).data.map(Double.init) }
         }
+    }
+
+    /// Next-token log-probs (B, T−1) of G completions per prompt, the prompt run once per group.
+    private func groupedLogProbabilities(_ model: TransformerPolicy, _ padded: PaddedSequences) -> Tensor {
+        model.nextTokenLogProbabilities(tokens: padded.tokens, batch: padded.rows, time: padded.time, promptLengths: padded.promptLengths,
+                                        groupSize: config.objective.groupSize, temperature: config.temperature)
     }
 
     /// μ = 1: one step with π_old = π_θ (detached). μ > 1: μ steps on the same generation batch, the
@@ -45,7 +51,7 @@ extension TokenRLTrainer {
         var old: [Double]?
         var result: UpdateResult?
         for _ in 0..<config.objective.iterations {
-            let logProbabilities = policy.nextTokenLogProbabilities(tokens: padded.tokens, batch: padded.rows, time: padded.time, temperature: config.temperature)
+            let logProbabilities = groupedLogProbabilities(policy, padded)
             let current = logProbabilities.data.map(Double.init)
             if config.objective.iterations > 1 && old == nil { old = current }
             let batch = TokenBatch(rows: padded.rows, tokens: padded.time - 1, mask: padded.completionMask, logProbabilities: current,
@@ -62,7 +68,7 @@ extension TokenRLTrainer {
         var rloo = config.rloo
         rloo.groupSize = config.objective.groupSize
         let padded = PaddedSequences(prompts: prompts, completions: completions, padID: codec.vocabulary.padID)
-        let logProbabilities = policy.nextTokenLogProbabilities(tokens: padded.tokens, batch: padded.rows, time: padded.time, temperature: config.temperature)
+        let logProbabilities = groupedLogProbabilities(policy, padded)
         let current = logProbabilities.data.map(Double.init)
         // μ = 1: the generation-time log-probs are the current ones (held constant).
         let batch = TokenBatch(rows: padded.rows, tokens: padded.time - 1, mask: padded.completionMask, logProbabilities: current,

@@ -30,6 +30,8 @@ public struct PaddedSequences {
     public var completionMask: [Double]
     /// Next-token targets with −1 where the position is not a completion token (for cross-entropy).
     public var targets: [Int]
+    /// Tokens of each row's prompt (the rows' first tokens).
+    public var promptLengths: [Int]
 
     public init(prompts: [[Int]], completions: [[Int]], padID: Int) {
         rows = prompts.count
@@ -37,6 +39,7 @@ public struct PaddedSequences {
         tokens = [Int](repeating: padID, count: rows * time)
         completionMask = [Double](repeating: 0, count: rows * (time - 1))
         targets = [Int](repeating: -1, count: rows * (time - 1))
+        promptLengths = prompts.map(\.count)
         for b in 0..<rows {
             let sequence = prompts[b] + completions[b]
             for (t, token) in sequence.enumerated() { tokens[b * time + t] = token }
