@@ -46,9 +46,9 @@ let package = Package(
 
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "AutogradTests", dependencies: ["Autograd"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Autograd"]),
-        .testTarget(name: "ObjectivesTests", dependencies: ["Objectives"]),
-        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Autograd"], exclude: ["Fixtures"]),
+        .testTarget(name: "ObjectivesTests", dependencies: ["Objectives"], exclude: ["Fixtures"]),
+        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"], exclude: ["Fixtures"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
         .testTarget(name: "PoliciesTests", dependencies: ["Policies", "NN", "Autograd"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),

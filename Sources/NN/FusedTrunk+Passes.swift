@@ -48,13 +48,10 @@ extension CausalTransformer {
     /// rows against the prompt's keys and values and their own (the member's sequence gathered contiguously
     /// into the thread's scratch, its queries from position P_i on).
     private func attentionForward(group i: Int, layout: TrunkLayout, activations a: LayerActivations, workspace w: TrunkWorkspace, part: Int) {
-        let c = config.modelWidth, heads = config.heads, d = config.headSize, time = w.time
-        let scale = 1 / Float(d).squareRoot()
-        let start = layout.rowStarts[i], p = layout.prefixLengths[i], s = layout.suffixLengths[i]
+        let c = config.modelWidth, heads = config.heads, d = config.headSize, scale = 1 / Float(d).squareRoot()
+        let (start, p, s) = (layout.rowStarts[i], layout.prefixLengths[i], layout.suffixLengths[i])
         let scratch = w.attentionScratch[part]
-        func weights(_ member: Int, _ h: Int) -> UnsafeMutablePointer<Float> {
-            a.attention + ((i * (layout.members + 1) + member) * heads + h) * time * time
-        }
+        let weights = attentionTables(group: i, layout: layout, activations: a, workspace: w)
         for h in 0..<heads {
             let q = a.qkv + start * 3 * c + h * d
             CPUKernels.attentionForward(q: q, k: q + c, v: q + 2 * c, stride: 3 * c, time: p, headSize: d, scale: scale,
@@ -72,6 +69,14 @@ extension CausalTransformer {
                                             weights: weights(1 + m, h), scratch: scratch, firstQuery: p)
             }
         }
+    }
+
+    /// Where group i's softmax tables live: `(member, head)` → T × T floats, member 0 the prompt's pass
+    /// and 1 + m member m's.
+    private func attentionTables(group i: Int, layout: TrunkLayout, activations a: LayerActivations, workspace w: TrunkWorkspace)
+        -> (Int, Int) -> UnsafeMutablePointer<Float> {
+        let heads = config.heads, area = w.time * w.time, members = layout.members
+        return { member, h in a.attention + ((i * (members + 1) + member) * heads + h) * area }
     }
 
     /// Copies `promptRows` rows from row `prompt` and `continuationRows` rows from row `continuation` of
@@ -185,13 +190,10 @@ extension CausalTransformer {
     /// Each member's pass gives dq for its own rows and dk, dv for the prompt's rows as well, which are
     /// added to the prompt's own pass in member order.
     private func attentionBackward(group i: Int, layout: TrunkLayout, activations a: LayerActivations, workspace w: TrunkWorkspace, part: Int) {
-        let c = config.modelWidth, heads = config.heads, d = config.headSize, time = w.time
-        let scale = 1 / Float(d).squareRoot()
-        let start = layout.rowStarts[i], p = layout.prefixLengths[i], s = layout.suffixLengths[i]
+        let c = config.modelWidth, heads = config.heads, d = config.headSize, scale = 1 / Float(d).squareRoot()
+        let (start, p, s) = (layout.rowStarts[i], layout.prefixLengths[i], layout.suffixLengths[i])
         let scratch = w.attentionScratch[part]
-        func weights(_ member: Int, _ h: Int) -> UnsafeMutablePointer<Float> {
-            a.attention + ((i * (layout.members + 1) + member) * heads + h) * time * time
-        }
+        let weights = attentionTables(group: i, layout: layout, activations: a, workspace: w)
         if s > 0 {
             let sequence = w.sequenceScratch[part], gradient = w.sequenceGradientScratch[part]
             for m in 0..<layout.members {

@@ -97,10 +97,10 @@ extension PolicyLab {
             // 6. The comparison and the report.
             say("[6/6] comparison")
             let report = URL(fileURLWithPath: options.databasePath).deletingPathExtension().path + "-report.svg"
-            var compare = try Compare.parse(["--db", options.databasePath, "--svg", report, "--metric", "reward"] + rlRuns.map(\.name))
+            let compare = try Compare.parse(["--db", options.databasePath, "--svg", report, "--metric", "reward"] + rlRuns.map(\.name))
             try compare.run()
             print("")
-            var others = try Compare.parse(["--db", options.databasePath, sftRun.name, dpoRun.name, cartPoleRun.name])
+            let others = try Compare.parse(["--db", options.databasePath, sftRun.name, dpoRun.name, cartPoleRun.name])
             try others.run()
             print(String(format: "\ndemo finished in %.0f s; report: %@", Date().timeIntervalSince(started), report))
             print("""
