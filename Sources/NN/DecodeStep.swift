@@ -86,13 +86,39 @@ extension CausalTransformer {
         return (logits, hidden)
     }
 
-    /// The trunk's parameters with the Linear weights transposed (`withTrunkParameters`), then the LM
-    /// head's weight transposed, [C, V].
+    /// The trunk's parameters with each Linear weight as Wᵀ [in, out] packed for the gemm
+    /// (`CPUKernels.pack`), then the LM head's Wᵀ [C, V] packed: a step multiplies a few rows by each
+    /// weight, and packing the weights at every product cost as much as the products (GPT M).
     func decodeParameters() -> [[Float]] {
-        trunkParameterArrays(transposedWeights: true) + [(config.tiedEmbeddings ? tokenEmbedding.weight : head.weight).transposedMatrix()]
+        let c = config.modelWidth, f = config.mlpWidth
+        var arrays = trunkParameterArrays(transposedWeights: true)
+        for l in 0..<blocks.count {
+            // Offsets of the Linear weights within a block's 12 parameters, with their (in, out).
+            for (offset, inputs, outputs) in [(2, c, 3 * c), (4, c, c), (8, c, f), (10, f, c)] {
+                arrays[2 + 12 * l + offset] = Self.packed(arrays[2 + 12 * l + offset], inputs: inputs, outputs: outputs)
+            }
+        }
+        let headT = (config.tiedEmbeddings ? tokenEmbedding.weight : head.weight).transposedMatrix()
+        return arrays + [Self.packed(headT, inputs: c, outputs: config.vocabularySize)]
     }
 
-    /// Rows `rows` of `decodeStep` through every layer, as (rows, ·) matrix products.
+    /// Wᵀ [inputs, outputs] packed by `CPUKernels.pack`.
+    static func packed(_ matrix: [Float], inputs: Int, outputs: Int) -> [Float] {
+        let count = CPUKernels.packedCount(k: inputs, n: outputs)
+        return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            matrix.withUnsafeBufferPointer { CPUKernels.pack($0.baseAddress!, ldb: outputs, k: inputs, n: outputs, into: buffer.baseAddress!) }
+            initialized = count
+        }
+    }
+
+    /// y[rows, out] = x[rows, in]·W + b with Wᵀ packed (`decodeParameters`).
+    private func packedLinearForward(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, packedWeight: UnsafePointer<Float>,
+                                     bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        CPUKernels.matmul(m: rows, n: outputs, k: inputs, a: x, lda: inputs, packedB: packedWeight, c: y, ldc: outputs, accumulate: false, bias: bias)
+    }
+
+    /// Rows `rows` of `decodeStep` through every layer, as (rows, ·) matrix products; the Linear weights
+    /// of `parameters` and `headWeightT` are packed (`decodeParameters`).
     private func decodeRows(_ rows: Range<Int>, tokens: [Int], position: Int, parameters p: TrunkParameters, cache: KeyValueCache,
                             headWeightT: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>) {
         let c = config.modelWidth, f = config.mlpWidth, heads = config.heads, d = config.headSize, vocabulary = config.vocabularySize
@@ -106,7 +132,7 @@ extension CausalTransformer {
         for r in rows { CPUKernels.add(p.tokenEmbedding + tokens[r] * c, p.positionEmbedding + position * c, into: s.x + r * c, count: c) }
         for (l, layer) in p.layers.enumerated() {
             CPUKernels.layerNormForward(x, weight: layer.norm1Weight, bias: layer.norm1Bias, rows: n, c: c, epsilon: 1e-5, out: normed, normalized: xhat, inverseStd: inverseStd)
-            linearForward(normed, rows: n, inputs: c, outputs: 3 * c, weightT: layer.qkvWeight, bias: layer.qkvBias, into: qkv)
+            packedLinearForward(normed, rows: n, inputs: c, outputs: 3 * c, packedWeight: layer.qkvWeight, bias: layer.qkvBias, into: qkv)
             for r in rows {
                 let projection = s.qkv + r * 3 * c
                 cache.store(layer: l, row: r, position: position, projection: projection)
@@ -120,15 +146,15 @@ extension CausalTransformer {
                                               width: d, into: s.attended + r * c + h * d, accumulate: false)
                 }
             }
-            linearForward(attended, rows: n, inputs: c, outputs: c, weightT: layer.projectionWeight, bias: layer.projectionBias, into: middle)
+            packedLinearForward(attended, rows: n, inputs: c, outputs: c, packedWeight: layer.projectionWeight, bias: layer.projectionBias, into: middle)
             CPUKernels.add(middle, x, into: middle, count: n * c)
             CPUKernels.layerNormForward(middle, weight: layer.norm2Weight, bias: layer.norm2Bias, rows: n, c: c, epsilon: 1e-5, out: normed, normalized: xhat, inverseStd: inverseStd)
-            linearForward(normed, rows: n, inputs: c, outputs: f, weightT: layer.fcWeight, bias: layer.fcBias, into: preActivation)
+            packedLinearForward(normed, rows: n, inputs: c, outputs: f, packedWeight: layer.fcWeight, bias: layer.fcBias, into: preActivation)
             CPUKernels.geluForward(preActivation, tanh: tanh, out: activated, count: n * f)
-            linearForward(activated, rows: n, inputs: f, outputs: c, weightT: layer.outWeight, bias: layer.outBias, into: x)
+            packedLinearForward(activated, rows: n, inputs: f, outputs: c, packedWeight: layer.outWeight, bias: layer.outBias, into: x)
             CPUKernels.add(x, middle, into: x, count: n * c)
         }
         CPUKernels.layerNormForward(x, weight: p.finalWeight, bias: p.finalBias, rows: n, c: c, epsilon: 1e-5, out: hidden + r0 * c, normalized: xhat, inverseStd: inverseStd)
-        CPUKernels.matmul(m: n, n: vocabulary, k: c, a: hidden + r0 * c, lda: c, b: headWeightT, ldb: vocabulary, c: logits + r0 * vocabulary, ldc: vocabulary, accumulate: false)
+        CPUKernels.matmul(m: n, n: vocabulary, k: c, a: hidden + r0 * c, lda: c, packedB: headWeightT, c: logits + r0 * vocabulary, ldc: vocabulary, accumulate: false)
     }
 }

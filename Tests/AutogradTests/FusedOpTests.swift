@@ -36,6 +36,32 @@ import Randomness
         }
     }
 
+    /// B packed once (`CPUKernels.pack`, as the decode step's weights) gives the same product as B
+    /// packed per call, across several N and K blocks and ragged panel and tile edges, with a bias.
+    @Test func prepackedGemmMatchesThePerCallPacking() {
+        var g = SeededGenerator(seed: 9)
+        for (m, n, k) in [(1, 1, 1), (3, 33, 17), (17, 300, 64), (9, 70, 600), (40, 513, 257)] {
+            let a = randomTensor([m, k], &g, requiresGrad: false), b = randomTensor([k, n], &g, requiresGrad: false)
+            let bias = randomTensor([n], &g, requiresGrad: false)
+            var packed = [Float](repeating: .nan, count: CPUKernels.packedCount(k: k, n: n))
+            var expected = [Float](repeating: 0, count: m * n), got = expected
+            a.data.withUnsafeBufferPointer { a in
+                b.data.withUnsafeBufferPointer { b in
+                    bias.data.withUnsafeBufferPointer { bias in
+                        packed.withUnsafeMutableBufferPointer { CPUKernels.pack(b.baseAddress!, ldb: n, k: k, n: n, into: $0.baseAddress!) }
+                        CPUKernels.matmul(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n, c: &expected, ldc: n,
+                                          accumulate: false, bias: bias.baseAddress!)
+                        packed.withUnsafeBufferPointer { p in
+                            CPUKernels.matmul(m: m, n: n, k: k, a: a.baseAddress!, lda: k, packedB: p.baseAddress!, c: &got, ldc: n,
+                                              accumulate: false, parallel: true, bias: bias.baseAddress!)
+                        }
+                    }
+                }
+            }
+            #expect(got == expected, "m \(m) n \(n) k \(k)")
+        }
+    }
+
     @Test func softmaxLogSoftmaxCrossEntropy() {
         var g = SeededGenerator(seed: 8)
         let logits = randomTensor([4, 5], &g, low: -2, high: 2)

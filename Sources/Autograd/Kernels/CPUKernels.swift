@@ -18,6 +18,24 @@ public enum CPUKernels {
              accumulate: accumulate, parallel: parallel, bias: bias)
     }
 
+    /// Floats that `pack(_:ldb:k:n:into:)` writes for a B of [k, n].
+    public static func packedCount(k: Int, n: Int) -> Int { Autograd.packedCount(k: k, n: n) }
+
+    /// Packs B [k, n] (row stride ldb) for `matmul(…, packedB:)`: for a B reused across many products.
+    public static func pack(_ b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, into packed: UnsafeMutablePointer<Float>) {
+        packWhole(b, ldb: ldb, k: k, n: n, into: packed)
+    }
+
+    /// `matmul` with B given packed by `pack` (k and n as packed).
+    public static func matmul(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packedB: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = false, bias: UnsafePointer<Float>? = nil
+    ) {
+        precondition(bias == nil || !accumulate, "matmul adds a bias only when it does not accumulate")
+        gemm(m: m, n: n, k: k, a: StridedMatrix(base: a, rowStride: lda, columnStride: 1), b: packedB, ldb: n, c: c, ldc: ldc,
+             accumulate: accumulate, parallel: parallel, bias: bias, packedB: packedB)
+    }
+
     /// C[M,N] (+)= Aᵀ · B with A stored [K, M] (row stride `lda`) and B [K, N]: a weight gradient dyᵀ·x.
     @inline(__always)
     public static func matmulTransposedA(

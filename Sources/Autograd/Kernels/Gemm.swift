@@ -32,7 +32,7 @@ struct StridedMatrix {
 /// start from the bias (or zero) in registers: C is neither cleared nor pre-filled in memory.
 func gemm(
     m: Int, n: Int, k: Int, a: StridedMatrix, b: ConstFloatPointer, ldb: Int, c: FloatPointer, ldc: Int,
-    accumulate: Bool, parallel: Bool = true, bias: ConstFloatPointer? = nil
+    accumulate: Bool, parallel: Bool = true, bias: ConstFloatPointer? = nil, packedB: ConstFloatPointer? = nil
 ) {
     if m == 0 || n == 0 { return }
     if k == 0 {
@@ -44,13 +44,43 @@ func gemm(
         return
     }
     if !parallel {
-        gemmRows(0..<m, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, bias: bias)
+        gemmRows(0..<m, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, bias: bias, packedB: packedB)
         return
     }
-    let shared = UncheckedSendable((a, b, c, bias))
+    let shared = UncheckedSendable((a, b, c, bias, packedB))
     parallelChunks(count: m, granularity: 8, work: m * n * k, threshold: 1 << 19) { rows in
-        let (a, b, c, bias) = shared.value
-        gemmRows(rows, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, bias: bias)
+        let (a, b, c, bias, packedB) = shared.value
+        gemmRows(rows, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, bias: bias, packedB: packedB)
+    }
+}
+
+/// Floats of B [k, n] packed whole (`packWhole`): every (N block, K block) in the order `gemmRows`
+/// takes them, each as ⌈nc/32⌉ panels of [kc][32].
+func packedCount(k: Int, n: Int) -> Int {
+    var total = 0, jc = 0
+    while jc < n {
+        let panels = (min(blockN, n - jc) + 31) / 32
+        total += panels * 32 * k
+        jc += blockN
+    }
+    return total
+}
+
+/// Packs all of B [k, n] (row stride ldb) once, for products whose B is fixed across calls (a
+/// sampler's weights across decode steps): `gemm(…, packedB:)` then skips its per-call packing, which
+/// for a few rows of A costs as much as the product (a decode step of GPT M packs 3 MB of weights).
+func packWhole(_ b: ConstFloatPointer, ldb: Int, k: Int, n: Int, into packed: FloatPointer) {
+    var offset = 0, jc = 0
+    while jc < n {
+        let nc = min(blockN, n - jc), panels = (nc + 31) / 32
+        var pc = 0
+        while pc < k {
+            let kc = min(blockK, k - pc)
+            packB(b + pc * ldb + jc, ldb: ldb, kc: kc, nc: nc, into: packed + offset)
+            offset += panels * kc * 32
+            pc += kc
+        }
+        jc += nc
     }
 }
 
@@ -58,21 +88,21 @@ private let blockK = 256
 private let blockN = 256
 
 /// Rows of C for one thread. Each (N block, K block) of B is packed into 32-column panels ([kc][32],
-/// zero-padded) so the micro-kernel streams B contiguously (best of 4 runs: GPT M training 16.2k →
+/// zero-padded; or read from `packedB`, laid out by `packWhole`) so the micro-kernel streams B contiguously (best of 4 runs: GPT M training 16.2k →
 /// 20.1k tokens/s). A is read in place (its 8 rows, or for Aᵀ·B its 8 contiguous columns, are a few
 /// prefetchable streams) and packed into a zero-padded [kc][8] micro-panel only at the row edge:
 /// packing every A tile (BLIS) measured slower here (one-thread trunk shapes 108 → 78 GFLOP/s), as the
 /// 8-row transpose costs more than it saves at K = 64.
 private func gemmRows(
     _ rows: Range<Int>, n: Int, k: Int, a: StridedMatrix, b: ConstFloatPointer, ldb: Int, c: FloatPointer, ldc: Int,
-    accumulate: Bool, bias: ConstFloatPointer?
+    accumulate: Bool, bias: ConstFloatPointer?, packedB prepacked: ConstFloatPointer? = nil
 ) {
     let panelsPerBlock = (min(n, blockN) + 31) / 32, deepest = min(k, blockK)
-    let packedB = FloatPointer.allocate(capacity: deepest * 32 * panelsPerBlock)
+    let scratchB = FloatPointer.allocate(capacity: prepacked == nil ? deepest * 32 * panelsPerBlock : 0)
     let packedA = FloatPointer.allocate(capacity: deepest * 8)
     let edge = FloatPointer.allocate(capacity: 8 * 32)
-    defer { packedB.deallocate(); packedA.deallocate(); edge.deallocate() }
-    var jc = 0
+    defer { scratchB.deallocate(); packedA.deallocate(); edge.deallocate() }
+    var jc = 0, prepackedOffset = 0
     while jc < n {
         let nc = min(blockN, n - jc)
         let panels = (nc + 31) / 32
@@ -81,7 +111,14 @@ private func gemmRows(
             let kc = min(blockK, k - pc)
             // The first K block of a non-accumulating product starts its tiles from the bias (or zero).
             let fresh = !accumulate && pc == 0
-            packB(b + pc * ldb + jc, ldb: ldb, kc: kc, nc: nc, into: packedB)
+            let packedB: ConstFloatPointer
+            if let prepacked {
+                packedB = prepacked + prepackedOffset
+                prepackedOffset += panels * kc * 32
+            } else {
+                packB(b + pc * ldb + jc, ldb: ldb, kc: kc, nc: nc, into: scratchB)
+                packedB = ConstFloatPointer(scratchB)
+            }
             var i = rows.lowerBound
             while i < rows.upperBound {
                 let mr = min(8, rows.upperBound - i)
@@ -94,7 +131,7 @@ private func gemmRows(
                 }
                 for panel in 0..<panels {
                     let j = jc + 32 * panel, nr = min(32, jc + nc - j)
-                    let bPanel = ConstFloatPointer(packedB + panel * kc * 32)
+                    let bPanel = packedB + panel * kc * 32
                     let tileBias = bias.map { $0 + j }
                     if mr == 8 && nr == 32 {
                         kernel8x32(a: tileA, b: bPanel, kc: kc, c: c + i * ldc + j, ldc: ldc, fresh: fresh, bias: tileBias)
