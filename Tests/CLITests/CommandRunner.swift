@@ -36,7 +36,7 @@ final class CommandRunner {
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     func write(_ name: String, _ text: String) -> String {
-        FileManager.default.createFile(atPath: path(name), contents: Data(text.utf8))
+        precondition(FileManager.default.createFile(atPath: path(name), contents: Data(text.utf8)), "could not write \(path(name))")
         return path(name)
     }
 

@@ -21,7 +21,7 @@ struct ReferenceFixture {
         let c = json["config"] as! [String: Any]
         config = TransformerConfig(
             vocabularySize: c["vocab_size"] as! Int, contextLength: c["n_ctx"] as! Int, modelWidth: c["d_model"] as! Int,
-            layers: c["n_layer"] as! Int, heads: c["n_head"] as! Int, mlpWidth: c["d_ff"] as! Int)
+            layers: c["n_layer"] as! Int, heads: c["n_head"] as! Int, mlpWidth: (c["d_ff"] as! Int))
     }
 
     func caseNamed(_ name: String) -> [String: Any] { cases[name] as! [String: Any] }

@@ -20,7 +20,7 @@ import Randomness
         cases = json["cases"] as! [String: Any]
         let c = json["config"] as! [String: Any]
         let config = TransformerConfig(vocabularySize: c["vocab_size"] as! Int, contextLength: c["n_ctx"] as! Int, modelWidth: c["d_model"] as! Int,
-                                       layers: c["n_layer"] as! Int, heads: c["n_head"] as! Int, mlpWidth: c["d_ff"] as! Int)
+                                       layers: c["n_layer"] as! Int, heads: c["n_head"] as! Int, mlpWidth: (c["d_ff"] as! Int))
         var generator = SeededGenerator(seed: 0)
         policy = TransformerPolicy(config: config, generator: &generator)
         let weights = try SafeTensors.read([UInt8](Data(contentsOf: Self.directory.appendingPathComponent("weights.safetensors")))).tensors

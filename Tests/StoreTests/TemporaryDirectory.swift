@@ -13,13 +13,13 @@ final class TemporaryDirectory {
 
     func write(_ name: String, _ text: String) -> String {
         let path = path(name)
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        precondition(FileManager.default.createFile(atPath: path, contents: Data(text.utf8)), "could not write \(path)")
         return path
     }
 
     func write(_ name: String, bytes: [UInt8]) -> String {
         let path = path(name)
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        precondition(FileManager.default.createFile(atPath: path, contents: Data(bytes)), "could not write \(path)")
         return path
     }
 }
