@@ -12,9 +12,10 @@ public final class KeyValueCache: @unchecked Sendable {
     let mlpWidth: Int
     private let storage: UnsafeMutablePointer<Float>
     private let cacheFloats: Int
-    /// The weights as the decode step reads them (`CausalTransformer.decodeParameters`), taken at the
-    /// cache's first step: the keys and values it holds come from those weights, and re-transposing every
-    /// Linear at every step cost more than a small model's step itself.
+    /// The weights as the decode step reads them (`CausalTransformer.decodeParameters`: Linear weights
+    /// transposed and packed), taken at the cache's first step: the keys and values it holds come from
+    /// those weights, and re-transposing and re-packing every Linear at every step cost about as much as a
+    /// small model's step itself.
     var decodeParameters: [[Float]]?
 
     public init(batch: Int, config: TransformerConfig) {

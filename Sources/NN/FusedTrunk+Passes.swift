@@ -87,7 +87,8 @@ extension CausalTransformer {
         (sequence + promptRows * width).update(from: source + continuation * width, count: continuationRows * width)
     }
 
-    /// y[rows, out] = x[rows, in]·W + b with W given transposed ([in, out]); also the decode step's.
+    /// y[rows, out] = x[rows, in]·W + b with W given transposed ([in, out]) (the decode step multiplies
+    /// by packed weights instead, `packedLinearForward`).
     func linearForward(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, weightT: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                                into y: UnsafeMutablePointer<Float>) {
         CPUKernels.matmul(m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: weightT, ldb: outputs, c: y, ldc: outputs, accumulate: false, bias: bias)

@@ -63,7 +63,7 @@ final class TrunkWorkspace: @unchecked Sendable {
     let attendedGradient: UnsafeMutablePointer<Float>   // (N, C)
     let qkvGradient: UnsafeMutablePointer<Float>        // (N, 3C)
     let hiddenGradient: UnsafeMutablePointer<Float>     // (N, F)
-    /// Sequences per chunk: the unit of work the two threads take in turn (`CPUKernels.shareChunks`),
+    /// Groups (plain: sequences) per chunk: the unit of work the two threads take in turn (`CPUKernels.shareChunks`),
     /// in the forward and in the backward. The backward takes halves: every chunk there keeps its own
     /// gradient sums, and 4 or 8 chunks measured slower than 2 (ABBA, 8 runs: GPT M median 0.93×).
     let chunkSequences: Int
@@ -88,7 +88,7 @@ final class TrunkWorkspace: @unchecked Sendable {
         let perLayer = n * (c * 8 + 3 * c + 3 * f + 2) + attentionCount
         let scratch = CPUKernels.attentionScratchCount(time: time, headSize: config.headSize)
         let sequence = shape.members > 0 ? time * 3 * c : 0
-        chunkSequences = trunkChunkSequences(batch: groups, time: max(1, n / max(1, groups)))
+        chunkSequences = trunkChunkGroups(groups: groups, rowsPerGroup: max(1, n / max(1, groups)))
         backwardChunkSequences = (groups + 1) / 2
         let chunks = (groups + backwardChunkSequences - 1) / backwardChunkSequences
         let total = config.layers * perLayer + n * (3 * c + 1) + n * (3 * c + 3 * c + f) + 2 * scratch + 4 * sequence + chunks * parameterCount + 64
@@ -300,10 +300,10 @@ extension CausalTransformer {
     }
 }
 
-/// Sequences per chunk of the trunk's forward: about 256 rows and at most 8 chunks, so that a thread
-/// slowed by another process on its core takes fewer chunks (measured on this VM: the two halves of a
-/// static split took up to 20 % apart).
-func trunkChunkSequences(batch: Int, time: Int) -> Int {
-    let byRows = max(1, 256 / max(1, time))
-    return max(byRows, (batch + 7) / 8)
+/// Groups (plain: sequences) per chunk of the trunk's forward: about 256 rows and at most 8 chunks, so
+/// that a thread slowed by another process on its core takes fewer chunks (measured on this VM: the two
+/// halves of a static split took up to 20 % apart).
+func trunkChunkGroups(groups: Int, rowsPerGroup: Int) -> Int {
+    let byRows = max(1, 256 / max(1, rowsPerGroup))
+    return max(byRows, (groups + 7) / 8)
 }

@@ -55,8 +55,8 @@ public final class TransformerPolicy: Module {
     /// values and gradients as the plain forward, up to float rounding, from fewer rows. Rows that do not
     /// share their prompts this way take the plain forward.   (B, T−1)
     public func nextTokenLogProbabilities(tokens: [Int], batch: Int, time: Int, promptLengths: [Int], groupSize: Int, temperature: Float = 1) -> Tensor {
-        guard let layout = Self.sharedPrefixLayout(tokens: tokens, batch: batch, time: time, promptLengths: promptLengths, groupSize: groupSize),
-              trunk.supportsSharedPrefixes else {
+        guard trunk.supportsSharedPrefixes,
+              let layout = Self.sharedPrefixLayout(tokens: tokens, batch: batch, time: time, promptLengths: promptLengths, groupSize: groupSize) else {
             return nextTokenLogProbabilities(tokens: tokens, batch: batch, time: time, temperature: temperature)
         }
         var rowTokens = [Int](repeating: 0, count: layout.rows)

@@ -88,8 +88,8 @@ private let blockK = 256
 private let blockN = 256
 
 /// Rows of C for one thread. Each (N block, K block) of B is packed into 32-column panels ([kc][32],
-/// zero-padded; or read from `packedB`, laid out by `packWhole`) so the micro-kernel streams B contiguously (best of 4 runs: GPT M training 16.2k →
-/// 20.1k tokens/s). A is read in place (its 8 rows, or for Aᵀ·B its 8 contiguous columns, are a few
+/// zero-padded; or read from `packedB`, laid out by `packWhole`) so the micro-kernel streams B
+/// contiguously (best of 4 runs: GPT M training 16.2k → 20.1k tokens/s). A is read in place (its 8 rows, or for Aᵀ·B its 8 contiguous columns, are a few
 /// prefetchable streams) and packed into a zero-padded [kc][8] micro-panel only at the row edge:
 /// packing every A tile (BLIS) measured slower here (one-thread trunk shapes 108 → 78 GFLOP/s), as the
 /// 8-row transpose costs more than it saves at K = 64.

@@ -127,16 +127,18 @@ public final class DPOTrainer {
     static func sequenceLogProbabilities(_ policy: TransformerPolicy, _ pairs: [EncodedPair], recordTape: Bool)
         -> (chosen: (values: [Float], tokens: Tensor?, mask: [Double]), rejected: (values: [Float], tokens: Tensor?, mask: [Double])) {
         let padded = PaddedSequences(prompts: pairs.map(\.prompt) + pairs.map(\.prompt), completions: pairs.map(\.chosen) + pairs.map(\.rejected), padID: 0)
-        // Chosen and rejected share their prompt: the trunk runs them as groups of two (rows interleaved
-        // c₀ r₀ c₁ r₁ …), the prompt once per pair, then the rows go back to chosen-then-rejected order.
-        let b = pairs.count
-        let interleaved = PaddedSequences(prompts: pairs.flatMap { [$0.prompt, $0.prompt] }, completions: pairs.flatMap { [$0.chosen, $0.rejected] }, padID: 0)
+        // Chosen and rejected share their prompt: the trunk runs them as groups of two (the rows of
+        // `padded` interleaved c₀ r₀ c₁ r₁ …), the prompt once per pair, then the rows go back to
+        // chosen-then-rejected order.
+        let b = pairs.count, time = padded.time
+        let interleavedRows = (0..<b).flatMap { [$0, b + $0] }
+        let interleavedTokens = interleavedRows.flatMap { padded.tokens[($0 * time)..<(($0 + 1) * time)] }
         let compute = {
-            policy.nextTokenLogProbabilities(tokens: interleaved.tokens, batch: interleaved.rows, time: interleaved.time, promptLengths: interleaved.promptLengths,
+            policy.nextTokenLogProbabilities(tokens: interleavedTokens, batch: 2 * b, time: time, promptLengths: interleavedRows.map { padded.promptLengths[$0] },
                                              groupSize: 2).gatherRows((0..<b).map { 2 * $0 } + (0..<b).map { 2 * $0 + 1 })
         }
         let logp = recordTape ? compute() : Tensor.withoutGradients(compute)
-        let width = padded.time - 1
+        let width = time - 1
         var sums = [Float](repeating: 0, count: 2 * b)
         for r in 0..<(2 * b) { for j in 0..<width where padded.completionMask[r * width + j] != 0 { sums[r] += logp.data[r * width + j] } }
         return ((Array(sums[0..<b]), recordTape ? logp : nil, padded.completionMask), (Array(sums[b...]), nil, []))
