@@ -18,8 +18,9 @@ extension Tensor {
         let scale = 1 / Float(headSize).squareRoot()
         let rowStride = 3 * channels
         var out = [Float](repeating: 0, count: batch * time * channels)
-        // Attention weights a[b, h, t, u], kept for the backward pass.
-        var weights = [Float](repeating: 0, count: batch * heads * time * time)
+        // Attention weights per (b, h) in the kernels' key-major layout, kept for the backward pass.
+        let weightsCount = attentionWeightsCount(time: time)
+        var weights = [Float](repeating: 0, count: batch * heads * weightsCount)
         let work = batch * heads * time * time * headSize * 2
         let scratchCount = attentionScratchCount(time: time, headSize: headSize)
 
@@ -36,7 +37,7 @@ extension Tensor {
                             let q = qkv + b * time * rowStride + h * headSize
                             causalAttentionForward(q: q, k: q + channels, v: q + 2 * channels, stride: rowStride, time: time, headSize: headSize,
                                                    scale: scale, out: o + b * time * channels + h * headSize, outStride: channels,
-                                                   weights: a + bh * time * time, scratch: scratch)
+                                                   weights: a + bh * weightsCount, scratch: scratch)
                         }
                     }
                 }
@@ -60,7 +61,7 @@ extension Tensor {
                                     let offset = b * time * rowStride + h * headSize
                                     let q = qkv + offset, dq = dqkv + offset
                                     causalAttentionBackward(q: q, k: q + channels, v: q + 2 * channels, stride: rowStride, time: time, headSize: headSize,
-                                                            scale: scale, weights: a + bh * time * time,
+                                                            scale: scale, weights: a + bh * weightsCount,
                                                             outGradient: dout + b * time * channels + h * headSize, outStride: channels,
                                                             dq: dq, dk: dq + channels, dv: dq + 2 * channels, scratch: scratch)
                                 }

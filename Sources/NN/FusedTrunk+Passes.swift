@@ -35,8 +35,8 @@ extension CausalTransformer {
             // MLP: next = middle + GELU(LN₂(middle)·W_fcᵀ + b)·W_projᵀ + b  (rows, F) → (rows, C)
             CPUKernels.layerNormForward(a.middle + r0 * c, weight: layer.norm2Weight, bias: layer.norm2Bias, rows: rows, c: c, epsilon: 1e-5,
                                         out: a.normed2 + r0 * c, normalized: a.norm2 + r0 * c, inverseStd: a.inverseStd2 + r0)
-            linearForward(a.normed2 + r0 * c, rows: rows, inputs: c, outputs: f, weightT: layer.fcWeight, bias: layer.fcBias, into: a.preActivation + r0 * f)
-            CPUKernels.geluForward(a.preActivation + r0 * f, tanh: a.geluTanh + r0 * f, out: a.activated + r0 * f, count: rows * f)
+            linearForward(a.normed2 + r0 * c, rows: rows, inputs: c, outputs: f, weightT: layer.fcWeight, bias: layer.fcBias, into: a.activated + r0 * f)
+            CPUKernels.geluForward(a.activated + r0 * f, derivative: a.geluDerivative + r0 * f, out: a.activated + r0 * f, count: rows * f)
             linearForward(a.activated + r0 * f, rows: rows, inputs: f, outputs: c, weightT: layer.outWeight, bias: layer.outBias, into: next + r0 * c)
             CPUKernels.add(next + r0 * c, a.middle + r0 * c, into: next + r0 * c, count: rows * c)
         }
@@ -71,11 +71,11 @@ extension CausalTransformer {
         }
     }
 
-    /// Where group i's softmax tables live: `(member, head)` → T × T floats, member 0 the prompt's pass
+    /// Where group i's softmax tables live: `(member, head)` → `attentionWeightsCount(time: T)` floats, member 0 the prompt's pass
     /// and 1 + m member m's.
     private func attentionTables(group i: Int, layout: TrunkLayout, activations a: LayerActivations, workspace w: TrunkWorkspace)
         -> (Int, Int) -> UnsafeMutablePointer<Float> {
-        let heads = config.heads, area = w.time * w.time, members = layout.members
+        let heads = config.heads, area = CPUKernels.attentionWeightsCount(time: w.time), members = layout.members
         return { member, h in a.attention + ((i * (members + 1) + member) * heads + h) * area }
     }
 
@@ -161,7 +161,7 @@ extension CausalTransformer {
             // next = middle + activated·W_outᵀ + b_out: dx holds d(next).
             linearBackward(dy: dx, x: a.activated + r0 * f, rows: rows, inputs: f, outputs: c, weight: layer.outWeight,
                            weightGradient: g.outWeight, biasGradient: g.outBias, inputGradient: dHidden)
-            CPUKernels.geluBackward(dHidden, x: a.preActivation + r0 * f, tanh: a.geluTanh + r0 * f, inputGradient: dHidden, count: rows * f, accumulate: false)
+            CPUKernels.multiply(dHidden, a.geluDerivative + r0 * f, into: dHidden, count: rows * f)
             linearBackward(dy: dHidden, x: a.normed2 + r0 * c, rows: rows, inputs: c, outputs: f, weight: layer.fcWeight,
                            weightGradient: g.fcWeight, biasGradient: g.fcBias, inputGradient: dNormed)
             // d(middle) = d(next) + LN₂ᵀ(dNormed), accumulated in place.

@@ -22,15 +22,14 @@ struct LayerActivations {
     var inverseStd1: UnsafeMutablePointer<Float>     // (N)
     var normed1: UnsafeMutablePointer<Float>         // (N, C) LN₁ output
     var qkv: UnsafeMutablePointer<Float>             // (N, 3C)
-    var attention: UnsafeMutablePointer<Float>       // (groups, G + 1, H, T, T) softmax weights: the prompt's, then each member's
+    var attention: UnsafeMutablePointer<Float>       // (groups, G + 1, H) softmax tables (`attentionWeightsCount`): the prompt's, then each member's
     var attended: UnsafeMutablePointer<Float>        // (N, C) heads concatenated
     var middle: UnsafeMutablePointer<Float>          // (N, C) residual after attention
     var norm2: UnsafeMutablePointer<Float>
     var inverseStd2: UnsafeMutablePointer<Float>
     var normed2: UnsafeMutablePointer<Float>
-    var preActivation: UnsafeMutablePointer<Float>   // (N, F)
-    var geluTanh: UnsafeMutablePointer<Float>        // (N, F)
-    var activated: UnsafeMutablePointer<Float>       // (N, F)
+    var geluDerivative: UnsafeMutablePointer<Float>  // (N, F) GELU′ at the MLP's pre-activation
+    var activated: UnsafeMutablePointer<Float>       // (N, F) GELU output (the fc product is computed here, then activated in place)
 }
 
 /// The shape of a workspace: what its arena's size depends on (not the layout's prompt lengths).
@@ -84,8 +83,8 @@ final class TrunkWorkspace: @unchecked Sendable {
         self.shape = shape
         self.parameterCount = parameterCount
         let n = shape.rows, time = shape.time, groups = shape.groups, c = config.modelWidth, f = config.mlpWidth, h = config.heads
-        let attentionCount = groups * (shape.members + 1) * h * time * time
-        let perLayer = n * (c * 8 + 3 * c + 3 * f + 2) + attentionCount
+        let attentionCount = groups * (shape.members + 1) * h * CPUKernels.attentionWeightsCount(time: time)
+        let perLayer = n * (c * 8 + 3 * c + 2 * f + 2) + attentionCount
         let scratch = CPUKernels.attentionScratchCount(time: time, headSize: config.headSize)
         let sequence = shape.members > 0 ? time * 3 * c : 0
         chunkSequences = trunkChunkGroups(groups: groups, rowsPerGroup: max(1, n / max(1, groups)))
@@ -107,7 +106,7 @@ final class TrunkWorkspace: @unchecked Sendable {
                 residual: take(n * c), norm1: take(n * c), inverseStd1: take(n), normed1: take(n * c), qkv: take(n * 3 * c),
                 attention: take(attentionCount), attended: take(n * c), middle: take(n * c),
                 norm2: take(n * c), inverseStd2: take(n), normed2: take(n * c),
-                preActivation: take(n * f), geluTanh: take(n * f), activated: take(n * f)))
+                geluDerivative: take(n * f), activated: take(n * f)))
         }
         self.layers = layers
         finalResidual = take(n * c)

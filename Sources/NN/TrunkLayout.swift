@@ -20,7 +20,7 @@ public struct TrunkLayout: Hashable, Sendable {
     public let suffixLengths: [Int]
     /// First row of each group, and the row count at the end (groups + 1 entries).
     public let rowStarts: [Int]
-    /// T: the longest sequence (P_i + S_i); attention tables are T × T.
+    /// T: the longest sequence (P_i + S_i); attention tables are sized for T (`attentionWeightsCount`).
     public let time: Int
 
     public var groups: Int { prefixLengths.count }

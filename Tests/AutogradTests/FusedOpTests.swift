@@ -122,7 +122,9 @@ import Randomness
         return Tensor.concatenate(outputs, axis: 2)
     }
 
-    @Test(arguments: [(2, 5, 4, 2), (1, 8, 32, 2), (2, 3, 48, 3)])
+    /// Shapes cover one, two and three 16-query chunks, a T that is not a multiple of 16 (padding lanes),
+    /// head sizes below, at and above the 16-wide register tiles (D = 2, 16, 32) and odd ones (D = 6).
+    @Test(arguments: [(2, 5, 4, 2), (1, 8, 32, 2), (2, 3, 48, 3), (1, 37, 32, 2), (2, 24, 64, 2), (1, 19, 18, 3)])
     func causalAttentionMatchesComposite(batch: Int, time: Int, channels: Int, heads: Int) {
         var g = SeededGenerator(seed: 10)
         let qkv = randomTensor([batch, time, 3 * channels], &g)
@@ -133,6 +135,44 @@ import Randomness
         qkv.zeroGrad(); fused.backward(gradient: upstream); let fusedGrad = qkv.grad!
         qkv.zeroGrad(); composite.backward(gradient: upstream)
         expectClose(fusedGrad, qkv.grad!)
+    }
+
+    /// `firstQuery` computes only the queries t ≥ first: their output rows equal the full forward's, and
+    /// the backward equals the full backward of an output gradient that is zero before `first` (dq rows
+    /// from `first` on, every dk and dv row).
+    @Test(arguments: [(37, 16, 5), (37, 16, 16), (37, 16, 21), (24, 32, 9), (13, 6, 4)])
+    func firstQueryComputesOnlyTheLaterQueries(time: Int, headSize d: Int, first: Int) {
+        var g = SeededGenerator(seed: 13)
+        let stride = 3 * d
+        let qkv = (0..<(time * stride)).map { _ in g.nextUniformFloat() - 0.5 }
+        var outGradient = (0..<(time * d)).map { _ in g.nextUniformFloat() - 0.5 }
+        for i in 0..<(first * d) { outGradient[i] = 0 }
+        let scale = 1 / Float(d).squareRoot()
+        func run(firstQuery: Int) -> (out: [Float], gradient: [Float]) {
+            var out = [Float](repeating: 0, count: time * d), gradient = [Float](repeating: 0, count: time * stride)
+            var weights = [Float](repeating: .nan, count: attentionWeightsCount(time: time))
+            var scratch = [Float](repeating: .nan, count: attentionScratchCount(time: time, headSize: d))
+            qkv.withUnsafeBufferPointer { x in outGradient.withUnsafeBufferPointer { dOut in
+                out.withUnsafeMutableBufferPointer { o in gradient.withUnsafeMutableBufferPointer { dx in
+                    weights.withUnsafeMutableBufferPointer { a in scratch.withUnsafeMutableBufferPointer { s in
+                        let (x, dOut, o, dx, a, s) = (x.baseAddress!, dOut.baseAddress!, o.baseAddress!, dx.baseAddress!, a.baseAddress!, s.baseAddress!)
+                        causalAttentionForward(q: x, k: x + d, v: x + 2 * d, stride: stride, time: time, headSize: d, scale: scale,
+                                               out: o, outStride: d, weights: a, scratch: s, firstQuery: firstQuery)
+                        causalAttentionBackward(q: x, k: x + d, v: x + 2 * d, stride: stride, time: time, headSize: d, scale: scale, weights: a,
+                                                outGradient: dOut, outStride: d, dq: dx, dk: dx + d, dv: dx + 2 * d, scratch: s, firstQuery: firstQuery)
+                    } }
+                } }
+            } }
+            #expect(weights.allSatisfy { $0.isFinite }, "every weight is defined")
+            return (out, gradient)
+        }
+        let full = run(firstQuery: 0), partial = run(firstQuery: first)
+        expectClose(Array(partial.out[(first * d)...]), Array(full.out[(first * d)...]))
+        for t in 0..<time {
+            let row = t * stride
+            if t >= first { expectClose(Array(partial.gradient[row..<(row + d)]), Array(full.gradient[row..<(row + d)])) }
+            expectClose(Array(partial.gradient[(row + d)..<(row + 3 * d)]), Array(full.gradient[(row + d)..<(row + 3 * d)]))
+        }
     }
 
     @Test func causalAttentionFiniteDifferences() {

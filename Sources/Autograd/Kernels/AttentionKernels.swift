@@ -1,11 +1,14 @@
 // Causal self-attention of one (sequence, head) pair on raw pointers, forward and backward
-// (Vaswani et al. 2017 §3.2; llm.c `attention_forward` / `attention_backward`), vectorised along
-// the key axis u: the keys (and, backward, the values) are first packed transposed, [D, T] padded
-// to a multiple of 16, so that a row of scores s[t, ·] is D broadcast-FMAs per 16 keys instead of
-// one horizontal dot product per key (the dot-per-key form was 19 % of a GPT step, perf).
+// (Vaswani et al. 2017 §3.2; llm.c `attention_forward` / `attention_backward`), vectorised along the
+// query axis t: every T × T table is stored key-major, table[u · T₁₆ + t] (T₁₆ = T rounded up to 16),
+// so that the softmax over the keys u of sixteen queries at once is elementwise work across rows (a
+// running max, a running sum), with no horizontal reduction per query; and each product with q, k,
+// v or their gradients is a register tile of eight rows (`weightedRowSums8`) over a packed transpose.
+// (The query-major form it replaced spent most of its time on per-row horizontal max/sum chains and
+// single-row dot products: attention was 14 % of a GPT S step, perf.)
 //
-// Legend: T time, D head size, u ≤ t the visible keys of query t. Row strides are in floats, so a
-// head's q, k and v can be read in place from a fused (B, T, 3C) projection.
+// Legend: T time, D head size, u ≤ t the visible keys of query t, P = T₁₆. Row strides are in floats,
+// so a head's q, k and v can be read in place from a fused (B, T, 3C) projection.
 //   forward:  s[t,u] = q_t·k_u·scale (u ≤ t), a[t,·] = softmax(s[t,·]), o_t = Σ_u a[t,u] v_u
 //   backward: dv_u = Σ_{t≥u} a[t,u] do_t;  da[t,u] = do_t·v_u;  ds = a ⊙ (da − Σ_u a⊙da)·scale;
 //             dq_t = Σ_u ds[t,u] k_u;  dk_u = Σ_{t≥u} ds[t,u] q_t
@@ -22,58 +25,53 @@ private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer
 @inline(__always)
 private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self) }
 
+/// T rounded up to a multiple of 16: the row stride of every attention table.
+@inline(__always)
+private func paddedTime(_ time: Int) -> Int { (time + 15) / 16 * 16 }
+
+/// Floats of one (sequence, head)'s attention weights as the forward leaves them for the backward:
+/// T key rows of T₁₆ query columns, a[t, u] at [u · T₁₆ + t], zero where u > t, t < the first query or t ≥ T.
+public func attentionWeightsCount(time: Int) -> Int { time * paddedTime(time) }
+
 /// Scratch floats one (sequence, head) pair needs: a packed transpose [D, T₁₆], a T × T₁₆ table (scores,
-/// then gradients), two per-row values and the two 32-float causal-mask tables.
+/// then gradients), a chunk's maxima and totals and the three 32-float lane-mask tables.
 public func attentionScratchCount(time: Int, headSize: Int) -> Int {
-    let padded = (time + 15) / 16 * 16
-    return headSize * padded + time * padded + 2 * padded + 64
+    let padded = paddedTime(time)
+    return headSize * padded + time * padded + 32 + 96
 }
 
 /// The scratch regions of one (sequence, head), in `attentionScratchCount`'s layout.
 private struct AttentionScratch {
-    let packed: UnsafeMutablePointer<Float>   // [D, T₁₆]: keys (forward) or values (backward) transposed
-    let table: UnsafeMutablePointer<Float>    // [T, T₁₆]: row t's scores / exponentials / gradients
-    let perRow: UnsafeMutablePointer<Float>   // [2, T₁₆]: row maxima and totals
-    let masks: UnsafeMutablePointer<Float>    // 64: see `fillMaskTables`
+    let packed: UnsafeMutablePointer<Float>   // [D, T₁₆]: queries · scale (forward) or output gradients (backward), transposed
+    let table: UnsafeMutablePointer<Float>    // [T, T₁₆]: scores → exponentials (forward), da → ds (backward)
+    let perChunk: UnsafeMutablePointer<Float> // 32: a chunk's 16 maxima, then its 16 totals
+    let masks: UnsafeMutablePointer<Float>    // 96: see `fillMaskTables`
 
     @inline(__always)
     init(_ scratch: UnsafeMutablePointer<Float>, time: Int, headSize: Int) {
-        let padded = (time + 15) / 16 * 16
+        let padded = paddedTime(time)
         packed = scratch
         table = scratch + headSize * padded
-        perRow = table + time * padded
-        masks = perRow + 2 * padded
+        perChunk = table + time * padded
+        masks = perChunk + 32
     }
 }
 
-/// The causal-mask tables at `masks`: [0 ×16, −∞ ×16] (added to scores) and [1 ×16, 0 ×16] (multiplied
-/// into exponentials, so masked weights are exactly 0). Loading 16 lanes at offset 15 − (t − 16c) masks
-/// the lanes u = 16c + l > t of query t's chunk c: a table load instead of per-lane stores, whose
-/// mixed sizes defeated store-to-load forwarding (a fifth of the forward stalled there, perf).
+/// Lane masks as table loads (per-lane stores of mixed sizes defeat store-to-load forwarding): loading
+/// 16 floats at offset 16 − j of
+/// - `masks + 0`  = [−∞ ×16, 0 ×16] gives −∞ in lanes l < j (added to scores),
+/// - `masks + 32` = [0 ×16, 1 ×16] gives 0 in lanes l < j (multiplied in),
+/// - `masks + 64` = [1 ×16, 0 ×16] gives 1 in lanes l < j and 0 from lane j on.
 @inline(__always)
 private func fillMaskTables(_ masks: UnsafeMutablePointer<Float>) {
     for l in 0..<16 {
-        masks[l] = 0
-        masks[16 + l] = -.infinity
-        masks[32 + l] = 1
-        masks[48 + l] = 0
+        masks[l] = -.infinity
+        masks[16 + l] = 0
+        masks[32 + l] = 0
+        masks[48 + l] = 1
+        masks[64 + l] = 1
+        masks[80 + l] = 0
     }
-}
-
-/// The first `count` (≥ 1) floats at p, zeros past them.
-@inline(__always)
-private func loadPrefix(_ p: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
-    if count >= 16 { return load16(p) }
-    var v = SIMD16<Float>(repeating: 0)
-    for l in 0..<count { v[l] = p[l] }
-    return v
-}
-
-/// Stores the first `count` lanes of v at p.
-@inline(__always)
-private func storePrefix(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, count: Int) {
-    if count >= 16 { store16(v, p); return }
-    for l in 0..<count { p[l] = v[l] }
 }
 
 /// out[0..<width] (+)= Σ_i coefficient[i · coefficientStride] · rows[i · rowStride + 0..<width].
@@ -170,195 +168,174 @@ private func weightedRowSums8(
     }
 }
 
-/// out_t (+)= Σ_{u≤t} C[t, u] · rows_u for t in first..<time, with C (row stride `coefficientStride`) zero
-/// above the diagonal up to the end of each 8-row tile: the attention output (C = a) and dq (C = ds).
-@inline(__always)
-private func lowerTriangularTimes(
-    _ coefficients: UnsafePointer<Float>, coefficientStride: Int, time: Int, first: Int, rows: UnsafePointer<Float>, rowStride: Int,
-    width: Int, into out: UnsafeMutablePointer<Float>, outStride: Int, accumulate: Bool
-) {
-    var t0 = first
-    if width % 16 == 0 {
-        while t0 + 8 <= time {
-            weightedRowSums8(coefficients + t0 * coefficientStride, rowStep: coefficientStride, termStep: 1, count: t0 + 8, rows: rows,
-                             rowStride: rowStride, width: width, into: out + t0 * outStride, outStride: outStride, accumulate: accumulate)
-            t0 += 8
-        }
-    }
-    for t in t0..<time {
-        weightedRowSum(coefficients + t * coefficientStride, coefficientStride: 1, count: t + 1, rows: rows, rowStride: rowStride,
-                       width: width, into: out + t * outStride, accumulate: accumulate)
-    }
-}
-
-/// out_u += Σ_{t≥u} C[t, u] · rows_t for u in 0..<time (Cᵀ times rows), C zero above the diagonal
-/// within each 8-column tile: dk (C = ds, rows q) and dv (C = a, rows do).
-@inline(__always)
-private func transposedLowerTriangularTimes(
-    _ coefficients: UnsafePointer<Float>, coefficientStride: Int, time: Int, rows: UnsafePointer<Float>, rowStride: Int,
-    width: Int, into out: UnsafeMutablePointer<Float>, outStride: Int
-) {
-    var u0 = 0
-    if width % 16 == 0 {
-        while u0 + 8 <= time {
-            weightedRowSums8(coefficients + u0 * coefficientStride + u0, rowStep: 1, termStep: coefficientStride, count: time - u0,
-                             rows: rows + u0 * rowStride, rowStride: rowStride, width: width, into: out + u0 * outStride, outStride: outStride,
-                             accumulate: true)
-            u0 += 8
-        }
-    }
-    for u in u0..<time {
-        weightedRowSum(coefficients + u * coefficientStride + u, coefficientStride: coefficientStride, count: time - u,
-                       rows: rows + u * rowStride, rowStride: rowStride, width: width, into: out + u * outStride, accumulate: true)
-    }
-}
-
-/// Packs `time` rows of `width` floats (row stride `stride`) transposed: packed[d · padded + u], zero for u ≥ time.
+/// Packs rows `rows` of `width` floats (row stride `stride`) transposed and scaled: packed[d · padded + t]
+/// = scale · source[t · stride + d]; columns from `rows.upperBound` to `padded` are zero, and from
+/// 16·⌊rows.lowerBound / 16⌋ to `rows.lowerBound` too (columns below that are never read).
 /// Walked row by row with pointer bumps (indexing `source[u · stride + d]` kept an overflow-checked
-/// multiply per element: the packing was a third of the attention forward, perf).
+/// multiply per element, perf).
 @inline(__always)
-private func packTransposed(_ source: UnsafePointer<Float>, stride: Int, time: Int, width: Int, padded: Int, into packed: UnsafeMutablePointer<Float>) {
-    var row = source
-    for u in 0..<time {
-        var destination = packed + u
+private func packTransposed(_ source: UnsafePointer<Float>, stride: Int, rows: Range<Int>, width: Int, padded: Int, scale: Float,
+                            into packed: UnsafeMutablePointer<Float>) {
+    let chunkStart = rows.lowerBound / 16 * 16
+    if chunkStart < rows.lowerBound {
+        for d in 0..<width { (packed + d &* padded + chunkStart).update(repeating: 0, count: rows.lowerBound &- chunkStart) }
+    }
+    var row = source + rows.lowerBound * stride
+    for t in rows {
+        var destination = packed + t
         for d in 0..<width {
-            destination.pointee = row[d]
+            destination.pointee = row[d] * scale
             destination += padded
         }
         row += stride
     }
-    if time < padded {
-        for d in 0..<width { (packed + d &* padded + time).update(repeating: 0, count: padded &- time) }
+    if rows.upperBound < padded {
+        for d in 0..<width { (packed + d &* padded + rows.upperBound).update(repeating: 0, count: padded &- rows.upperBound) }
     }
 }
 
-/// row[0..<16·chunks] = Σ_d x[d] · packed[d · padded + 0..<16·chunks]: one query (or output gradient)
-/// against every packed key (or value). Even and odd d go to separate accumulators (latency).
+/// table[u · padded + t] = Σ_d x[u · stride + d] · packed[d · padded + t] for keys u < time and the
+/// query chunks from max(⌊u/16⌋, firstChunk) on (the chunks where some query t ≥ u can see key u):
+/// scores (x = k, packed = scaled qᵀ) and da (x = v, packed = doᵀ), eight key rows per register tile.
 @inline(__always)
-private func rowTimesPacked(_ x: UnsafePointer<Float>, width: Int, packed: UnsafePointer<Float>, padded: Int, chunks: Int, into row: UnsafeMutablePointer<Float>) {
-    var c = 0
-    while c + 2 <= chunks {
-        var a0 = SIMD16<Float>(repeating: 0), a1 = SIMD16<Float>(repeating: 0)
-        var b0 = SIMD16<Float>(repeating: 0), b1 = SIMD16<Float>(repeating: 0)
-        var column = packed + 16 &* c, d = 0
-        while d + 2 <= width {
-            let s = SIMD16<Float>(repeating: x[d]), r = SIMD16<Float>(repeating: x[d &+ 1])
-            a0 = a0.addingProduct(s, load16(column))
-            a1 = a1.addingProduct(s, load16(column + 16))
-            b0 = b0.addingProduct(r, load16(column + padded))
-            b1 = b1.addingProduct(r, load16(column + padded + 16))
-            column += 2 &* padded
-            d &+= 2
+private func keyRowsTimesPacked(_ x: UnsafePointer<Float>, stride: Int, time: Int, width: Int, packed: UnsafePointer<Float>, padded: Int,
+                                firstChunk: Int, into table: UnsafeMutablePointer<Float>) {
+    var u0 = 0
+    while u0 < time {
+        let c0 = max(u0 / 16, firstChunk), columns = padded - 16 * c0
+        let target = table + u0 * padded + 16 * c0, source = packed + 16 * c0
+        if u0 + 8 <= time {
+            weightedRowSums8(x + u0 * stride, rowStep: stride, termStep: 1, count: width, rows: source, rowStride: padded,
+                             width: columns, into: target, outStride: padded, accumulate: false)
+        } else {
+            for r in 0..<(time - u0) {
+                weightedRowSum(x + (u0 + r) * stride, coefficientStride: 1, count: width, rows: source, rowStride: padded,
+                               width: columns, into: target + r * padded, accumulate: false)
+            }
         }
-        if d < width {
-            let s = SIMD16<Float>(repeating: x[d])
-            a0 = a0.addingProduct(s, load16(column))
-            a1 = a1.addingProduct(s, load16(column + 16))
-        }
-        store16(a0 + b0, row + 16 &* c)
-        store16(a1 + b1, row + 16 &* c + 16)
-        c &+= 2
-    }
-    if c < chunks {
-        var a0 = SIMD16<Float>(repeating: 0), b0 = SIMD16<Float>(repeating: 0)
-        var column = packed + 16 &* c, d = 0
-        while d + 2 <= width {
-            a0 = a0.addingProduct(SIMD16(repeating: x[d]), load16(column))
-            b0 = b0.addingProduct(SIMD16(repeating: x[d &+ 1]), load16(column + padded))
-            column += 2 &* padded
-            d &+= 2
-        }
-        if d < width { a0 = a0.addingProduct(SIMD16(repeating: x[d]), load16(column)) }
-        store16(a0 + b0, row + 16 &* c)
+        u0 += 8
     }
 }
 
-/// max over the 16 lanes: one vector step, then 8 scalars (SIMD's `max()` compiled to a serial chain
-/// of 16 compares, and the generic `pointwiseMax` on the halves to calls).
+/// out_t (+)= Σ_u C[u · padded + t] · rows_u for queries t in first..<time, over u ≤ t (C key-major and
+/// zero where u > t): the attention output (C = a, rows v) and dq (C = ds, rows k). Eight queries per
+/// register tile when `width` is a multiple of 16 (each tile runs its terms to its last query's diagonal).
 @inline(__always)
-private func horizontalMaximum(_ v: SIMD16<Float>) -> Float {
-    let low = v.lowHalf, high = v.highHalf
-    let h8 = low.replacing(with: high, where: high .> low)
-    var m = h8[0]
-    for i in 1..<8 { m = Swift.max(m, h8[i]) }
-    return m
+private func queriesTimesRows(_ coefficients: UnsafePointer<Float>, padded: Int, time: Int, first: Int, rows: UnsafePointer<Float>, rowStride: Int,
+                              width: Int, into out: UnsafeMutablePointer<Float>, outStride: Int, accumulate: Bool) {
+    var t0 = first
+    if width % 16 == 0 {
+        while t0 + 8 <= time {
+            weightedRowSums8(coefficients + t0, rowStep: 1, termStep: padded, count: t0 + 8, rows: rows, rowStride: rowStride,
+                             width: width, into: out + t0 * outStride, outStride: outStride, accumulate: accumulate)
+            t0 += 8
+        }
+    }
+    for t in t0..<time {
+        weightedRowSum(coefficients + t, coefficientStride: padded, count: t + 1, rows: rows, rowStride: rowStride, width: width,
+                       into: out + t * outStride, accumulate: accumulate)
+    }
 }
 
-/// Σ over the 16 lanes by halving.
+/// out_u += Σ_{t ≥ max(u, first)} C[u · padded + t] · rows_t for keys u < time (C key-major and zero
+/// where t < u): dk (C = ds, rows q) and dv (C = a, rows do). Eight keys per register tile when `width`
+/// is a multiple of 16 (each tile's terms start at its first key's diagonal).
 @inline(__always)
-private func horizontalSum(_ v: SIMD16<Float>) -> Float {
-    let h8 = v.lowHalf + v.highHalf, h4 = h8.lowHalf + h8.highHalf, h2 = h4.lowHalf + h4.highHalf
-    return h2[0] + h2[1]
+private func keysTimesRows(_ coefficients: UnsafePointer<Float>, padded: Int, time: Int, first: Int, rows: UnsafePointer<Float>, rowStride: Int,
+                           width: Int, into out: UnsafeMutablePointer<Float>, outStride: Int) {
+    var u0 = 0
+    if width % 16 == 0 {
+        while u0 + 8 <= time {
+            let start = max(u0, first)
+            weightedRowSums8(coefficients + u0 * padded + start, rowStep: padded, termStep: 1, count: time - start, rows: rows + start * rowStride,
+                             rowStride: rowStride, width: width, into: out + u0 * outStride, outStride: outStride, accumulate: true)
+            u0 += 8
+        }
+    }
+    for u in u0..<time {
+        let start = max(u, first)
+        weightedRowSum(coefficients + u * padded + start, coefficientStride: 1, count: time - start, rows: rows + start * rowStride,
+                       rowStride: rowStride, width: width, into: out + u * outStride, accumulate: true)
+    }
 }
 
 /// Forward of one (sequence, head): q, k, v point at row 0 of the head's columns (row stride `stride`),
-/// `out` at row 0 of its output columns (row stride `outStride`); `weights` (T × T, row-major) receives
-/// a[t, u] with zeros above the diagonal. `scratch`: `attentionScratchCount` floats.
+/// `out` at row 0 of its output columns (row stride `outStride`); `weights` (`attentionWeightsCount`
+/// floats) receives a[t, u] key-major at [u · T₁₆ + t], zero where u > t. `scratch`: `attentionScratchCount` floats.
 ///
-/// Only the queries t ≥ `firstQuery` are computed: their output rows are written, and the weight rows
-/// above them are zero (so the backward ignores them). A continuation that shares the keys of a prompt
-/// run once elsewhere (FusedTrunk's shared prefixes) asks for its own rows only.
+/// Only the queries t ≥ `firstQuery` are computed: their output rows are written, and their weight
+/// columns are the only nonzero ones (so the backward ignores the others). A continuation that shares
+/// the keys of a prompt run once elsewhere (FusedTrunk's shared prefixes) asks for its own rows only.
 ///
-/// Three passes over whole 16-key chunks up to each row's diagonal: (1) scores, scale, mask and each
-/// row's maximum into the table; (2) every exponential of the table and each row's total, one flat loop
-/// whose iterations are independent (a row's exp is a long dependency chain, and one row at a time left
-/// the core waiting on it: a quarter of the forward, perf); (3) the weights and o_t = Σ_u a[t,u] v_u.
+/// Steps: pack qᵀ·scale; scores sᵀ = k·(qᵀ·scale) in key-major tiles; per chunk of 16 queries, the
+/// masked softmax over the keys as row-wise vector passes (`softmaxChunk`); o = a·v in query tiles.
 public func causalAttentionForward(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int, time: Int, headSize: Int, scale: Float,
     out: UnsafeMutablePointer<Float>, outStride: Int, weights: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     firstQuery: Int = 0
 ) {
     precondition(firstQuery >= 0 && firstQuery < time, "first query \(firstQuery) outside 0..<\(time)")
-    let padded = (time + 15) / 16 * 16
+    let padded = paddedTime(time), chunks = padded / 16, firstChunk = firstQuery / 16
     let area = AttentionScratch(scratch, time: time, headSize: headSize)
-    let maxima = area.perRow, totals = area.perRow + padded
     fillMaskTables(area.masks)
-    packTransposed(k, stride: stride, time: time, width: headSize, padded: padded, into: area.packed)
-    let scaleVector = SIMD16<Float>(repeating: scale)
-    for t in firstQuery..<time {
-        let chunks = t / 16 + 1, last = chunks - 1
-        let row = area.table + t * padded
-        rowTimesPacked(q + t * stride, width: headSize, packed: area.packed, padded: padded, chunks: chunks, into: row)
-        var maximum = SIMD16<Float>(repeating: -.infinity)
-        for c in 0..<chunks {
-            var s = load16(row + 16 * c) * scaleVector
-            if c == last { s += load16(area.masks + 15 - (t - 16 * last)) }
-            store16(s, row + 16 * c)
-            maximum = maximum.replacing(with: s, where: s .> maximum)
-        }
-        maxima[t] = horizontalMaximum(maximum)
+    packTransposed(q, stride: stride, rows: firstQuery..<time, width: headSize, padded: padded, scale: scale, into: area.packed)
+    keyRowsTimesPacked(k, stride: stride, time: time, width: headSize, packed: area.packed, padded: padded, firstChunk: firstChunk, into: area.table)
+    for c in 0..<firstChunk {
+        for u in 0..<time { store16(SIMD16<Float>(repeating: 0), weights + u * padded + 16 * c) }
     }
-    exponentiateRows(area, time: time, first: firstQuery, padded: padded, maxima: maxima, totals: totals)
-    if firstQuery > 0 { weights.update(repeating: 0, count: firstQuery * time) }
-    for t in firstQuery..<time {
-        let chunks = t / 16 + 1
-        let row = area.table + t * padded, a = weights + t * time
-        let inverse = SIMD16<Float>(repeating: 1 / totals[t])
-        for c in 0..<chunks { storePrefix(load16(row + 16 * c) * inverse, a + 16 * c, count: time - 16 * c) }
-        if 16 * chunks < time { (a + 16 * chunks).update(repeating: 0, count: time - 16 * chunks) }
+    for c in firstChunk..<chunks {
+        softmaxChunk(area, chunk: c, time: time, first: firstQuery, padded: padded, weights: weights)
     }
-    lowerTriangularTimes(weights, coefficientStride: time, time: time, first: firstQuery, rows: v, rowStride: stride, width: headSize,
-                         into: out, outStride: outStride, accumulate: false)
+    queriesTimesRows(weights, padded: padded, time: time, first: firstQuery, rows: v, rowStride: stride, width: headSize,
+                     into: out, outStride: outStride, accumulate: false)
 }
 
-/// Pass 2 of the forward: table row t ← exp(row − maxima[t]) over its visible chunks (masked lanes
-/// exactly 0), totals[t] ← the row's sum. Out of line on purpose: inlined into the forward, LLVM
-/// outlined `exp16` instead, and a SIMD16 passed by value crosses a call as four 128-bit halves.
-@inline(never)
-private func exponentiateRows(_ area: AttentionScratch, time: Int, first: Int, padded: Int, maxima: UnsafePointer<Float>, totals: UnsafeMutablePointer<Float>) {
-    for t in first..<time {
-        let chunks = t / 16 + 1, last = chunks - 1
-        let row = area.table + t * padded
-        let shift = SIMD16<Float>(repeating: maxima[t])
-        var total = SIMD16<Float>(repeating: 0)
-        for c in 0..<chunks {
-            var e = exp16(load16(row + 16 * c) - shift)
-            if c == last { e *= load16(area.masks + 32 + 15 - (t - 16 * last)) }
-            store16(e, row + 16 * c)
-            total += e
+/// The softmax over the keys of queries t = 16c..<16c+16 (scores in the scratch table, key-major), into
+/// their columns of `weights`: masked lanes (u > t), queries before `first` and padding past T get
+/// exactly 0, and key rows that no query of the chunk sees are zeroed. Three passes down the rows:
+/// mask and running max; exponentials and running sum (`exponentiateColumn`); normalise.
+@inline(__always)
+private func softmaxChunk(_ area: AttentionScratch, chunk c: Int, time: Int, first: Int, padded: Int, weights: UnsafeMutablePointer<Float>) {
+    let t0 = 16 * c, last = min(time - 1, t0 + 15)
+    let column = area.table + t0, masks = area.masks
+    var max0 = SIMD16<Float>(repeating: -.infinity), max1 = max0
+    var u = 0
+    while u <= last {
+        var s = load16(column + u * padded)
+        if u > t0 {
+            s += load16(masks + 16 - (u - t0))
+            store16(s, column + u * padded)
         }
-        totals[t] = horizontalSum(total)
+        if u & 1 == 0 { max0 = max0.replacing(with: s, where: s .> max0) } else { max1 = max1.replacing(with: s, where: s .> max1) }
+        u += 1
     }
+    store16(max0.replacing(with: max1, where: max1 .> max0), area.perChunk)
+    exponentiateColumn(column, rows: last + 1, padded: padded, t0: t0, masks: masks, maximumAndTotal: area.perChunk)
+    var inverse = 1 / load16(area.perChunk + 16)
+    if t0 + 16 > time { inverse *= load16(masks + 64 + 16 - (time - t0)) }
+    if first > t0 { inverse *= load16(masks + 32 + 16 - (first - t0)) }
+    for u in 0...last { store16(load16(column + u * padded) * inverse, weights + u * padded + t0) }
+    for u in (last + 1)..<max(last + 1, time) { store16(SIMD16<Float>(repeating: 0), weights + u * padded + t0) }
+}
+
+/// The middle pass of `softmaxChunk`: rows 0..<rows of the chunk's column ← exp(row − maximum), masked
+/// lanes (u > t) exactly 0; the sum over the rows into `maximumAndTotal + 16`. Out of line with only
+/// pointers and integers for arguments: inlined into its caller, LLVM outlined `exp16` instead, and a
+/// SIMD16 passed by value crosses a call as four 128-bit halves.
+@inline(never)
+private func exponentiateColumn(_ column: UnsafeMutablePointer<Float>, rows: Int, padded: Int, t0: Int, masks: UnsafePointer<Float>,
+                                maximumAndTotal: UnsafeMutablePointer<Float>) {
+    let maximum = load16(maximumAndTotal)
+    var total0 = SIMD16<Float>(repeating: 0), total1 = total0
+    var u = 0
+    while u < rows {
+        var e = exp16(load16(column + u * padded) - maximum)
+        if u > t0 { e *= load16(masks + 32 + 16 - (u - t0)) }
+        store16(e, column + u * padded)
+        if u & 1 == 0 { total0 += e } else { total1 += e }
+        u += 1
+    }
+    store16(total0 + total1, maximumAndTotal + 16)
 }
 
 /// Backward of one (sequence, head): given the output gradient (row stride `outStride`) and the
@@ -372,34 +349,34 @@ public func causalAttentionBackward(
     firstQuery: Int = 0
 ) {
     precondition(firstQuery >= 0 && firstQuery < time, "first query \(firstQuery) outside 0..<\(time)")
-    let padded = (time + 15) / 16 * 16
+    let padded = paddedTime(time), chunks = padded / 16, firstChunk = firstQuery / 16
     let area = AttentionScratch(scratch, time: time, headSize: headSize)
-    let valuesT = area.packed, scores = area.table
-    packTransposed(v, stride: stride, time: time, width: headSize, padded: padded, into: valuesT)
+    // daᵀ[u, t] = v_u · do_t for the queries t ≥ first (doᵀ is zero elsewhere).
+    packTransposed(outGradient, stride: outStride, rows: firstQuery..<time, width: headSize, padded: padded, scale: 1, into: area.packed)
+    keyRowsTimesPacked(v, stride: stride, time: time, width: headSize, packed: area.packed, padded: padded, firstChunk: firstChunk, into: area.table)
+    // ds = a ⊙ (da − Σ_u a⊙da) · scale, in place, per chunk of 16 queries (rows no query of it sees: 0).
     let scaleVector = SIMD16<Float>(repeating: scale)
-    // Rows above the first query take no part: ds = 0 there (the dk product below reads every row).
-    if firstQuery > 0 { scores.update(repeating: 0, count: firstQuery * padded) }
-    // da[t, ·] = do_t · v_· into the table (lanes past t meet a = 0 below). Passes over independent
-    // rows, so that one row's long chain of dependent steps overlaps the next row's (perf).
-    for t in firstQuery..<time {
-        rowTimesPacked(outGradient + t * outStride, width: headSize, packed: valuesT, padded: padded, chunks: t / 16 + 1, into: scores + t * padded)
-    }
-    // ds[t, ·] = a ⊙ (da − Σ_u a⊙da) · scale, in place.
-    for t in firstQuery..<time {
-        let chunks = t / 16 + 1
-        let a = weights + t * time, ds = scores + t * padded
-        var dot = SIMD16<Float>(repeating: 0)
-        for c in 0..<chunks { dot = dot.addingProduct(loadPrefix(a + 16 * c, count: time - 16 * c), load16(ds + 16 * c)) }
-        let weighted = SIMD16<Float>(repeating: horizontalSum(dot))
-        for c in 0..<chunks {
-            store16(loadPrefix(a + 16 * c, count: time - 16 * c) * (load16(ds + 16 * c) - weighted) * scaleVector, ds + 16 * c)
+    for c in firstChunk..<chunks {
+        let t0 = 16 * c, last = min(time - 1, t0 + 15)
+        let column = area.table + t0, a = weights + t0
+        var dot0 = SIMD16<Float>(repeating: 0), dot1 = dot0
+        var u = 0
+        while u + 2 <= last + 1 {
+            dot0 = dot0.addingProduct(load16(a + u * padded), load16(column + u * padded))
+            dot1 = dot1.addingProduct(load16(a + (u + 1) * padded), load16(column + (u + 1) * padded))
+            u += 2
         }
+        if u <= last { dot0 = dot0.addingProduct(load16(a + u * padded), load16(column + u * padded)) }
+        let dot = dot0 + dot1
+        for u in 0...last {
+            store16(load16(a + u * padded) * (load16(column + u * padded) - dot) * scaleVector, column + u * padded)
+        }
+        for u in (last + 1)..<max(last + 1, time) { store16(SIMD16<Float>(repeating: 0), column + u * padded) }
     }
-    // dq_t += Σ_{u≤t} ds[t,u] k_u
-    lowerTriangularTimes(scores, coefficientStride: padded, time: time, first: firstQuery, rows: k, rowStride: stride, width: headSize,
-                         into: dq, outStride: stride, accumulate: true)
-    // Columns: dk_u += Σ_{t≥u} ds[t,u] q_t and dv_u += Σ_{t≥u} a[t,u] do_t.
-    transposedLowerTriangularTimes(scores, coefficientStride: padded, time: time, rows: q, rowStride: stride, width: headSize, into: dk, outStride: stride)
-    transposedLowerTriangularTimes(weights, coefficientStride: time, time: time, rows: outGradient, rowStride: outStride, width: headSize,
-                                   into: dv, outStride: stride)
+    // dq_t += Σ_{u≤t} ds[t,u] k_u;  dk_u += Σ_{t≥u} ds[t,u] q_t;  dv_u += Σ_{t≥u} a[t,u] do_t.
+    queriesTimesRows(area.table, padded: padded, time: time, first: firstQuery, rows: k, rowStride: stride, width: headSize,
+                     into: dq, outStride: stride, accumulate: true)
+    keysTimesRows(area.table, padded: padded, time: time, first: firstQuery, rows: q, rowStride: stride, width: headSize, into: dk, outStride: stride)
+    keysTimesRows(weights, padded: padded, time: time, first: firstQuery, rows: outGradient, rowStride: outStride, width: headSize,
+                  into: dv, outStride: stride)
 }

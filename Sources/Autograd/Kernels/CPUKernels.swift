@@ -74,6 +74,22 @@ public enum CPUKernels {
         Autograd.geluBackward(g, x, t, inputGradient, count, accumulate: accumulate)
     }
 
+    /// y = GELU(x) (y may be x), keeping GELU′(x) for a backward that multiplies by it (the fused trunk).
+    public static func geluForward(_ x: UnsafePointer<Float>, derivative: UnsafeMutablePointer<Float>, out y: UnsafeMutablePointer<Float>, count: Int) {
+        Autograd.geluForwardKeepingDerivative(x, derivative, y, count)
+    }
+
+    /// out = a ⊙ b over n floats (may alias).
+    public static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int) {
+        var i = 0
+        while i + 16 <= n {
+            let v = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < n { out[i] = a[i] * b[i]; i += 1 }
+    }
+
     /// out = a + b over n floats (may alias).
     public static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int) {
         var i = 0
@@ -123,6 +139,11 @@ public enum CPUKernels {
     /// Softmax of n floats in place (the row kernel of `Tensor.softmax`).
     public static func softmax(inPlace x: UnsafeMutablePointer<Float>, count n: Int) {
         _ = Tensor.softmaxRow(x, into: x, n)
+    }
+
+    /// Floats of one (sequence, head)'s attention weights (the forward's output, the backward's input).
+    public static func attentionWeightsCount(time: Int) -> Int {
+        Autograd.attentionWeightsCount(time: time)
     }
 
     /// Scratch floats for one (sequence, head) of attention.

@@ -111,27 +111,53 @@ func geluForward(_ x: UnsafePointer<Float>, _ t: UnsafeMutablePointer<Float>, _ 
     }
 }
 
-/// gx += g · dGELU/dx from x and the forward's tanh t (gx = … when not `accumulate`; then gx may be g):
-/// dy/dx = 0.5(1 + t) + 0.5 x (1 − t²) √(2/π) (1 + 3·0.044715 x²).
+/// dGELU/dx from x and the forward's tanh t: 0.5(1 + t) + 0.5 x (1 − t²) √(2/π) (1 + 3·0.044715 x²).
+@inline(__always)
+func geluDerivative16(_ x: SIMD16<Float>, _ t: SIMD16<Float>) -> SIMD16<Float> {
+    let slope: SIMD16<Float> = 0.797_884_560_802_865_4 * (1 + 3 * 0.044715 * x * x)
+    let curvature: SIMD16<Float> = 0.5 * x * (1 - t * t) * slope
+    return 0.5 * (1 + t) + curvature
+}
+
+/// `geluDerivative16` of one float (the same operations in the same order).
+@inline(__always)
+func geluDerivative(_ x: Float, _ t: Float) -> Float {
+    let slope: Float = 0.797_884_560_802_865_4 * (1 + 3 * 0.044715 * x * x)
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * slope
+}
+
+/// gx += g · dGELU/dx from x and the forward's tanh t (gx = … when not `accumulate`; then gx may be g).
 func geluBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>, _ n: Int, accumulate: Bool = true) {
-    @inline(__always) func derivative(_ x: SIMD16<Float>, _ t: SIMD16<Float>) -> SIMD16<Float> {
-        let slope: SIMD16<Float> = 0.797_884_560_802_865_4 * (1 + 3 * 0.044715 * x * x)
-        let curvature: SIMD16<Float> = 0.5 * x * (1 - t * t) * slope
-        return 0.5 * (1 + t) + curvature
-    }
     var i = 0
     while i + 16 <= n {
         let load = { (p: UnsafePointer<Float>) in UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self) }
-        let product = load(g) * derivative(load(x), load(t))
+        let product = load(g) * geluDerivative16(load(x), load(t))
         let value = accumulate ? load(UnsafePointer(gx)) + product : product
         UnsafeMutableRawPointer(gx + i).storeBytes(of: value, as: SIMD16<Float>.self)
         i += 16
     }
     while i < n {
-        let xi: Float = x[i], ti: Float = t[i]
-        let slope: Float = 0.797_884_560_802_865_4 * (1 + 3 * 0.044715 * xi * xi)
-        let derivative: Float = 0.5 * (1 + ti) + 0.5 * xi * (1 - ti * ti) * slope
-        gx[i] = (accumulate ? gx[i] : 0) + g[i] * derivative
+        gx[i] = (accumulate ? gx[i] : 0) + g[i] * geluDerivative(x[i], t[i])
         i += 1
+    }
+}
+
+/// y = GELU(x) over n floats (y may be x), keeping GELU′(x) for the backward: the fused trunk's MLP,
+/// whose backward then multiplies by the derivative instead of re-reading x and tanh (one (N, F)
+/// activation fewer, and two streams fewer in its backward).
+func geluForwardKeepingDerivative(_ x: UnsafePointer<Float>, _ derivative: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 16 <= n {
+        let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+        let (tv, yv) = gelu16(xv)
+        UnsafeMutableRawPointer(derivative + i).storeBytes(of: geluDerivative16(xv, tv), as: SIMD16<Float>.self)
+        UnsafeMutableRawPointer(y + i).storeBytes(of: yv, as: SIMD16<Float>.self)
+        i += 16
+    }
+    if i < n {
+        var v = SIMD16<Float>(repeating: 0)
+        for j in 0..<(n - i) { v[j] = x[i + j] }
+        let (tv, yv) = gelu16(v)
+        for j in 0..<(n - i) { derivative[i + j] = geluDerivative(v[j], tv[j]); y[i + j] = yv[j] }
     }
 }

@@ -102,7 +102,7 @@ public enum NumericBenchmarks {
         let c = 4 * d, stride = 3 * c
         let qkv = (0..<(time * stride)).map { _ in generator.nextUniformFloat() - 0.5 }
         let outGradient = (0..<(time * c)).map { _ in generator.nextUniformFloat() - 0.5 }
-        var out = [Float](repeating: 0, count: time * c), weights = [Float](repeating: 0, count: time * time)
+        var out = [Float](repeating: 0, count: time * c), weights = [Float](repeating: 0, count: CPUKernels.attentionWeightsCount(time: time))
         var gradient = [Float](repeating: 0, count: time * stride)
         var scratch = [Float](repeating: 0, count: CPUKernels.attentionScratchCount(time: time, headSize: d))
         let scale = 1 / Float(d).squareRoot()
