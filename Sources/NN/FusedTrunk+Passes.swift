@@ -107,7 +107,7 @@ extension CausalTransformer {
                     CPUKernels.shareChunks(count: w.groups, chunk: per) { part, groups in
                         let (model, parameters, w) = shared.value
                         let sums = w.gradientSums[groups.lowerBound / per]
-                        sums.update(repeating: 0, count: count)
+                        model.clearAccumulatedGradients(in: sums)
                         model.trunkBackward(groups: groups, layout: layout, tokens: inputs.value.0, outputGradient: inputs.value.1, parameters: parameters,
                                            workspace: w, sums: sums, part: part)
                     }
@@ -170,7 +170,8 @@ extension CausalTransformer {
             // middle = x + attended·W_projᵀ + b_proj.
             linearBackward(dy: dx, x: a.attended + r0 * c, rows: rows, inputs: c, outputs: c, weight: layer.projectionWeight,
                            weightGradient: g.projectionWeight, biasGradient: g.projectionBias, inputGradient: dAttended)
-            dQKV.update(repeating: 0, count: rows * 3 * c)
+            // Plain sequences overwrite their rows of dQKV; shared prefixes add the members' shares into them.
+            if layout.members > 0 { dQKV.update(repeating: 0, count: rows * 3 * c) }
             for i in groups { attentionBackward(group: i, layout: layout, activations: a, workspace: w, part: part) }
             linearBackward(dy: dQKV, x: a.normed1 + r0 * c, rows: rows, inputs: c, outputs: 3 * c, weight: layer.qkvWeight,
                            weightGradient: g.qkvWeight, biasGradient: g.qkvBias, inputGradient: dNormed)
@@ -187,7 +188,8 @@ extension CausalTransformer {
         }
     }
 
-    /// Backward of `attentionForward(group:…)`: adds into the rows of `qkvGradient` (zeroed by the caller).
+    /// Backward of `attentionForward(group:…)`: adds into the rows of `qkvGradient` (zeroed by the caller),
+    /// or, for a layout without members, writes them.
     /// Each member's pass gives dq for its own rows and dk, dv for the prompt's rows as well, which are
     /// added to the prompt's own pass in member order.
     private func attentionBackward(group i: Int, layout: TrunkLayout, activations a: LayerActivations, workspace w: TrunkWorkspace, part: Int) {
@@ -217,15 +219,25 @@ extension CausalTransformer {
             let q = a.qkv + offset, dq = w.qkvGradient + offset
             CPUKernels.attentionBackward(q: q, k: q + c, v: q + 2 * c, stride: 3 * c, time: p, headSize: d, scale: scale, weights: weights(0, h),
                                          outGradient: w.attendedGradient + start * c + h * d, outStride: c,
-                                         dq: dq, dk: dq + c, dv: dq + 2 * c, scratch: scratch)
+                                         dq: dq, dk: dq + c, dv: dq + 2 * c, scratch: scratch, accumulate: layout.members > 0)
         }
     }
 
-    /// For y = x·Wᵀ + b (W [out, in]): gW += dyᵀ·x, gb += Σ dy, dx = dy·W (overwritten).
+    /// Zeroes a chunk's flat gradient sums except the four Linear weights of each block, which
+    /// `linearBackward` writes (one product per chunk) rather than adds to.
+    fileprivate func clearAccumulatedGradients(in sums: UnsafeMutablePointer<Float>) {
+        var offset = 0
+        for (index, tensor) in trunkParameterTensors.enumerated() {
+            if !Self.isTrunkLinearWeight(index: index, layers: blocks.count) { (sums + offset).update(repeating: 0, count: tensor.count) }
+            offset += tensor.count
+        }
+    }
+
+    /// For y = x·Wᵀ + b (W [out, in]): gW = dyᵀ·x (overwritten: one product per chunk), gb += Σ dy, dx = dy·W (overwritten).
     private func linearBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, weight: UnsafePointer<Float>,
                                 weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>, inputGradient: UnsafeMutablePointer<Float>) {
         CPUKernels.addColumnSums(dy, rows: rows, columns: outputs, into: biasGradient)
-        CPUKernels.matmulTransposedA(m: outputs, n: inputs, k: rows, a: dy, lda: outputs, b: x, ldb: inputs, c: weightGradient, ldc: inputs, accumulate: true)
+        CPUKernels.matmulTransposedA(m: outputs, n: inputs, k: rows, a: dy, lda: outputs, b: x, ldb: inputs, c: weightGradient, ldc: inputs, accumulate: false)
         CPUKernels.matmul(m: rows, n: inputs, k: outputs, a: dy, lda: outputs, b: weight, ldb: inputs, c: inputGradient, ldc: inputs, accumulate: false)
     }
 }

@@ -235,11 +235,14 @@ extension CausalTransformer {
     /// The values of `trunkParameterTensors`, the Linear weights transposed when `transposedWeights`.
     func trunkParameterArrays(transposedWeights: Bool) -> [[Float]] {
         trunkParameterTensors.enumerated().map { index, tensor in
-            // Per block: offsets 2, 4, 8, 10 within its 12 are the Linear weights.
-            let inBlock = index >= 2 && index < 2 + 12 * blocks.count
-            let isWeight = inBlock && [2, 4, 8, 10].contains((index - 2) % 12)
-            return transposedWeights && isWeight ? tensor.transposedMatrix() : tensor.data
+            transposedWeights && Self.isTrunkLinearWeight(index: index, layers: blocks.count) ? tensor.transposedMatrix() : tensor.data
         }
+    }
+
+    /// Whether entry `index` of `trunkParameterTensors` is a block's Linear weight: offsets 2, 4, 8, 10
+    /// within each block's 12.
+    static func isTrunkLinearWeight(index: Int, layers: Int) -> Bool {
+        index >= 2 && index < 2 + 12 * layers && [2, 4, 8, 10].contains((index - 2) % 12)
     }
 
     /// Where each trunk parameter's gradient lives in a flat sum buffer laid out in `trunkParameterTensors` order.

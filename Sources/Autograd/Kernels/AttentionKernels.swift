@@ -239,23 +239,23 @@ private func queriesTimesRows(_ coefficients: UnsafePointer<Float>, padded: Int,
 
 /// out_u += Σ_{t ≥ max(u, first)} C[u · padded + t] · rows_t for keys u < time (C key-major and zero
 /// where t < u): dk (C = ds, rows q) and dv (C = a, rows do). Eight keys per register tile when `width`
-/// is a multiple of 16 (each tile's terms start at its first key's diagonal).
+/// is a multiple of 16 (each tile's terms start at its first key's diagonal); `accumulate` false overwrites.
 @inline(__always)
 private func keysTimesRows(_ coefficients: UnsafePointer<Float>, padded: Int, time: Int, first: Int, rows: UnsafePointer<Float>, rowStride: Int,
-                           width: Int, into out: UnsafeMutablePointer<Float>, outStride: Int) {
+                           width: Int, into out: UnsafeMutablePointer<Float>, outStride: Int, accumulate: Bool) {
     var u0 = 0
     if width % 16 == 0 {
         while u0 + 8 <= time {
             let start = max(u0, first)
             weightedRowSums8(coefficients + u0 * padded + start, rowStep: padded, termStep: 1, count: time - start, rows: rows + start * rowStride,
-                             rowStride: rowStride, width: width, into: out + u0 * outStride, outStride: outStride, accumulate: true)
+                             rowStride: rowStride, width: width, into: out + u0 * outStride, outStride: outStride, accumulate: accumulate)
             u0 += 8
         }
     }
     for u in u0..<time {
         let start = max(u, first)
         weightedRowSum(coefficients + u * padded + start, coefficientStride: 1, count: time - start, rows: rows + start * rowStride,
-                       rowStride: rowStride, width: width, into: out + u * outStride, accumulate: true)
+                       rowStride: rowStride, width: width, into: out + u * outStride, accumulate: accumulate)
     }
 }
 
@@ -341,12 +341,14 @@ private func exponentiateColumn(_ column: UnsafeMutablePointer<Float>, rows: Int
 /// Backward of one (sequence, head): given the output gradient (row stride `outStride`) and the
 /// forward's `weights`, adds dq, dk, dv into `dq`, `dk`, `dv` (row stride `stride`, same layout as q, k, v).
 /// With `firstQuery` (as in the forward) only the queries t ≥ firstQuery count: their output-gradient
-/// rows are read, their dq rows written, and every key and value u ≤ t gets their share.
+/// rows are read, their dq rows written, and every key and value u ≤ t gets their share. Without
+/// `accumulate`, the dq rows from `firstQuery` on and every dk and dv row are overwritten instead (the
+/// dq rows before it are left as they are): a caller that owns the rows need not clear them first.
 public func causalAttentionBackward(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int, time: Int, headSize: Int, scale: Float,
     weights: UnsafePointer<Float>, outGradient: UnsafePointer<Float>, outStride: Int,
     dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-    firstQuery: Int = 0
+    firstQuery: Int = 0, accumulate: Bool = true
 ) {
     precondition(firstQuery >= 0 && firstQuery < time, "first query \(firstQuery) outside 0..<\(time)")
     let padded = paddedTime(time), chunks = padded / 16, firstChunk = firstQuery / 16
@@ -375,8 +377,9 @@ public func causalAttentionBackward(
     }
     // dq_t += Σ_{u≤t} ds[t,u] k_u;  dk_u += Σ_{t≥u} ds[t,u] q_t;  dv_u += Σ_{t≥u} a[t,u] do_t.
     queriesTimesRows(area.table, padded: padded, time: time, first: firstQuery, rows: k, rowStride: stride, width: headSize,
-                     into: dq, outStride: stride, accumulate: true)
-    keysTimesRows(area.table, padded: padded, time: time, first: firstQuery, rows: q, rowStride: stride, width: headSize, into: dk, outStride: stride)
+                     into: dq, outStride: stride, accumulate: accumulate)
+    keysTimesRows(area.table, padded: padded, time: time, first: firstQuery, rows: q, rowStride: stride, width: headSize, into: dk, outStride: stride,
+                  accumulate: accumulate)
     keysTimesRows(weights, padded: padded, time: time, first: firstQuery, rows: outGradient, rowStride: outStride, width: headSize,
-                  into: dv, outStride: stride)
+                  into: dv, outStride: stride, accumulate: accumulate)
 }
