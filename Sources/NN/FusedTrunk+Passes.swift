@@ -6,7 +6,7 @@ import Autograd
 
 extension CausalTransformer {
     /// Forward for groups `groups` of `layout`: embeddings, L blocks, final LayerNorm into `output` (N, C).
-    /// `parameters` holds the Linear weights transposed (Wᵀ [in, out]); `part` is the calling thread's index.
+    /// `parameters` holds the Linear weights as stored ([out, in]); `part` is the calling thread's index.
     func trunkForward(groups: Range<Int>, layout: TrunkLayout, tokens: UnsafePointer<Int>, parameters p: TrunkParameters, workspace w: TrunkWorkspace,
                       part: Int, output: UnsafeMutablePointer<Float>) {
         let c = config.modelWidth, f = config.mlpWidth
@@ -26,18 +26,18 @@ extension CausalTransformer {
             // LN₁, then qkv = LN₁(x)·Wᵀ + b                                  (rows, 3C)
             CPUKernels.layerNormForward(a.residual + r0 * c, weight: layer.norm1Weight, bias: layer.norm1Bias, rows: rows, c: c, epsilon: 1e-5,
                                         out: a.normed1 + r0 * c, normalized: a.norm1 + r0 * c, inverseStd: a.inverseStd1 + r0)
-            linearForward(a.normed1 + r0 * c, rows: rows, inputs: c, outputs: 3 * c, weightT: layer.qkvWeight, bias: layer.qkvBias, into: a.qkv + r0 * 3 * c)
+            linearForward(a.normed1 + r0 * c, rows: rows, inputs: c, outputs: 3 * c, weight: layer.qkvWeight, bias: layer.qkvBias, into: a.qkv + r0 * 3 * c)
             // Causal attention per (group, member, head)                   (rows, C)
             for i in groups { attentionForward(group: i, layout: layout, activations: a, workspace: w, part: part) }
             // middle = x + attended·Wᵀ + b
-            linearForward(a.attended + r0 * c, rows: rows, inputs: c, outputs: c, weightT: layer.projectionWeight, bias: layer.projectionBias, into: a.middle + r0 * c)
+            linearForward(a.attended + r0 * c, rows: rows, inputs: c, outputs: c, weight: layer.projectionWeight, bias: layer.projectionBias, into: a.middle + r0 * c)
             CPUKernels.add(a.middle + r0 * c, a.residual + r0 * c, into: a.middle + r0 * c, count: rows * c)
             // MLP: next = middle + GELU(LN₂(middle)·W_fcᵀ + b)·W_projᵀ + b  (rows, F) → (rows, C)
             CPUKernels.layerNormForward(a.middle + r0 * c, weight: layer.norm2Weight, bias: layer.norm2Bias, rows: rows, c: c, epsilon: 1e-5,
                                         out: a.normed2 + r0 * c, normalized: a.norm2 + r0 * c, inverseStd: a.inverseStd2 + r0)
-            linearForward(a.normed2 + r0 * c, rows: rows, inputs: c, outputs: f, weightT: layer.fcWeight, bias: layer.fcBias, into: a.activated + r0 * f)
+            linearForward(a.normed2 + r0 * c, rows: rows, inputs: c, outputs: f, weight: layer.fcWeight, bias: layer.fcBias, into: a.activated + r0 * f)
             CPUKernels.geluForward(a.activated + r0 * f, derivative: a.geluDerivative + r0 * f, out: a.activated + r0 * f, count: rows * f)
-            linearForward(a.activated + r0 * f, rows: rows, inputs: f, outputs: c, weightT: layer.outWeight, bias: layer.outBias, into: next + r0 * c)
+            linearForward(a.activated + r0 * f, rows: rows, inputs: f, outputs: c, weight: layer.outWeight, bias: layer.outBias, into: next + r0 * c)
             CPUKernels.add(next + r0 * c, a.middle + r0 * c, into: next + r0 * c, count: rows * c)
         }
         CPUKernels.layerNormForward(w.finalResidual + r0 * c, weight: p.finalWeight, bias: p.finalBias, rows: rows, c: c, epsilon: 1e-5,
@@ -87,11 +87,12 @@ extension CausalTransformer {
         (sequence + promptRows * width).update(from: source + continuation * width, count: continuationRows * width)
     }
 
-    /// y[rows, out] = x[rows, in]·W + b with W given transposed ([in, out]) (the decode step multiplies
+    /// y[rows, out] = x[rows, in]·Wᵀ + b with W as stored ([out, in]) (the decode step multiplies
     /// by packed weights instead, `packedLinearForward`).
-    func linearForward(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, weightT: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                               into y: UnsafeMutablePointer<Float>) {
-        CPUKernels.matmul(m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: weightT, ldb: outputs, c: y, ldc: outputs, accumulate: false, bias: bias)
+    func linearForward(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                       into y: UnsafeMutablePointer<Float>, epilogue: GemmEpilogue? = nil) {
+        CPUKernels.matmulTransposedB(m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: weight, ldb: inputs, c: y, ldc: outputs, accumulate: false, bias: bias,
+                                     epilogue: epilogue)
     }
 
     /// Backward of the fused trunk over the workspace's backward chunks, which the two threads take in
@@ -99,7 +100,7 @@ extension CausalTransformer {
     /// order (over both threads, by parameter range) and into the parameters' gradients.
     func trunkBackward(tokens: [Int], layout: TrunkLayout, outputGradient: [Float], parents: [Tensor], workspace w: TrunkWorkspace) {
         let count = w.parameterCount, per = w.backwardChunkSequences
-        withTrunkParameters(transposedWeights: false) { parameters in
+        withTrunkParameters { parameters in
             let shared = UncheckedSendable((self, parameters, w))
             tokens.withUnsafeBufferPointer { tokenBuffer in
                 outputGradient.withUnsafeBufferPointer { gradientBuffer in
@@ -158,10 +159,11 @@ extension CausalTransformer {
             let a = w.layers[l], layer = p.layers[l]
             let g = gradients.layers[l]
 
-            // next = middle + activated·W_outᵀ + b_out: dx holds d(next).
+            // next = middle + activated·W_outᵀ + b_out: dx holds d(next). dHidden = (dx·W_out) ⊙ GELU′, the
+            // product multiplying each finished tile.
             linearBackward(dy: dx, x: a.activated + r0 * f, rows: rows, inputs: f, outputs: c, weight: layer.outWeight,
-                           weightGradient: g.outWeight, biasGradient: g.outBias, inputGradient: dHidden)
-            CPUKernels.multiply(dHidden, a.geluDerivative + r0 * f, into: dHidden, count: rows * f)
+                           weightGradient: g.outWeight, biasGradient: g.outBias, inputGradient: dHidden,
+                           inputEpilogue: .multiply(factor: a.geluDerivative + r0 * f))
             linearBackward(dy: dHidden, x: a.normed2 + r0 * c, rows: rows, inputs: c, outputs: f, weight: layer.fcWeight,
                            weightGradient: g.fcWeight, biasGradient: g.fcBias, inputGradient: dNormed)
             // d(middle) = d(next) + LN₂ᵀ(dNormed), accumulated in place.
@@ -235,9 +237,11 @@ extension CausalTransformer {
 
     /// For y = x·Wᵀ + b (W [out, in]): gW = dyᵀ·x (overwritten: one product per chunk), gb += Σ dy, dx = dy·W (overwritten).
     private func linearBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, weight: UnsafePointer<Float>,
-                                weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>, inputGradient: UnsafeMutablePointer<Float>) {
+                                weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>, inputGradient: UnsafeMutablePointer<Float>,
+                                inputEpilogue: GemmEpilogue? = nil) {
         CPUKernels.addColumnSums(dy, rows: rows, columns: outputs, into: biasGradient)
         CPUKernels.matmulTransposedA(m: outputs, n: inputs, k: rows, a: dy, lda: outputs, b: x, ldb: inputs, c: weightGradient, ldc: inputs, accumulate: false)
-        CPUKernels.matmul(m: rows, n: inputs, k: outputs, a: dy, lda: outputs, b: weight, ldb: inputs, c: inputGradient, ldc: inputs, accumulate: false)
+        CPUKernels.matmul(m: rows, n: inputs, k: outputs, a: dy, lda: outputs, b: weight, ldb: inputs, c: inputGradient, ldc: inputs, accumulate: false,
+                          epilogue: inputEpilogue)
     }
 }

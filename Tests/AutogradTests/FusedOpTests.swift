@@ -36,6 +36,45 @@ import Randomness
         }
     }
 
+    /// B given transposed (a weight W [out, in] as stored, `matmulTransposedB`) gives the same product as
+    /// the row-major B, bit for bit (the packed panels are the same), across N and K blocks and ragged edges.
+    @Test func transposedBGemmMatchesTheRowMajorProduct() {
+        var g = SeededGenerator(seed: 8)
+        for (m, n, k) in [(1, 1, 1), (3, 33, 17), (17, 300, 64), (9, 70, 600), (40, 513, 257)] {
+            let a = randomTensor([m, k], &g, requiresGrad: false), b = randomTensor([k, n], &g, requiresGrad: false)
+            let bias = randomTensor([n], &g, requiresGrad: false)
+            let bt = b.transposedMatrix()
+            var expected = [Float](repeating: 0, count: m * n), got = [Float](repeating: .nan, count: m * n)
+            a.data.withUnsafeBufferPointer { a in b.data.withUnsafeBufferPointer { b in bt.withUnsafeBufferPointer { bt in
+                bias.data.withUnsafeBufferPointer { bias in
+                    CPUKernels.matmul(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n, c: &expected, ldc: n,
+                                      accumulate: false, bias: bias.baseAddress!)
+                    CPUKernels.matmulTransposedB(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: bt.baseAddress!, ldb: k, c: &got, ldc: n,
+                                                 accumulate: false, parallel: true, bias: bias.baseAddress!)
+                }
+            } } }
+            #expect(got == expected, "m \(m) n \(n) k \(k)")
+        }
+    }
+
+    /// A product with a `.multiply` epilogue equals the product followed by the elementwise multiply, bit
+    /// for bit: the epilogue runs once per tile, after the last K block (k = 600 takes three).
+    @Test func multiplyEpilogueMatchesASeparatePass() {
+        var g = SeededGenerator(seed: 12)
+        for (m, n, k) in [(1, 1, 1), (9, 33, 17), (17, 300, 64), (40, 70, 600)] {
+            let a = randomTensor([m, k], &g, requiresGrad: false), b = randomTensor([k, n], &g, requiresGrad: false)
+            let factor = randomTensor([m, n], &g, requiresGrad: false)
+            var expected = [Float](repeating: 0, count: m * n), got = [Float](repeating: .nan, count: m * n)
+            a.data.withUnsafeBufferPointer { a in b.data.withUnsafeBufferPointer { b in factor.data.withUnsafeBufferPointer { f in
+                CPUKernels.matmul(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n, c: &expected, ldc: n, accumulate: false)
+                for i in 0..<(m * n) { expected[i] *= f[i] }
+                CPUKernels.matmul(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n, c: &got, ldc: n, accumulate: false,
+                                  parallel: true, epilogue: .multiply(factor: f.baseAddress!))
+            } } }
+            #expect(got == expected, "m \(m) n \(n) k \(k)")
+        }
+    }
+
     /// B packed once (`CPUKernels.pack`, as the decode step's weights) gives the same product as B
     /// packed per call, across several N and K blocks and ragged panel and tile edges, with a bias.
     @Test func prepackedGemmMatchesThePerCallPacking() {

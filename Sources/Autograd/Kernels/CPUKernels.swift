@@ -11,11 +11,12 @@ public enum CPUKernels {
     @inline(__always)
     public static func matmul(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = false, bias: UnsafePointer<Float>? = nil
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = false, bias: UnsafePointer<Float>? = nil,
+        epilogue: GemmEpilogue? = nil
     ) {
         precondition(bias == nil || !accumulate, "matmul adds a bias only when it does not accumulate")
         gemm(m: m, n: n, k: k, a: StridedMatrix(base: a, rowStride: lda, columnStride: 1), b: b, ldb: ldb, c: c, ldc: ldc,
-             accumulate: accumulate, parallel: parallel, bias: bias)
+             accumulate: accumulate, parallel: parallel, bias: bias, epilogue: epilogue)
     }
 
     /// Floats that `pack(_:ldb:k:n:into:)` writes for a B of [k, n].
@@ -34,6 +35,19 @@ public enum CPUKernels {
         precondition(bias == nil || !accumulate, "matmul adds a bias only when it does not accumulate")
         gemm(m: m, n: n, k: k, a: StridedMatrix(base: a, rowStride: lda, columnStride: 1), b: packedB, ldb: n, c: c, ldc: ldc,
              accumulate: accumulate, parallel: parallel, bias: bias, packedB: packedB)
+    }
+
+    /// C[M,N] = A · Bᵀ (+ `bias` on every row) with B stored [N, K] (row stride `ldb`): y = x·Wᵀ + b for a
+    /// weight W [out, in] as stored (transposed while packed), or C += A · Bᵀ when `accumulate`.
+    /// `epilogue`: elementwise work on C done tile by tile as the product finishes it (`GemmEpilogue`).
+    public static func matmulTransposedB(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = false, bias: UnsafePointer<Float>? = nil,
+        epilogue: GemmEpilogue? = nil
+    ) {
+        precondition(bias == nil || !accumulate, "matmul adds a bias only when it does not accumulate")
+        gemm(m: m, n: n, k: k, a: StridedMatrix(base: a, rowStride: lda, columnStride: 1), b: b, ldb: ldb, c: c, ldc: ldc,
+             accumulate: accumulate, parallel: parallel, bias: bias, transposedB: true, epilogue: epilogue)
     }
 
     /// C[M,N] (+)= Aᵀ · B with A stored [K, M] (row stride `lda`) and B [K, N]: a weight gradient dyᵀ·x.
@@ -77,17 +91,6 @@ public enum CPUKernels {
     /// y = GELU(x) (y may be x), keeping GELU′(x) for a backward that multiplies by it (the fused trunk).
     public static func geluForward(_ x: UnsafePointer<Float>, derivative: UnsafeMutablePointer<Float>, out y: UnsafeMutablePointer<Float>, count: Int) {
         Autograd.geluForwardKeepingDerivative(x, derivative, y, count)
-    }
-
-    /// out = a ⊙ b over n floats (may alias).
-    public static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int) {
-        var i = 0
-        while i + 16 <= n {
-            let v = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < n { out[i] = a[i] * b[i]; i += 1 }
     }
 
     /// out = a + b over n floats (may alias).
