@@ -96,10 +96,18 @@ public enum FastMath {
 
 /// y = GELU(x) over n floats, keeping t = tanh(√(2/π)(x + 0.044715 x³)) for the backward.
 func geluForward(_ x: UnsafePointer<Float>, _ t: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    geluForward(x, keeping: t, y, n) { _, t in t }
+}
+
+/// y = GELU(x) over n floats (y may be x), with `kept[i] = keep(x, t)` per element (t the tanh).
+@inline(__always)
+private func geluForward(_ x: UnsafePointer<Float>, keeping kept: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
+                         keep: (SIMD16<Float>, SIMD16<Float>) -> SIMD16<Float>) {
     var i = 0
     while i + 16 <= n {
-        let (tv, yv) = gelu16(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self))
-        UnsafeMutableRawPointer(t + i).storeBytes(of: tv, as: SIMD16<Float>.self)
+        let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+        let (tv, yv) = gelu16(xv)
+        UnsafeMutableRawPointer(kept + i).storeBytes(of: keep(xv, tv), as: SIMD16<Float>.self)
         UnsafeMutableRawPointer(y + i).storeBytes(of: yv, as: SIMD16<Float>.self)
         i += 16
     }
@@ -107,7 +115,8 @@ func geluForward(_ x: UnsafePointer<Float>, _ t: UnsafeMutablePointer<Float>, _ 
         var v = SIMD16<Float>(repeating: 0)
         for j in 0..<(n - i) { v[j] = x[i + j] }
         let (tv, yv) = gelu16(v)
-        for j in 0..<(n - i) { t[i + j] = tv[j]; y[i + j] = yv[j] }
+        let kv = keep(v, tv)
+        for j in 0..<(n - i) { kept[i + j] = kv[j]; y[i + j] = yv[j] }
     }
 }
 
@@ -146,18 +155,5 @@ func geluBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ t: Uns
 /// whose backward then multiplies by the derivative instead of re-reading x and tanh (one (N, F)
 /// activation fewer, and two streams fewer in its backward).
 func geluForwardKeepingDerivative(_ x: UnsafePointer<Float>, _ derivative: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    var i = 0
-    while i + 16 <= n {
-        let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
-        let (tv, yv) = gelu16(xv)
-        UnsafeMutableRawPointer(derivative + i).storeBytes(of: geluDerivative16(xv, tv), as: SIMD16<Float>.self)
-        UnsafeMutableRawPointer(y + i).storeBytes(of: yv, as: SIMD16<Float>.self)
-        i += 16
-    }
-    if i < n {
-        var v = SIMD16<Float>(repeating: 0)
-        for j in 0..<(n - i) { v[j] = x[i + j] }
-        let (tv, yv) = gelu16(v)
-        for j in 0..<(n - i) { derivative[i + j] = geluDerivative(v[j], tv[j]); y[i + j] = yv[j] }
-    }
+    geluForward(x, keeping: derivative, y, n, keep: geluDerivative16)
 }
