@@ -13,9 +13,8 @@ public final class KeyValueCache: @unchecked Sendable {
     private let storage: UnsafeMutablePointer<Float>
     private let cacheFloats: Int
     /// The weights as the decode step reads them (`CausalTransformer.decodeParameters`: Linear weights
-    /// transposed and packed), taken at the cache's first step: the keys and values it holds come from
-    /// those weights, and re-transposing and re-packing every Linear at every step cost about as much as a
-    /// small model's step itself.
+    /// packed), taken at the cache's first step: the keys and values it holds come from those weights,
+    /// and re-packing every Linear at every step cost about as much as a small model's step itself.
     var decodeParameters: [[Float]]?
 
     public init(batch: Int, config: TransformerConfig) {
@@ -72,14 +71,14 @@ extension CausalTransformer {
         var hidden = [Float](repeating: 0, count: batch * c)
         if cache.decodeParameters == nil { cache.decodeParameters = decodeParameters() }
         withPinned(cache.decodeParameters!) { pointers in
-            let parameters = TrunkParameters(Array(pointers.dropLast()), layers: blocks.count), headWeightT = pointers[pointers.count - 1]
+            let parameters = TrunkParameters(Array(pointers.dropLast()), layers: blocks.count), packedHead = pointers[pointers.count - 1]
             logits.withUnsafeMutableBufferPointer { logitBuffer in
                 hidden.withUnsafeMutableBufferPointer { hiddenBuffer in
-                    let shared = UncheckedSendable((self, parameters, logitBuffer.baseAddress!, hiddenBuffer.baseAddress!, headWeightT))
+                    let shared = UncheckedSendable((self, parameters, logitBuffer.baseAddress!, hiddenBuffer.baseAddress!, packedHead))
                     CPUKernels.split(count: batch) { _, rows in
-                        let (model, parameters, logits, hidden, headT) = shared.value
+                        let (model, parameters, logits, hidden, packedHead) = shared.value
                         model.decodeRows(rows, tokens: tokens, position: position, parameters: parameters, cache: cache,
-                                         headWeightT: headT, logits: logits, hidden: hidden)
+                                         packedHead: packedHead, logits: logits, hidden: hidden)
                     }
                 }
             }
@@ -87,27 +86,30 @@ extension CausalTransformer {
         return (logits, hidden)
     }
 
-    /// The trunk's parameters with each Linear weight as Wᵀ [in, out] packed for the gemm
-    /// (`CPUKernels.pack`), then the LM head's Wᵀ [C, V] packed: a step multiplies a few rows by each
-    /// weight, and packing the weights at every product cost as much as the products (GPT M).
+    /// The trunk's parameters with each Linear weight packed for the gemm as the B = Wᵀ [in, out] of
+    /// y = x·Wᵀ (`CPUKernels.pack`, transposing W [out, in] as stored while it packs), then the LM head's
+    /// weight packed the same way: a step multiplies a few rows by each weight, and packing the weights
+    /// at every product cost as much as the products (GPT M).
     func decodeParameters() -> [[Float]] {
         let c = config.modelWidth, f = config.mlpWidth
-        var arrays = trunkParameterArrays(transposedWeights: true)
+        var arrays = trunkParameterArrays()
         for l in 0..<blocks.count {
             // Offsets of the Linear weights within a block's 12 parameters, with their (in, out).
             for (offset, inputs, outputs) in [(2, c, 3 * c), (4, c, c), (8, c, f), (10, f, c)] {
                 arrays[2 + 12 * l + offset] = Self.packed(arrays[2 + 12 * l + offset], inputs: inputs, outputs: outputs)
             }
         }
-        let headT = (config.tiedEmbeddings ? tokenEmbedding.weight : head.weight).transposedMatrix()
-        return arrays + [Self.packed(headT, inputs: c, outputs: config.vocabularySize)]
+        let headWeight = (config.tiedEmbeddings ? tokenEmbedding.weight : head.weight).data
+        return arrays + [Self.packed(headWeight, inputs: c, outputs: config.vocabularySize)]
     }
 
-    /// Wᵀ [inputs, outputs] packed by `CPUKernels.pack`.
-    static func packed(_ matrix: [Float], inputs: Int, outputs: Int) -> [Float] {
+    /// A weight W [outputs, inputs] as stored, packed as the B = Wᵀ of y = x·Wᵀ by `CPUKernels.pack`.
+    static func packed(_ weight: [Float], inputs: Int, outputs: Int) -> [Float] {
         let count = CPUKernels.packedCount(k: inputs, n: outputs)
         return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            matrix.withUnsafeBufferPointer { CPUKernels.pack($0.baseAddress!, ldb: outputs, k: inputs, n: outputs, into: buffer.baseAddress!) }
+            weight.withUnsafeBufferPointer {
+                CPUKernels.pack($0.baseAddress!, ldb: inputs, k: inputs, n: outputs, transposed: true, into: buffer.baseAddress!)
+            }
             initialized = count
         }
     }
@@ -119,9 +121,9 @@ extension CausalTransformer {
     }
 
     /// Rows `rows` of `decodeStep` through every layer, as (rows, ·) matrix products; the Linear weights
-    /// of `parameters` and `headWeightT` are packed (`decodeParameters`).
+    /// of `parameters` and the LM head are packed (`decodeParameters`).
     private func decodeRows(_ rows: Range<Int>, tokens: [Int], position: Int, parameters p: TrunkParameters, cache: KeyValueCache,
-                            headWeightT: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>) {
+                            packedHead: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>) {
         let c = config.modelWidth, f = config.mlpWidth, heads = config.heads, d = config.headSize, vocabulary = config.vocabularySize
         let scale = 1 / Float(d).squareRoot(), maxTime = config.contextLength
         let r0 = rows.lowerBound, n = rows.count
@@ -156,6 +158,6 @@ extension CausalTransformer {
             CPUKernels.add(x, middle, into: x, count: n * c)
         }
         CPUKernels.layerNormForward(x, weight: p.finalWeight, bias: p.finalBias, rows: n, c: c, epsilon: 1e-5, out: hidden + r0 * c, normalized: xhat, inverseStd: inverseStd)
-        CPUKernels.matmul(m: n, n: vocabulary, k: c, a: hidden + r0 * c, lda: c, packedB: headWeightT, c: logits + r0 * vocabulary, ldc: vocabulary, accumulate: false)
+        CPUKernels.matmul(m: n, n: vocabulary, k: c, a: hidden + r0 * c, lda: c, packedB: packedHead, c: logits + r0 * vocabulary, ldc: vocabulary, accumulate: false)
     }
 }

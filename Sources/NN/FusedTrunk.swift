@@ -230,14 +230,12 @@ extension CausalTransformer {
     /// forward's products transpose them while packing (`matmulTransposedB`), so a training step makes no
     /// transposed copies (which ran on one thread before every forward: 1.2 % of a GPT S step, perf).
     func withTrunkParameters<R>(_ body: (TrunkParameters) -> R) -> R {
-        withPinned(trunkParameterArrays(transposedWeights: false)) { body(TrunkParameters($0, layers: blocks.count)) }
+        withPinned(trunkParameterArrays()) { body(TrunkParameters($0, layers: blocks.count)) }
     }
 
-    /// The values of `trunkParameterTensors`, the Linear weights transposed when `transposedWeights`.
-    func trunkParameterArrays(transposedWeights: Bool) -> [[Float]] {
-        trunkParameterTensors.enumerated().map { index, tensor in
-            transposedWeights && Self.isTrunkLinearWeight(index: index, layers: blocks.count) ? tensor.transposedMatrix() : tensor.data
-        }
+    /// The values of `trunkParameterTensors`, as stored.
+    func trunkParameterArrays() -> [[Float]] {
+        trunkParameterTensors.map(\.data)
     }
 
     /// Whether entry `index` of `trunkParameterTensors` is a block's Linear weight: offsets 2, 4, 8, 10

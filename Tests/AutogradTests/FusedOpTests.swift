@@ -76,7 +76,8 @@ import Randomness
     }
 
     /// B packed once (`CPUKernels.pack`, as the decode step's weights) gives the same product as B
-    /// packed per call, across several N and K blocks and ragged panel and tile edges, with a bias.
+    /// packed per call, across several N and K blocks and ragged panel and tile edges, with a bias; and
+    /// packing it from Bᵀ gives the same panels.
     @Test func prepackedGemmMatchesThePerCallPacking() {
         var g = SeededGenerator(seed: 9)
         for (m, n, k) in [(1, 1, 1), (3, 33, 17), (17, 300, 64), (9, 70, 600), (40, 513, 257)] {
@@ -98,6 +99,15 @@ import Randomness
                 }
             }
             #expect(got == expected, "m \(m) n \(n) k \(k)")
+            // Packing from Bᵀ (a weight as stored, the decode step's case) lays out the same panels.
+            let bt = b.transposedMatrix()
+            var packedFromTranspose = [Float](repeating: .nan, count: packed.count)
+            bt.withUnsafeBufferPointer { bt in
+                packedFromTranspose.withUnsafeMutableBufferPointer {
+                    CPUKernels.pack(bt.baseAddress!, ldb: k, k: k, n: n, transposed: true, into: $0.baseAddress!)
+                }
+            }
+            #expect(packedFromTranspose == packed, "m \(m) n \(n) k \(k)")
         }
     }
 

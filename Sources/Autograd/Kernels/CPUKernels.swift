@@ -23,8 +23,9 @@ public enum CPUKernels {
     public static func packedCount(k: Int, n: Int) -> Int { Autograd.packedCount(k: k, n: n) }
 
     /// Packs B [k, n] (row stride ldb) for `matmul(…, packedB:)`: for a B reused across many products.
-    public static func pack(_ b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, into packed: UnsafeMutablePointer<Float>) {
-        packWhole(b, ldb: ldb, k: k, n: n, into: packed)
+    /// With `transposed`, `b` holds Bᵀ [n, k] (row stride ldb), as a weight W [out, in] is stored for y = x·Wᵀ.
+    public static func pack(_ b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, transposed: Bool = false, into packed: UnsafeMutablePointer<Float>) {
+        packWhole(b, ldb: ldb, k: k, n: n, transposed: transposed, into: packed)
     }
 
     /// `matmul` with B given packed by `pack` (k and n as packed).

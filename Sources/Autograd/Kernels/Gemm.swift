@@ -102,21 +102,33 @@ func packedCount(k: Int, n: Int) -> Int {
     return total
 }
 
-/// Packs all of B [k, n] (row stride ldb) once, for products whose B is fixed across calls (a
-/// sampler's weights across decode steps): `gemm(…, packedB:)` then skips its per-call packing, which
-/// for a few rows of A costs as much as the product (a decode step of GPT M packs 3 MB of weights).
-func packWhole(_ b: ConstFloatPointer, ldb: Int, k: Int, n: Int, into packed: FloatPointer) {
+/// Packs all of B [k, n] (row stride ldb; with `transposed`, given as Bᵀ [n, k]) once, for products whose
+/// B is fixed across calls (a sampler's weights across decode steps): `gemm(…, packedB:)` then skips
+/// its per-call packing, which for a few rows of A costs as much as the product (a decode step of GPT M
+/// packs 3 MB of weights).
+func packWhole(_ b: ConstFloatPointer, ldb: Int, k: Int, n: Int, transposed: Bool, into packed: FloatPointer) {
     var offset = 0, jc = 0
     while jc < n {
         let nc = min(blockN, n - jc), panels = (nc + 31) / 32
         var pc = 0
         while pc < k {
             let kc = min(blockK, k - pc)
-            packB(b + pc * ldb + jc, ldb: ldb, kc: kc, nc: nc, into: packed + offset)
+            packBlock(b, ldb: ldb, transposed: transposed, k0: pc, kc: kc, j0: jc, nc: nc, into: packed + offset)
             offset += panels * kc * 32
             pc += kc
         }
         jc += nc
+    }
+}
+
+/// The (K block k0..<k0+kc, N block j0..<j0+nc) of B as ⌈nc/32⌉ panels of [kc][32]: from B [k, n], or
+/// from Bᵀ [n, k] when `transposed` (row stride `ldb` either way).
+@inline(__always)
+private func packBlock(_ b: ConstFloatPointer, ldb: Int, transposed: Bool, k0: Int, kc: Int, j0: Int, nc: Int, into packed: FloatPointer) {
+    if transposed {
+        packTransposedB(b + j0 * ldb + k0, ldb: ldb, kc: kc, nc: nc, into: packed)
+    } else {
+        packB(b + k0 * ldb + j0, ldb: ldb, kc: kc, nc: nc, into: packed)
     }
 }
 
@@ -125,8 +137,8 @@ private let blockN = 256
 
 /// Rows of C for one thread. Each (N block, K block) of B is packed into 32-column panels ([kc][32],
 /// zero-padded; or read from `packedB`, laid out by `packWhole`) so the micro-kernel streams B
-/// contiguously (best of 4 runs: GPT M training 16.2k → 20.1k tokens/s). A is read in place (its 8 rows, or for Aᵀ·B its 8 contiguous columns, are a few
-/// prefetchable streams) and packed into a zero-padded [kc][8] micro-panel only at the row edge:
+/// contiguously (best of 4 runs: GPT M training 16.2k → 20.1k tokens/s). A is read in place (its 8
+/// rows, or for Aᵀ·B its 8 contiguous columns, are a few prefetchable streams) and packed into a zero-padded [kc][8] micro-panel only at the row edge:
 /// packing every A tile (BLIS) measured slower here (one-thread trunk shapes 108 → 78 GFLOP/s), as the
 /// 8-row transpose costs more than it saves at K = 64.
 private func gemmRows(
@@ -152,11 +164,8 @@ private func gemmRows(
             if let prepacked {
                 packedB = prepacked + prepackedOffset
                 prepackedOffset += panels * kc * 32
-            } else if transposedB {
-                packTransposedB(b + jc * ldb + pc, ldb: ldb, kc: kc, nc: nc, into: scratchB)
-                packedB = ConstFloatPointer(scratchB)
             } else {
-                packB(b + pc * ldb + jc, ldb: ldb, kc: kc, nc: nc, into: scratchB)
+                packBlock(b, ldb: ldb, transposed: transposedB, k0: pc, kc: kc, j0: jc, nc: nc, into: scratchB)
                 packedB = ConstFloatPointer(scratchB)
             }
             var i = rows.lowerBound
@@ -185,7 +194,8 @@ private func gemmRows(
                         }
                     }
                 }
-                // The tile's rows of this N block are final after the last K block: apply the epilogue while they are in L1.
+                // The tile's rows of this N block are final after the last K block: apply the epilogue
+                // while they are in L1.
                 if let epilogue, pc + kc == k {
                     for r in i..<(i + mr) { epilogue.apply(row: c + r * ldc + jc, at: r * ldc + jc, count: nc) }
                 }
