@@ -23,12 +23,12 @@ let package = Package(
     targets: [
         .target(name: "Randomness", swiftSettings: nativeRelease),
         .target(name: "CAllocator"),
-        .target(name: "Autograd", dependencies: ["Randomness", "CAllocator"], swiftSettings: nativeRelease),
-        .target(name: "NN", dependencies: ["Autograd"], swiftSettings: nativeRelease),
+        .target(name: "Autograd", dependencies: ["CAllocator"], swiftSettings: nativeRelease),
+        .target(name: "NN", dependencies: ["Autograd", "Randomness"], swiftSettings: nativeRelease),
         .target(name: "Objectives", swiftSettings: nativeRelease),
         .target(name: "Environments", dependencies: ["Randomness"], swiftSettings: nativeRelease),
         .target(name: "Tasks", dependencies: ["Randomness"]),
-        .target(name: "Policies", dependencies: ["NN", "Autograd"], swiftSettings: nativeRelease),
+        .target(name: "Policies", dependencies: ["NN", "Autograd", "Randomness"], swiftSettings: nativeRelease),
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "Training",

@@ -27,7 +27,8 @@ extension Tensor {
         data.withUnsafeBufferPointer { qkvBuffer in
             out.withUnsafeMutableBufferPointer { outBuffer in
                 weights.withUnsafeMutableBufferPointer { weightBuffer in
-                    let pointers = UncheckedSendable((qkvBuffer.baseAddress!, outBuffer.baseAddress!, weightBuffer.baseAddress!))
+                    let pointers = UncheckedSendable(
+                        (qkvBuffer.baseAddress!, outBuffer.baseAddress!, weightBuffer.baseAddress!))
                     parallelChunks(count: batch * heads, work: work, threshold: 1 << 18) { range in
                         let (qkv, o, a) = pointers.value
                         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
@@ -35,9 +36,11 @@ extension Tensor {
                         for bh in range {
                             let b = bh / heads, h = bh % heads
                             let q = qkv + b * time * rowStride + h * headSize
-                            causalAttentionForward(q: q, k: q + channels, v: q + 2 * channels, stride: rowStride, time: time, headSize: headSize,
-                                                   scale: scale, out: o + b * time * channels + h * headSize, outStride: channels,
-                                                   weights: a + bh * weightsCount, scratch: scratch)
+                            causalAttentionForward(
+                                q: q, k: q + channels, v: q + 2 * channels, stride: rowStride, time: time,
+                                headSize: headSize,
+                                scale: scale, out: o + b * time * channels + h * headSize, outStride: channels,
+                                weights: a + bh * weightsCount, scratch: scratch)
                         }
                     }
                 }
@@ -51,7 +54,11 @@ extension Tensor {
                 g.withUnsafeBufferPointer { gBuffer in
                     input.withUnsafeBufferPointer { qkvBuffer in
                         weights.withUnsafeBufferPointer { weightBuffer in
-                            let pointers = UncheckedSendable((gBuffer.baseAddress!, qkvBuffer.baseAddress!, weightBuffer.baseAddress!, gradBuffer.baseAddress!))
+                            let pointers = UncheckedSendable(
+                                (
+                                    gBuffer.baseAddress!, qkvBuffer.baseAddress!, weightBuffer.baseAddress!,
+                                    gradBuffer.baseAddress!
+                                ))
                             parallelChunks(count: batch * heads, work: 2 * work, threshold: 1 << 18) { range in
                                 let (dout, qkv, a, dqkv) = pointers.value
                                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
@@ -60,10 +67,12 @@ extension Tensor {
                                     let b = bh / heads, h = bh % heads
                                     let offset = b * time * rowStride + h * headSize
                                     let q = qkv + offset, dq = dqkv + offset
-                                    causalAttentionBackward(q: q, k: q + channels, v: q + 2 * channels, stride: rowStride, time: time, headSize: headSize,
-                                                            scale: scale, weights: a + bh * weightsCount,
-                                                            outGradient: dout + b * time * channels + h * headSize, outStride: channels,
-                                                            dq: dq, dk: dq + channels, dv: dq + 2 * channels, scratch: scratch)
+                                    causalAttentionBackward(
+                                        q: q, k: q + channels, v: q + 2 * channels, stride: rowStride, time: time,
+                                        headSize: headSize,
+                                        scale: scale, weights: a + bh * weightsCount,
+                                        outGradient: dout + b * time * channels + h * headSize, outStride: channels,
+                                        dq: dq, dk: dq + channels, dv: dq + 2 * channels, scratch: scratch)
                                 }
                             }
                         }

@@ -94,10 +94,14 @@ extension Tensor {
         return result(shape: a.shape, data: out, parents: [a, b]) { output in
             let g = output.grad!
             a.accumulateGradient { ga in
-                g.withUnsafeBufferPointer { gp in if let d = ga.baseAddress, let s = gp.baseAddress { for i in 0..<n { d[i] += s[i] } } }
+                g.withUnsafeBufferPointer { gp in
+                    if let d = ga.baseAddress, let s = gp.baseAddress { for i in 0..<n { d[i] += s[i] } }
+                }
             }
             b.accumulateGradient { gb in
-                g.withUnsafeBufferPointer { gp in if let d = gb.baseAddress, let s = gp.baseAddress { for i in 0..<n { d[i] += sign * s[i] } } }
+                g.withUnsafeBufferPointer { gp in
+                    if let d = gb.baseAddress, let s = gp.baseAddress { for i in 0..<n { d[i] += sign * s[i] } }
+                }
             }
         }
     }
@@ -112,12 +116,16 @@ extension Tensor {
 
     /// Elementwise maximum; the gradient goes to `a` where a ≥ b, else to `b`.
     public static func maximum(_ a: Tensor, _ b: Tensor) -> Tensor {
-        binary(a, b, forward: { Swift.max($0, $1) }, gradA: { a, b, _ in a >= b ? 1 : 0 }, gradB: { a, b, _ in a >= b ? 0 : 1 })
+        binary(
+            a, b, forward: { Swift.max($0, $1) }, gradA: { a, b, _ in a >= b ? 1 : 0 },
+            gradB: { a, b, _ in a >= b ? 0 : 1 })
     }
 
     /// Elementwise minimum; the gradient goes to `a` where a ≤ b, else to `b`.
     public static func minimum(_ a: Tensor, _ b: Tensor) -> Tensor {
-        binary(a, b, forward: { Swift.min($0, $1) }, gradA: { a, b, _ in a <= b ? 1 : 0 }, gradB: { a, b, _ in a <= b ? 0 : 1 })
+        binary(
+            a, b, forward: { Swift.min($0, $1) }, gradA: { a, b, _ in a <= b ? 1 : 0 },
+            gradB: { a, b, _ in a <= b ? 0 : 1 })
     }
 
     public static func + (a: Tensor, s: Float) -> Tensor { a.unary({ $0 + s }, derivative: { _, _ in 1 }) }
@@ -162,10 +170,16 @@ extension Tensor {
         return Tensor.result(shape: shape, data: out, parents: [self]) { output in
             let x = self.data
             self.accumulateGradient { gx in
-                output.grad!.withUnsafeBufferPointer { g in x.withUnsafeBufferPointer { xb in tanhValues.withUnsafeBufferPointer { tb in
-                    guard n > 0, let gp = g.baseAddress, let xp = xb.baseAddress, let tp = tb.baseAddress, let gxp = gx.baseAddress else { return }
-                    geluBackward(gp, xp, tp, gxp, n)
-                } } }
+                output.grad!.withUnsafeBufferPointer { g in
+                    x.withUnsafeBufferPointer { xb in
+                        tanhValues.withUnsafeBufferPointer { tb in
+                            guard n > 0, let gp = g.baseAddress, let xp = xb.baseAddress, let tp = tb.baseAddress,
+                                let gxp = gx.baseAddress
+                            else { return }
+                            geluBackward(gp, xp, tp, gxp, n)
+                        }
+                    }
+                }
             }
         }
     }
@@ -174,11 +188,15 @@ extension Tensor {
 
     /// Applies a vectorised function; `derivative(x, y)` is dy/dx from input and output.
     @inline(__always)
-    func vectorUnary(_ forward: (SIMD16<Float>) -> SIMD16<Float>, derivative: @escaping (Float, Float) -> Float) -> Tensor {
+    func vectorUnary(
+        _ forward: (SIMD16<Float>) -> SIMD16<Float>, derivative: @escaping (Float, Float) -> Float
+    ) -> Tensor {
         let n = count
         var out = [Float](repeating: 0, count: n)
         if n > 0 {
-            data.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { y in map16(x.baseAddress!, y.baseAddress!, n, forward) } }
+            data.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { y in map16(x.baseAddress!, y.baseAddress!, n, forward) }
+            }
         }
         return Tensor.result(shape: shape, data: out, parents: [self]) { output in
             let g = output.grad!, y = output.data, x = self.data
@@ -190,15 +208,18 @@ extension Tensor {
     /// with `straightThrough` (the straight-through estimator).
     public func clamp(_ low: Float, _ high: Float, straightThrough: Bool = false) -> Tensor {
         precondition(low <= high, "clamp bounds \(low) > \(high)")
-        return unary({ Swift.min(Swift.max($0, low), high) }, derivative: { x, _ in
-            straightThrough || (x >= low && x <= high) ? 1 : 0
-        })
+        return unary(
+            { Swift.min(Swift.max($0, low), high) },
+            derivative: { x, _ in
+                straightThrough || (x >= low && x <= high) ? 1 : 0
+            })
     }
 
     /// `mask ? a : b` elementwise for tensors of one shape (mask holds 1 or 0). No gradient flows to
     /// `mask`; the unselected side gets zero gradient even where it holds inf or NaN.
     public static func select(_ mask: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
-        precondition(mask.shape == a.shape && a.shape == b.shape, "select shapes \(mask.shape), \(a.shape), \(b.shape) differ")
+        precondition(
+            mask.shape == a.shape && a.shape == b.shape, "select shapes \(mask.shape), \(a.shape), \(b.shape) differ")
         let m = mask.data, n = a.count
         var out = [Float](repeating: 0, count: n)
         for i in 0..<n { out[i] = m[i] != 0 ? a.data[i] : b.data[i] }

@@ -18,17 +18,25 @@ extension Tensor {
                 // dA = dC · Bᵀ  [M,N]·[N,K]; dB = Aᵀ · dC  [K,M]·[M,N]
                 if a.requiresGrad {
                     var bt = [Float](repeating: 0, count: k * n)
-                    b.data.withUnsafeBufferPointer { src in bt.withUnsafeMutableBufferPointer { dst in
-                        transpose(src.baseAddress!, rows: k, columns: n, into: dst.baseAddress!)
-                    } }
-                    a.accumulateGradient { ga in Tensor.gemmNN(m: m, n: k, k: n, a: g, b: bt, into: ga, accumulate: true) }
+                    b.data.withUnsafeBufferPointer { src in
+                        bt.withUnsafeMutableBufferPointer { dst in
+                            transpose(src.baseAddress!, rows: k, columns: n, into: dst.baseAddress!)
+                        }
+                    }
+                    a.accumulateGradient { ga in
+                        Tensor.gemmNN(m: m, n: k, k: n, a: g, b: bt, into: ga, accumulate: true)
+                    }
                 }
                 if b.requiresGrad {
-                    b.accumulateGradient { gb in Tensor.gemmTN(m: k, n: n, k: m, a: a.data, b: g, into: gb, accumulate: true) }
+                    b.accumulateGradient { gb in
+                        Tensor.gemmTN(m: k, n: n, k: m, a: a.data, b: g, into: gb, accumulate: true)
+                    }
                 }
             }
         }
-        precondition(a.rank == 3 && b.rank == 3 && a.shape[0] == b.shape[0], "batched matmul needs [B,M,K]·[B,K,N], got \(a.shape) · \(b.shape)")
+        precondition(
+            a.rank == 3 && b.rank == 3 && a.shape[0] == b.shape[0],
+            "batched matmul needs [B,M,K]·[B,K,N], got \(a.shape) · \(b.shape)")
         let batch = a.shape[0], m = a.shape[1]
         var out = [Float](repeating: 0, count: batch * m * n)
         for i in 0..<batch {
@@ -45,9 +53,11 @@ extension Tensor {
                 if a.requiresGrad {
                     let bPart = Array(b.data[(i * k * n)..<((i + 1) * k * n)])
                     var bt = [Float](repeating: 0, count: k * n)
-                    bPart.withUnsafeBufferPointer { src in bt.withUnsafeMutableBufferPointer { dst in
-                        transpose(src.baseAddress!, rows: k, columns: n, into: dst.baseAddress!)
-                    } }
+                    bPart.withUnsafeBufferPointer { src in
+                        bt.withUnsafeMutableBufferPointer { dst in
+                            transpose(src.baseAddress!, rows: k, columns: n, into: dst.baseAddress!)
+                        }
+                    }
                     var ga = [Float](repeating: 0, count: m * k)
                     Tensor.gemmNN(m: m, n: k, k: n, a: gPart, b: bt, into: &ga, accumulate: false)
                     a.accumulateGradient { dst in for j in 0..<(m * k) { dst[i * m * k + j] += ga[j] } }
@@ -68,8 +78,12 @@ extension Tensor {
     public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         precondition(weight.rank == 2, "linear weight must be [out, in], got \(weight.shape)")
         let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
-        precondition(x.shape.last == inFeatures, "linear input \(x.shape) does not end in \(inFeatures) (weight \(weight.shape))")
-        if let bias { precondition(bias.shape == [outFeatures], "linear bias \(bias.shape) should be [\(outFeatures)]") }
+        precondition(
+            x.shape.last == inFeatures, "linear input \(x.shape) does not end in \(inFeatures) (weight \(weight.shape))"
+        )
+        if let bias {
+            precondition(bias.shape == [outFeatures], "linear bias \(bias.shape) should be [\(outFeatures)]")
+        }
         let rows = x.count / Swift.max(inFeatures, 1)
         // Wᵀ [in, out] so the forward pass is a plain A·B.
         let weightT = weight.transposedData()
@@ -78,11 +92,18 @@ extension Tensor {
             x.data.withUnsafeBufferPointer { xp in
                 weightT.withUnsafeBufferPointer { wp in
                     func compute(_ biasPointer: UnsafePointer<Float>?) {
-                        gemm(m: rows, n: outFeatures, k: inFeatures, a: StridedMatrix(base: xp.baseAddress!, rowStride: inFeatures, columnStride: 1),
-                             b: wp.baseAddress!, ldb: outFeatures, c: destination!, ldc: outFeatures, accumulate: false, bias: biasPointer)
+                        gemm(
+                            m: rows, n: outFeatures, k: inFeatures,
+                            a: StridedMatrix(base: xp.baseAddress!, rowStride: inFeatures, columnStride: 1),
+                            b: wp.baseAddress!, ldb: outFeatures, c: destination!, ldc: outFeatures, accumulate: false,
+                            bias: biasPointer)
                     }
                     if rows * outFeatures > 0 {
-                        if let bias { bias.data.withUnsafeBufferPointer { compute($0.baseAddress!) } } else { compute(nil) }
+                        if let bias {
+                            bias.data.withUnsafeBufferPointer { compute($0.baseAddress!) }
+                        } else {
+                            compute(nil)
+                        }
                     }
                 }
             }
@@ -93,11 +114,15 @@ extension Tensor {
             let g = output.grad!
             if x.requiresGrad {
                 // dx [rows, in] = dy [rows, out] · W [out, in]
-                x.accumulateGradient { gx in gemmNN(m: rows, n: inFeatures, k: outFeatures, a: g, b: weight.data, into: gx, accumulate: true) }
+                x.accumulateGradient { gx in
+                    gemmNN(m: rows, n: inFeatures, k: outFeatures, a: g, b: weight.data, into: gx, accumulate: true)
+                }
             }
             if weight.requiresGrad {
                 // dW [out, in] = dyᵀ [out, rows] · x [rows, in]
-                weight.accumulateGradient { gw in gemmTN(m: outFeatures, n: inFeatures, k: rows, a: g, b: x.data, into: gw, accumulate: true) }
+                weight.accumulateGradient { gw in
+                    gemmTN(m: outFeatures, n: inFeatures, k: rows, a: g, b: x.data, into: gw, accumulate: true)
+                }
             }
             if let bias, bias.requiresGrad {
                 bias.accumulateGradient { gb in
@@ -116,36 +141,44 @@ extension Tensor {
 
     /// C[M,N] (+)= A[M,K] · B[K,N].
     static func gemmNN(m: Int, n: Int, k: Int, a: [Float], b: [Float], into c: inout [Float], accumulate: Bool) {
-        c.withUnsafeMutableBufferPointer { cp in gemmNN(m: m, n: n, k: k, a: a, b: b, into: cp, accumulate: accumulate) }
+        c.withUnsafeMutableBufferPointer { cp in gemmNN(m: m, n: n, k: k, a: a, b: b, into: cp, accumulate: accumulate)
+        }
     }
 
-    static func gemmNN(m: Int, n: Int, k: Int, a: [Float], b: [Float], into c: UnsafeMutableBufferPointer<Float>, accumulate: Bool) {
+    static func gemmNN(
+        m: Int, n: Int, k: Int, a: [Float], b: [Float], into c: UnsafeMutableBufferPointer<Float>, accumulate: Bool
+    ) {
         if m == 0 || n == 0 || k == 0 {
             if !accumulate { for i in 0..<(m * n) { c[i] = 0 } }
             return
         }
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
-                gemm(m: m, n: n, k: k, a: StridedMatrix(base: ap.baseAddress!, rowStride: k, columnStride: 1),
-                     b: bp.baseAddress!, ldb: n, c: c.baseAddress!, ldc: n, accumulate: accumulate)
+                gemm(
+                    m: m, n: n, k: k, a: StridedMatrix(base: ap.baseAddress!, rowStride: k, columnStride: 1),
+                    b: bp.baseAddress!, ldb: n, c: c.baseAddress!, ldc: n, accumulate: accumulate)
             }
         }
     }
 
     /// C[M,N] (+)= Aᵀ · B where A is stored [K, M] and B [K, N].
     static func gemmTN(m: Int, n: Int, k: Int, a: [Float], b: [Float], into c: inout [Float], accumulate: Bool) {
-        c.withUnsafeMutableBufferPointer { cp in gemmTN(m: m, n: n, k: k, a: a, b: b, into: cp, accumulate: accumulate) }
+        c.withUnsafeMutableBufferPointer { cp in gemmTN(m: m, n: n, k: k, a: a, b: b, into: cp, accumulate: accumulate)
+        }
     }
 
-    static func gemmTN(m: Int, n: Int, k: Int, a: [Float], b: [Float], into c: UnsafeMutableBufferPointer<Float>, accumulate: Bool) {
+    static func gemmTN(
+        m: Int, n: Int, k: Int, a: [Float], b: [Float], into c: UnsafeMutableBufferPointer<Float>, accumulate: Bool
+    ) {
         if m == 0 || n == 0 || k == 0 {
             if !accumulate { for i in 0..<(m * n) { c[i] = 0 } }
             return
         }
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
-                gemm(m: m, n: n, k: k, a: StridedMatrix(base: ap.baseAddress!, rowStride: 1, columnStride: m),
-                     b: bp.baseAddress!, ldb: n, c: c.baseAddress!, ldc: n, accumulate: accumulate)
+                gemm(
+                    m: m, n: n, k: k, a: StridedMatrix(base: ap.baseAddress!, rowStride: 1, columnStride: m),
+                    b: bp.baseAddress!, ldb: n, c: c.baseAddress!, ldc: n, accumulate: accumulate)
             }
         }
     }

@@ -47,7 +47,9 @@ extension Tensor {
                 }
             }
         }
-        return Tensor.result(shape: reducedShape(axis, keepingDimensions: keepingDimensions), data: out, parents: [self]) { output in
+        return Tensor.result(
+            shape: reducedShape(axis, keepingDimensions: keepingDimensions), data: out, parents: [self]
+        ) { output in
             let g = output.grad!
             self.accumulateGradient { gx in
                 for o in 0..<outer {
@@ -84,7 +86,9 @@ extension Tensor {
                 }
             }
         }
-        return Tensor.result(shape: reducedShape(axis, keepingDimensions: keepingDimensions), data: out, parents: [self]) { output in
+        return Tensor.result(
+            shape: reducedShape(axis, keepingDimensions: keepingDimensions), data: out, parents: [self]
+        ) { output in
             let g = output.grad!
             self.accumulateGradient { gx in
                 for o in 0..<outer {
@@ -108,7 +112,9 @@ extension Tensor {
                 out[o * inner + i] = m + Foundation.log(s)
             }
         }
-        return Tensor.result(shape: reducedShape(axis, keepingDimensions: keepingDimensions), data: out, parents: [self]) { output in
+        return Tensor.result(
+            shape: reducedShape(axis, keepingDimensions: keepingDimensions), data: out, parents: [self]
+        ) { output in
             let g = output.grad!, y = output.data, x = self.data
             self.accumulateGradient { gx in
                 for o in 0..<outer {

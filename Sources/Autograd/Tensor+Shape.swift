@@ -29,7 +29,9 @@ extension Tensor {
         precondition(permutation.sorted() == Array(0..<rank), "permutation \(permutation) does not fit shape \(shape)")
         let newShape = permutation.map { shape[$0] }
         var inputStrides = [Int](repeating: 1, count: rank)
-        for axis in stride(from: rank - 2, through: 0, by: -1) { inputStrides[axis] = inputStrides[axis + 1] * shape[axis + 1] }
+        for axis in stride(from: rank - 2, through: 0, by: -1) {
+            inputStrides[axis] = inputStrides[axis + 1] * shape[axis + 1]
+        }
         let strides = permutation.map { inputStrides[$0] }
         let sourceIndex = Tensor.stridedIndices(shape: newShape, strides: strides)
         var out = [Float](repeating: 0, count: count)
@@ -66,7 +68,9 @@ extension Tensor {
     public func slice(axis: Int, _ range: Range<Int>) -> Tensor {
         let axis = resolvedAxis(axis)
         let (outer, extent, inner) = axisLayout(axis)
-        precondition(range.lowerBound >= 0 && range.upperBound <= extent, "slice \(range) out of bounds for axis \(axis) of \(shape)")
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= extent,
+            "slice \(range) out of bounds for axis \(axis) of \(shape)")
         var newShape = shape
         newShape[axis] = range.count
         let width = range.count * inner
@@ -92,8 +96,9 @@ extension Tensor {
         let first = tensors[0]
         let axis = first.resolvedAxis(axis)
         for t in tensors {
-            precondition(t.rank == first.rank && (0..<t.rank).allSatisfy { $0 == axis || t.shape[$0] == first.shape[$0] },
-                         "cannot concatenate shapes \(tensors.map(\.shape)) along axis \(axis)")
+            precondition(
+                t.rank == first.rank && (0..<t.rank).allSatisfy { $0 == axis || t.shape[$0] == first.shape[$0] },
+                "cannot concatenate shapes \(tensors.map(\.shape)) along axis \(axis)")
         }
         let outer = first.shape[..<axis].reduce(1, *)
         let inner = first.shape[(axis + 1)...].reduce(1, *)
@@ -133,7 +138,9 @@ extension Tensor {
         let out = [Float](unsafeUninitializedCapacity: indices.count * columns) { buffer, initialized in
             data.withUnsafeBufferPointer { table in
                 guard let destination = buffer.baseAddress, let source = table.baseAddress else { return }
-                for (r, index) in indices.enumerated() { (destination + r * columns).update(from: source + index * columns, count: columns) }
+                for (r, index) in indices.enumerated() {
+                    (destination + r * columns).update(from: source + index * columns, count: columns)
+                }
             }
             initialized = indices.count * columns
         }
@@ -143,7 +150,9 @@ extension Tensor {
                 g.withUnsafeBufferPointer { gb in
                     guard let target = gt.baseAddress, let source = gb.baseAddress else { return }
                     for (r, index) in indices.enumerated() {
-                        CPUKernels.add(target + index * columns, source + r * columns, into: target + index * columns, count: columns)
+                        CPUKernels.add(
+                            target + index * columns, source + r * columns, into: target + index * columns,
+                            count: columns)
                     }
                 }
             }

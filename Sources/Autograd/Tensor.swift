@@ -63,7 +63,9 @@ public final class Tensor {
         let rows = shape[0], columns = shape[1]
         let result = [Float](unsafeUninitializedCapacity: rows * columns) { destination, initialized in
             data.withUnsafeBufferPointer { source in
-                if let s = source.baseAddress, let d = destination.baseAddress { transpose(s, rows: rows, columns: columns, into: d) }
+                if let s = source.baseAddress, let d = destination.baseAddress {
+                    transpose(s, rows: rows, columns: columns, into: d)
+                }
             }
             initialized = rows * columns
         }
@@ -152,7 +154,8 @@ public final class Tensor {
     /// Walks the tape in reverse topological order (iterative, so deep graphs cannot overflow the
     /// stack). Gradients of intermediate results are released after use; leaves keep theirs.
     public func backward(gradient: [Float]) {
-        precondition(gradient.count == data.count, "backward gradient has \(gradient.count) elements for shape \(shape)")
+        precondition(
+            gradient.count == data.count, "backward gradient has \(gradient.count) elements for shape \(shape)")
         guard requiresGrad else { return }
         accumulateGradient(gradient)
 

@@ -41,7 +41,10 @@ public struct Acrobot: Environment {
     }
 
     public func observation() -> [Float] {
-        [Float(Foundation.cos(s[0])), Float(Foundation.sin(s[0])), Float(Foundation.cos(s[1])), Float(Foundation.sin(s[1])), Float(s[2]), Float(s[3])]
+        [
+            Float(Foundation.cos(s[0])), Float(Foundation.sin(s[0])), Float(Foundation.cos(s[1])),
+            Float(Foundation.sin(s[1])), Float(s[2]), Float(s[3]),
+        ]
     }
 
     /// Equations of motion (the "book" variant): derivatives of (θ₁, θ₂, θ̇₁, θ̇₂) under torque a.
@@ -52,10 +55,12 @@ public struct Acrobot: Environment {
         let d1 = m1 * (lc1 * lc1) + m2 * ((l1 * l1) + (lc2 * lc2) + 2 * l1 * lc2 * Foundation.cos(theta2)) + i1 + i2
         let d2 = m2 * ((lc2 * lc2) + l1 * lc2 * Foundation.cos(theta2)) + i2
         let phi2 = m2 * lc2 * g * Foundation.cos(theta1 + theta2 - Double.pi / 2.0)
-        let phi1 = -m2 * l1 * lc2 * (dtheta2 * dtheta2) * Foundation.sin(theta2)
+        let phi1 =
+            -m2 * l1 * lc2 * (dtheta2 * dtheta2) * Foundation.sin(theta2)
             - 2 * m2 * l1 * lc2 * dtheta2 * dtheta1 * Foundation.sin(theta2)
             + (m1 * lc1 + m2 * l1) * g * Foundation.cos(theta1 - Double.pi / 2) + phi2
-        let ddtheta2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * (dtheta1 * dtheta1) * Foundation.sin(theta2) - phi2)
+        let ddtheta2 =
+            (a + d2 / d1 * phi1 - m2 * l1 * lc2 * (dtheta1 * dtheta1) * Foundation.sin(theta2) - phi2)
             / (m2 * (lc2 * lc2) + i2 - (d2 * d2) / d1)
         let ddtheta1 = -(d2 * ddtheta2 + phi1) / d1
         return [dtheta1, dtheta2, ddtheta1, ddtheta2]
@@ -91,6 +96,8 @@ public struct Acrobot: Environment {
         s = next
         elapsedSteps += 1
         let terminated = -Foundation.cos(s[0]) - Foundation.cos(s[1] + s[0]) > 1.0
-        return StepResult(observation: observation(), reward: terminated ? 0 : -1, terminated: terminated, truncated: elapsedSteps >= timeLimit)
+        return StepResult(
+            observation: observation(), reward: terminated ? 0 : -1, terminated: terminated,
+            truncated: elapsedSteps >= timeLimit)
     }
 }

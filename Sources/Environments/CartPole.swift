@@ -50,7 +50,9 @@ public struct CartPole: Environment {
     public mutating func step(_ action: Action) throws -> StepResult {
         guard case .discrete(let a) = try validated(action) else { preconditionFailure("validated discrete action") }
         stepDiscrete(a)
-        return StepResult(observation: observation(), reward: lastReward, terminated: lastTerminated, truncated: elapsedSteps >= timeLimit)
+        return StepResult(
+            observation: observation(), reward: lastReward, terminated: lastTerminated,
+            truncated: elapsedSteps >= timeLimit)
     }
 
     /// Reward and termination of the last `stepDiscrete`.
@@ -63,7 +65,8 @@ public struct CartPole: Environment {
         let force = a == 1 ? Self.forceMagnitude : -Self.forceMagnitude
         let cosTheta = Foundation.cos(theta), sinTheta = Foundation.sin(theta)
         let temp = (force + Self.poleMassLength * (thetaDot * thetaDot) * sinTheta) / Self.totalMass
-        let thetaAcceleration = (Self.gravity * sinTheta - cosTheta * temp)
+        let thetaAcceleration =
+            (Self.gravity * sinTheta - cosTheta * temp)
             / (Self.length * (4.0 / 3.0 - Self.massPole * (cosTheta * cosTheta) / Self.totalMass))
         let xAcceleration = temp - Self.poleMassLength * thetaAcceleration * cosTheta / Self.totalMass
         x = x + Self.tau * xDot
@@ -71,7 +74,8 @@ public struct CartPole: Environment {
         theta = theta + Self.tau * thetaDot
         thetaDot = thetaDot + Self.tau * thetaAcceleration
         elapsedSteps += 1
-        let terminated = x < -Self.xThreshold || x > Self.xThreshold || theta < -Self.thetaThreshold || theta > Self.thetaThreshold
+        let terminated =
+            x < -Self.xThreshold || x > Self.xThreshold || theta < -Self.thetaThreshold || theta > Self.thetaThreshold
         if !terminated {
             lastReward = 1
         } else if stepsBeyondTerminated == nil {

@@ -10,7 +10,8 @@ public enum ActionSpace: Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .discrete(let n): "Discrete(\(n))"
-        case .box(let low, let high): "Box(\(low.map { "\($0)" }.joined(separator: ",")) … \(high.map { "\($0)" }.joined(separator: ",")))"
+        case .box(let low, let high):
+            "Box(\(low.map { "\($0)" }.joined(separator: ",")) … \(high.map { "\($0)" }.joined(separator: ",")))"
         }
     }
 
@@ -51,7 +52,8 @@ public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
         case .actionOutOfSpace(let id, let action, let space):
             "action \(action) is outside \(id)'s action space \(space) — give an action in the space"
         case .wrongStateLength(let id, let expected, let got):
-            "\(id) has a state of \(expected) numbers but \(got) were given — pass exactly \(expected) comma-separated values"
+            "\(id) has a state of \(expected) numbers but \(got) were given — "
+                + "pass exactly \(expected) comma-separated values"
         case .unknownEnvironment(let id, let known):
             "unknown environment '\(id)' — choose one of \(known.joined(separator: ", "))"
         case .episodeOver(let id):
@@ -90,23 +92,30 @@ extension Environment {
     func validated(_ action: Action) throws -> Action {
         switch (action, actionSpace) {
         case (.discrete(let a), .discrete(let n)):
-            guard a >= 0 && a < n else { throw EnvironmentError.actionOutOfSpace(environment: id, action: "\(a)", space: actionSpace.description) }
+            guard a >= 0 && a < n else {
+                throw EnvironmentError.actionOutOfSpace(environment: id, action: "\(a)", space: actionSpace.description)
+            }
             return action
         case (.continuous(let values), .box(let low, _)):
             guard values.count == low.count, values.allSatisfy({ $0.isFinite }) else {
-                throw EnvironmentError.actionOutOfSpace(environment: id, action: "\(values)", space: actionSpace.description)
+                throw EnvironmentError.actionOutOfSpace(
+                    environment: id, action: "\(values)", space: actionSpace.description)
             }
             return action
         case (.discrete(let a), .box):
-            throw EnvironmentError.actionOutOfSpace(environment: id, action: "\(a) (discrete)", space: actionSpace.description)
+            throw EnvironmentError.actionOutOfSpace(
+                environment: id, action: "\(a) (discrete)", space: actionSpace.description)
         case (.continuous(let values), .discrete):
             // A whole-number scalar is accepted as a discrete action (e.g. from a command line).
             if values.count == 1, let a = Int(exactly: values[0]) { return try validated(.discrete(a)) }
-            throw EnvironmentError.actionOutOfSpace(environment: id, action: "\(values)", space: actionSpace.description)
+            throw EnvironmentError.actionOutOfSpace(
+                environment: id, action: "\(values)", space: actionSpace.description)
         }
     }
 
     func checkStateLength(_ state: [Double], _ expected: Int) throws {
-        guard state.count == expected else { throw EnvironmentError.wrongStateLength(environment: id, expected: expected, got: state.count) }
+        guard state.count == expected else {
+            throw EnvironmentError.wrongStateLength(environment: id, expected: expected, got: state.count)
+        }
     }
 }

@@ -46,7 +46,8 @@ public struct MountainCar: Environment {
         if position == Self.minPosition && velocity < 0 { velocity = 0 }
         elapsedSteps += 1
         let terminated = position >= Self.goalPosition && velocity >= Self.goalVelocity
-        return StepResult(observation: observation(), reward: -1, terminated: terminated, truncated: elapsedSteps >= timeLimit)
+        return StepResult(
+            observation: observation(), reward: -1, terminated: terminated, truncated: elapsedSteps >= timeLimit)
     }
 }
 
@@ -95,7 +96,9 @@ public struct MountainCarContinuous: Environment {
     public func observation() -> [Float] { [Float(position), Float(velocity)] }
 
     public mutating func step(_ action: Action) throws -> StepResult {
-        guard case .continuous(let values) = try validated(action) else { preconditionFailure("validated continuous action") }
+        guard case .continuous(let values) = try validated(action) else {
+            preconditionFailure("validated continuous action")
+        }
         let action32 = Float(values[0])
         let clipped = action32 < -1 || action32 > 1
         if stateIsFloat32 {
@@ -111,8 +114,12 @@ public struct MountainCarContinuous: Environment {
             (position, velocity) = (Double(p), Double(v))
         } else {
             // First step: the reset state is float64, so the sums are float64.
-            let push: Double = clipped ? (action32 < -1 ? -1.0 : 1.0) * Self.power : Double(action32 * Float(Self.power))
-            let change = clipped ? push - 0.0025 * Foundation.cos(3 * position) : Double(Float(push) - Float(0.0025 * Foundation.cos(3 * position)))
+            let push: Double =
+                clipped ? (action32 < -1 ? -1.0 : 1.0) * Self.power : Double(action32 * Float(Self.power))
+            let change =
+                clipped
+                ? push - 0.0025 * Foundation.cos(3 * position)
+                : Double(Float(push) - Float(0.0025 * Foundation.cos(3 * position)))
             var v = velocity + change
             v = min(max(v, -Self.maxSpeed), Self.maxSpeed)
             var p = position + v
@@ -125,6 +132,7 @@ public struct MountainCarContinuous: Environment {
         let terminated = position >= Self.goalPosition && velocity >= Self.goalVelocity
         var reward = terminated ? 100.0 : 0.0
         reward -= Double(action32) * Double(action32) * 0.1
-        return StepResult(observation: observation(), reward: reward, terminated: terminated, truncated: elapsedSteps >= timeLimit)
+        return StepResult(
+            observation: observation(), reward: reward, terminated: terminated, truncated: elapsedSteps >= timeLimit)
     }
 }

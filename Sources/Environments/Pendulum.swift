@@ -42,20 +42,26 @@ public struct Pendulum: Environment {
         return observation()
     }
 
-    public func observation() -> [Float] { [Float(Foundation.cos(theta)), Float(Foundation.sin(theta)), Float(thetaDot)] }
+    public func observation() -> [Float] {
+        [Float(Foundation.cos(theta)), Float(Foundation.sin(theta)), Float(thetaDot)]
+    }
 
     public mutating func step(_ action: Action) throws -> StepResult {
-        guard case .continuous(let values) = try validated(action) else { preconditionFailure("validated continuous action") }
+        guard case .continuous(let values) = try validated(action) else {
+            preconditionFailure("validated continuous action")
+        }
         // Actions arrive as float32 (NumPy 2 keeps the torque terms in float32; the state is float64).
         let u = min(max(Float(values[0]), Float(-Self.maxTorque)), Float(Self.maxTorque))
         let torqueCost = Double(Float(0.001) * (u * u))
         let cost = Self.angleNormalize(theta) * Self.angleNormalize(theta) + 0.1 * (thetaDot * thetaDot) + torqueCost
         let torqueTerm = Double(Float(3.0 / (Self.mass * Self.length * Self.length)) * u)
-        var newThetaDot = thetaDot + (3 * Self.gravity / (2 * Self.length) * Foundation.sin(theta) + torqueTerm) * Self.dt
+        var newThetaDot =
+            thetaDot + (3 * Self.gravity / (2 * Self.length) * Foundation.sin(theta) + torqueTerm) * Self.dt
         newThetaDot = min(max(newThetaDot, -Self.maxSpeed), Self.maxSpeed)
         theta = theta + newThetaDot * Self.dt
         thetaDot = newThetaDot
         elapsedSteps += 1
-        return StepResult(observation: observation(), reward: -cost, terminated: false, truncated: elapsedSteps >= timeLimit)
+        return StepResult(
+            observation: observation(), reward: -cost, terminated: false, truncated: elapsedSteps >= timeLimit)
     }
 }

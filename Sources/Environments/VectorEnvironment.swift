@@ -73,7 +73,8 @@ public final class VectorEnvironment {
     public func step(_ actions: [Action]) throws -> VectorStepResult {
         precondition(actions.count == count, "\(actions.count) actions for \(count) environments")
         var result = VectorStepResult(
-            observations: [], rewards: [Double](repeating: 0, count: count), terminated: [Bool](repeating: false, count: count),
+            observations: [], rewards: [Double](repeating: 0, count: count),
+            terminated: [Bool](repeating: false, count: count),
             truncated: [Bool](repeating: false, count: count), finalObservations: [:])
         for i in 0..<count {
             let step = try environments[i].step(actions[i])

@@ -19,7 +19,10 @@ public struct TransformerConfig: Codable, Sendable, Equatable {
     /// fixture is untied.
     public var tiedEmbeddings: Bool = false
 
-    public init(vocabularySize: Int, contextLength: Int, modelWidth: Int, layers: Int, heads: Int, mlpWidth: Int? = nil, tiedEmbeddings: Bool = false) {
+    public init(
+        vocabularySize: Int, contextLength: Int, modelWidth: Int, layers: Int, heads: Int, mlpWidth: Int? = nil,
+        tiedEmbeddings: Bool = false
+    ) {
         self.tiedEmbeddings = tiedEmbeddings
         self.vocabularySize = vocabularySize
         self.contextLength = contextLength
@@ -33,21 +36,24 @@ public struct TransformerConfig: Codable, Sendable, Equatable {
     public var headSize: Int { modelWidth / heads }
 
     /// Size s of the TRL anchors (ANCHORS.md): V 32, T 32, C 64, L 2, H 4.
-    public static let small = TransformerConfig(vocabularySize: 32, contextLength: 32, modelWidth: 64, layers: 2, heads: 4)
+    public static let small = TransformerConfig(
+        vocabularySize: 32, contextLength: 32, modelWidth: 64, layers: 2, heads: 4)
     /// Size m: V 32, T 64, C 128, L 4, H 4.
-    public static let medium = TransformerConfig(vocabularySize: 32, contextLength: 64, modelWidth: 128, layers: 4, heads: 4)
+    public static let medium = TransformerConfig(
+        vocabularySize: 32, contextLength: 64, modelWidth: 128, layers: 4, heads: 4)
     /// TRL's anchor model of size s (`GPT2LMHeadModel`: 64 positions, tied embeddings, 106,240 parameters).
-    public static let tokenPolicySmall = TransformerConfig(vocabularySize: 32, contextLength: 64, modelWidth: 64, layers: 2, heads: 4, tiedEmbeddings: true)
+    public static let tokenPolicySmall = TransformerConfig(
+        vocabularySize: 32, contextLength: 64, modelWidth: 64, layers: 2, heads: 4, tiedEmbeddings: true)
 }
 
 /// One pre-LayerNorm block: x + attn(LN₁(x)), then + MLP(LN₂(x)) with GELU (tanh form).
 public final class TransformerBlock: Module {
     public let layerNorm1: LayerNorm
     public let attentionProjection: Linear  // qkv: C → 3C
-    public let attentionOutput: Linear      // proj: C → C
+    public let attentionOutput: Linear  // proj: C → C
     public let layerNorm2: LayerNorm
-    public let mlpIn: Linear                // fc: C → 4C
-    public let mlpOut: Linear               // proj: 4C → C
+    public let mlpIn: Linear  // fc: C → 4C
+    public let mlpOut: Linear  // proj: 4C → C
     public let heads: Int
 
     /// GPT-2 initialisation: N(0, 0.02), and N(0, 0.02/√(2L)) for the two projections that write into the
@@ -67,11 +73,11 @@ public final class TransformerBlock: Module {
     /// x: (B, T, C) → (B, T, C). `inspectProjection`, when given, sees the (B, T, 3C) query/key/value
     /// projection (a sampler's prefill copies the keys and values into its cache).
     public func callAsFunction(_ x: Tensor, inspectProjection: ((Tensor) -> Void)? = nil) -> Tensor {
-        let qkv = attentionProjection(layerNorm1(x))                 // (B, T, 3C)
+        let qkv = attentionProjection(layerNorm1(x))  // (B, T, 3C)
         inspectProjection?(qkv)
-        let attended = qkv.causalSelfAttention(heads: heads)         // (B, T, C)
+        let attended = qkv.causalSelfAttention(heads: heads)  // (B, T, C)
         let afterAttention = x + attentionOutput(attended)
-        let hidden = mlpIn(layerNorm2(afterAttention)).gelu()        // (B, T, 4C)
+        let hidden = mlpIn(layerNorm2(afterAttention)).gelu()  // (B, T, 4C)
         return afterAttention + mlpOut(hidden)
     }
 
@@ -96,15 +102,20 @@ public final class CausalTransformer: Module {
     let workspacePool = WorkspacePool()
 
     public init(config: TransformerConfig, generator: inout SeededGenerator) {
-        precondition(config.modelWidth % config.heads == 0, "model width \(config.modelWidth) not divisible by \(config.heads) heads")
+        precondition(
+            config.modelWidth % config.heads == 0,
+            "model width \(config.modelWidth) not divisible by \(config.heads) heads")
         self.config = config
-        tokenEmbedding = Embedding(count: config.vocabularySize, dimension: config.modelWidth, standardDeviation: 0.02, generator: &generator)
-        positionEmbedding = Embedding(count: config.contextLength, dimension: config.modelWidth, standardDeviation: 0.02, generator: &generator)
+        tokenEmbedding = Embedding(
+            count: config.vocabularySize, dimension: config.modelWidth, standardDeviation: 0.02, generator: &generator)
+        positionEmbedding = Embedding(
+            count: config.contextLength, dimension: config.modelWidth, standardDeviation: 0.02, generator: &generator)
         var blocks: [TransformerBlock] = []
         for _ in 0..<config.layers { blocks.append(TransformerBlock(config: config, generator: &generator)) }
         self.blocks = blocks
         finalLayerNorm = LayerNorm(config.modelWidth)
-        head = Linear(config.modelWidth, config.vocabularySize, bias: false, standardDeviation: 0.02, generator: &generator)
+        head = Linear(
+            config.modelWidth, config.vocabularySize, bias: false, standardDeviation: 0.02, generator: &generator)
     }
 
     /// Token ids (B rows of T ≤ context length, flattened row-major) → logits (B, T, V) and the final
@@ -116,12 +127,16 @@ public final class CausalTransformer: Module {
     /// As `forward(tokens:batch:time:)`; `inspectProjection(layer, qkv)` sees each block's (B, T, 3C) projection.
     /// The trunk runs as one fused op (FusedTrunk.swift) when its blocks are GPT-2's; else as the
     /// composite of the module ops.
-    public func forward(tokens: [Int], batch: Int, time: Int, inspectProjection: ((Int, Tensor) -> Void)?) -> (logits: Tensor, hidden: Tensor) {
+    public func forward(
+        tokens: [Int], batch: Int, time: Int, inspectProjection: ((Int, Tensor) -> Void)?
+    ) -> (logits: Tensor, hidden: Tensor) {
         precondition(tokens.count == batch * time, "\(tokens.count) tokens for batch \(batch) × time \(time)")
-        precondition(time <= config.contextLength, "sequence length \(time) exceeds the context length \(config.contextLength)")
+        precondition(
+            time <= config.contextLength, "sequence length \(time) exceeds the context length \(config.contextLength)")
         if canFuseTrunk && batch > 0 && time > 0 {
-            let hidden = fusedTrunk(tokens: tokens, batch: batch, time: time, inspectProjection: inspectProjection)  // (B, T, C)
-            return (logits(hidden), hidden)                                                        // (B, T, V)
+            // (B, T, C)
+            let hidden = fusedTrunk(tokens: tokens, batch: batch, time: time, inspectProjection: inspectProjection)
+            return (logits(hidden), hidden)  // (B, T, V)
         }
         return forwardComposite(tokens: tokens, batch: batch, time: time, inspectProjection: inspectProjection)
     }
@@ -138,7 +153,9 @@ public final class CausalTransformer: Module {
     }
 
     /// The trunk as the composite of the module ops: the specification the fused op is tested against.
-    public func forwardComposite(tokens: [Int], batch: Int, time: Int, inspectProjection: ((Int, Tensor) -> Void)? = nil) -> (logits: Tensor, hidden: Tensor) {
+    public func forwardComposite(
+        tokens: [Int], batch: Int, time: Int, inspectProjection: ((Int, Tensor) -> Void)? = nil
+    ) -> (logits: Tensor, hidden: Tensor) {
         let c = config.modelWidth
         var positions = [Int](repeating: 0, count: batch * time)
         for b in 0..<batch { for t in 0..<time { positions[b * time + t] = t } }
@@ -146,8 +163,8 @@ public final class CausalTransformer: Module {
         for (layer, block) in blocks.enumerated() {
             x = block(x, inspectProjection: inspectProjection.map { inspect in { inspect(layer, $0) } })
         }
-        let hidden = finalLayerNorm(x)                                                             // (B, T, C)
-        return (logits(hidden), hidden)                                                            // (B, T, V)
+        let hidden = finalLayerNorm(x)  // (B, T, C)
+        return (logits(hidden), hidden)  // (B, T, V)
     }
 
     /// LM head: hidden (…, C) → logits (…, V), through the token embedding when tied.
@@ -158,6 +175,7 @@ public final class CausalTransformer: Module {
     public var namedParameters: [(name: String, tensor: Tensor)] {
         prefixed("tok_emb", tokenEmbedding.namedParameters) + prefixed("pos_emb", positionEmbedding.namedParameters)
             + blocks.enumerated().flatMap { prefixed("blocks.\($0.offset)", $0.element.namedParameters) }
-            + prefixed("ln_f", finalLayerNorm.namedParameters) + (config.tiedEmbeddings ? [] : prefixed("head", head.namedParameters))
+            + prefixed("ln_f", finalLayerNorm.namedParameters)
+            + (config.tiedEmbeddings ? [] : prefixed("head", head.namedParameters))
     }
 }

@@ -35,8 +35,12 @@ public final class KeyValueCache: @unchecked Sendable {
     deinit { storage.deallocate() }
 
     /// Keys of `layer`: row b, position t at `keys(layer) + (b · T_max + t) · C`.
-    public func keys(_ layer: Int) -> UnsafeMutablePointer<Float> { storage + 2 * layer * batch * contextLength * width }
-    public func values(_ layer: Int) -> UnsafeMutablePointer<Float> { storage + (2 * layer + 1) * batch * contextLength * width }
+    public func keys(_ layer: Int) -> UnsafeMutablePointer<Float> {
+        storage + 2 * layer * batch * contextLength * width
+    }
+    public func values(_ layer: Int) -> UnsafeMutablePointer<Float> {
+        storage + (2 * layer + 1) * batch * contextLength * width
+    }
 
     /// Stores row `row`'s key and value at `position` from a fused projection row (q | k | v, 3C).
     public func store(layer: Int, row: Int, position: Int, projection: UnsafePointer<Float>) {
@@ -47,15 +51,19 @@ public final class KeyValueCache: @unchecked Sendable {
 
     /// The step's scratch matrices over the B rows (row-major, row r at `+ r · width`).
     struct Scratch {
-        var x, middle, normed, xhat, inverseStd, qkv, attended, preActivation, tanh, activated, scores: UnsafeMutablePointer<Float>
+        var x, middle, normed, xhat, inverseStd, qkv, attended, preActivation, tanh, activated,
+            scores: UnsafeMutablePointer<Float>
     }
 
     var scratch: Scratch {
         let f = mlpWidth
         var next = storage + cacheFloats
         func take(_ perRow: Int) -> UnsafeMutablePointer<Float> { defer { next += batch * perRow }; return next }
-        return Scratch(x: take(width), middle: take(width), normed: take(width), xhat: take(width), inverseStd: take(1), qkv: take(3 * width),
-                       attended: take(width), preActivation: take(f), tanh: take(f), activated: take(f), scores: take(contextLength))
+        return Scratch(
+            x: take(width), middle: take(width), normed: take(width), xhat: take(width), inverseStd: take(1),
+            qkv: take(3 * width),
+            attended: take(width), preActivation: take(f), tanh: take(f), activated: take(f),
+            scores: take(contextLength))
     }
 }
 
@@ -65,20 +73,27 @@ extension CausalTransformer {
     public func decodeStep(tokens: [Int], position: Int, cache: KeyValueCache) -> (logits: [Float], hidden: [Float]) {
         let batch = tokens.count, c = config.modelWidth, vocabulary = config.vocabularySize
         precondition(batch == cache.batch, "decodeStep got \(batch) tokens for a cache of \(cache.batch) rows")
-        precondition(position >= 0 && position < config.contextLength, "position \(position) outside the context 0..<\(config.contextLength)")
-        for token in tokens { precondition(token >= 0 && token < vocabulary, "token id \(token) out of range 0..<\(vocabulary)") }
+        precondition(
+            position >= 0 && position < config.contextLength,
+            "position \(position) outside the context 0..<\(config.contextLength)")
+        for token in tokens {
+            precondition(token >= 0 && token < vocabulary, "token id \(token) out of range 0..<\(vocabulary)")
+        }
         var logits = [Float](repeating: 0, count: batch * vocabulary)
         var hidden = [Float](repeating: 0, count: batch * c)
         if cache.decodeParameters == nil { cache.decodeParameters = decodeParameters() }
         withPinned(cache.decodeParameters!) { pointers in
-            let parameters = TrunkParameters(Array(pointers.dropLast()), layers: blocks.count), packedHead = pointers[pointers.count - 1]
+            let parameters = TrunkParameters(Array(pointers.dropLast()), layers: blocks.count),
+                packedHead = pointers[pointers.count - 1]
             logits.withUnsafeMutableBufferPointer { logitBuffer in
                 hidden.withUnsafeMutableBufferPointer { hiddenBuffer in
-                    let shared = UncheckedSendable((self, parameters, logitBuffer.baseAddress!, hiddenBuffer.baseAddress!, packedHead))
+                    let shared = UncheckedSendable(
+                        (self, parameters, logitBuffer.baseAddress!, hiddenBuffer.baseAddress!, packedHead))
                     CPUKernels.split(count: batch) { _, rows in
                         let (model, parameters, logits, hidden, packedHead) = shared.value
-                        model.decodeRows(rows, tokens: tokens, position: position, parameters: parameters, cache: cache,
-                                         packedHead: packedHead, logits: logits, hidden: hidden)
+                        model.decodeRows(
+                            rows, tokens: tokens, position: position, parameters: parameters, cache: cache,
+                            packedHead: packedHead, logits: logits, hidden: hidden)
                     }
                 }
             }
@@ -108,34 +123,50 @@ extension CausalTransformer {
         let count = CPUKernels.packedCount(k: inputs, n: outputs)
         return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             weight.withUnsafeBufferPointer {
-                CPUKernels.pack($0.baseAddress!, ldb: inputs, k: inputs, n: outputs, transposed: true, into: buffer.baseAddress!)
+                CPUKernels.pack(
+                    $0.baseAddress!, ldb: inputs, k: inputs, n: outputs, transposed: true, into: buffer.baseAddress!)
             }
             initialized = count
         }
     }
 
     /// y[rows, out] = x[rows, in]·W + b with Wᵀ packed (`decodeParameters`).
-    private func packedLinearForward(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, packedWeight: UnsafePointer<Float>,
-                                     bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        CPUKernels.matmul(m: rows, n: outputs, k: inputs, a: x, lda: inputs, packedB: packedWeight, c: y, ldc: outputs, accumulate: false, bias: bias)
+    private func packedLinearForward(
+        _ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, packedWeight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>
+    ) {
+        CPUKernels.matmul(
+            m: rows, n: outputs, k: inputs, a: x, lda: inputs, packedB: packedWeight, c: y, ldc: outputs,
+            accumulate: false, bias: bias)
     }
 
     /// Rows `rows` of `decodeStep` through every layer, as (rows, ·) matrix products; the Linear weights
     /// of `parameters` and the LM head are packed (`decodeParameters`).
-    private func decodeRows(_ rows: Range<Int>, tokens: [Int], position: Int, parameters p: TrunkParameters, cache: KeyValueCache,
-                            packedHead: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>) {
-        let c = config.modelWidth, f = config.mlpWidth, heads = config.heads, d = config.headSize, vocabulary = config.vocabularySize
+    private func decodeRows(
+        _ rows: Range<Int>, tokens: [Int], position: Int, parameters p: TrunkParameters, cache: KeyValueCache,
+        packedHead: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>
+    ) {
+        let c = config.modelWidth, f = config.mlpWidth, heads = config.heads, d = config.headSize,
+            vocabulary = config.vocabularySize
         let scale = 1 / Float(d).squareRoot(), maxTime = config.contextLength
         let r0 = rows.lowerBound, n = rows.count
         let s = cache.scratch
-        let x = s.x + r0 * c, middle = s.middle + r0 * c, normed = s.normed + r0 * c, xhat = s.xhat + r0 * c, inverseStd = s.inverseStd + r0
+        let x = s.x + r0 * c, middle = s.middle + r0 * c, normed = s.normed + r0 * c, xhat = s.xhat + r0 * c,
+            inverseStd = s.inverseStd + r0
         let qkv = s.qkv + r0 * 3 * c, attended = s.attended + r0 * c
         let preActivation = s.preActivation + r0 * f, tanh = s.tanh + r0 * f, activated = s.activated + r0 * f
 
-        for r in rows { CPUKernels.add(p.tokenEmbedding + tokens[r] * c, p.positionEmbedding + position * c, into: s.x + r * c, count: c) }
+        for r in rows {
+            CPUKernels.add(
+                p.tokenEmbedding + tokens[r] * c, p.positionEmbedding + position * c, into: s.x + r * c, count: c)
+        }
         for (l, layer) in p.layers.enumerated() {
-            CPUKernels.layerNormForward(x, weight: layer.norm1Weight, bias: layer.norm1Bias, rows: n, c: c, epsilon: 1e-5, out: normed, normalized: xhat, inverseStd: inverseStd)
-            packedLinearForward(normed, rows: n, inputs: c, outputs: 3 * c, packedWeight: layer.qkvWeight, bias: layer.qkvBias, into: qkv)
+            CPUKernels.layerNormForward(
+                x, weight: layer.norm1Weight, bias: layer.norm1Bias, rows: n, c: c, epsilon: 1e-5, out: normed,
+                normalized: xhat, inverseStd: inverseStd)
+            packedLinearForward(
+                normed, rows: n, inputs: c, outputs: 3 * c, packedWeight: layer.qkvWeight, bias: layer.qkvBias,
+                into: qkv)
             for r in rows {
                 let projection = s.qkv + r * 3 * c
                 cache.store(layer: l, row: r, position: position, projection: projection)
@@ -145,19 +176,31 @@ extension CausalTransformer {
                     let q = projection + h * d
                     for u in 0...position { scores[u] = dot(q, keys + u * c + h * d, d) * scale }
                     CPUKernels.softmax(inPlace: scores, count: position + 1)
-                    CPUKernels.weightedRowSum(scores, coefficientStride: 1, count: position + 1, rows: values + h * d, rowStride: c,
-                                              width: d, into: s.attended + r * c + h * d, accumulate: false)
+                    CPUKernels.weightedRowSum(
+                        scores, coefficientStride: 1, count: position + 1, rows: values + h * d, rowStride: c,
+                        width: d, into: s.attended + r * c + h * d, accumulate: false)
                 }
             }
-            packedLinearForward(attended, rows: n, inputs: c, outputs: c, packedWeight: layer.projectionWeight, bias: layer.projectionBias, into: middle)
+            packedLinearForward(
+                attended, rows: n, inputs: c, outputs: c, packedWeight: layer.projectionWeight,
+                bias: layer.projectionBias, into: middle)
             CPUKernels.add(middle, x, into: middle, count: n * c)
-            CPUKernels.layerNormForward(middle, weight: layer.norm2Weight, bias: layer.norm2Bias, rows: n, c: c, epsilon: 1e-5, out: normed, normalized: xhat, inverseStd: inverseStd)
-            packedLinearForward(normed, rows: n, inputs: c, outputs: f, packedWeight: layer.fcWeight, bias: layer.fcBias, into: preActivation)
+            CPUKernels.layerNormForward(
+                middle, weight: layer.norm2Weight, bias: layer.norm2Bias, rows: n, c: c, epsilon: 1e-5, out: normed,
+                normalized: xhat, inverseStd: inverseStd)
+            packedLinearForward(
+                normed, rows: n, inputs: c, outputs: f, packedWeight: layer.fcWeight, bias: layer.fcBias,
+                into: preActivation)
             CPUKernels.geluForward(preActivation, tanh: tanh, out: activated, count: n * f)
-            packedLinearForward(activated, rows: n, inputs: f, outputs: c, packedWeight: layer.outWeight, bias: layer.outBias, into: x)
+            packedLinearForward(
+                activated, rows: n, inputs: f, outputs: c, packedWeight: layer.outWeight, bias: layer.outBias, into: x)
             CPUKernels.add(x, middle, into: x, count: n * c)
         }
-        CPUKernels.layerNormForward(x, weight: p.finalWeight, bias: p.finalBias, rows: n, c: c, epsilon: 1e-5, out: hidden + r0 * c, normalized: xhat, inverseStd: inverseStd)
-        CPUKernels.matmul(m: n, n: vocabulary, k: c, a: hidden + r0 * c, lda: c, packedB: packedHead, c: logits + r0 * vocabulary, ldc: vocabulary, accumulate: false)
+        CPUKernels.layerNormForward(
+            x, weight: p.finalWeight, bias: p.finalBias, rows: n, c: c, epsilon: 1e-5, out: hidden + r0 * c,
+            normalized: xhat, inverseStd: inverseStd)
+        CPUKernels.matmul(
+            m: n, n: vocabulary, k: c, a: hidden + r0 * c, lda: c, packedB: packedHead, c: logits + r0 * vocabulary,
+            ldc: vocabulary, accumulate: false)
     }
 }

@@ -7,8 +7,11 @@ import Autograd
 extension CausalTransformer {
     /// Forward for groups `groups` of `layout`: embeddings, L blocks, final LayerNorm into `output` (N, C).
     /// `parameters` holds the Linear weights as stored ([out, in]); `part` is the calling thread's index.
-    func trunkForward(groups: Range<Int>, layout: TrunkLayout, tokens: UnsafePointer<Int>, parameters p: TrunkParameters, workspace w: TrunkWorkspace,
-                      part: Int, output: UnsafeMutablePointer<Float>) {
+    func trunkForward(
+        groups: Range<Int>, layout: TrunkLayout, tokens: UnsafePointer<Int>, parameters p: TrunkParameters,
+        workspace w: TrunkWorkspace,
+        part: Int, output: UnsafeMutablePointer<Float>
+    ) {
         let c = config.modelWidth, f = config.mlpWidth
         let r0 = layout.rowStarts[groups.lowerBound], rows = layout.rowStarts[groups.upperBound] - r0
         let vocabulary = config.vocabularySize
@@ -24,81 +27,114 @@ extension CausalTransformer {
             let a = w.layers[l]
             let next = l + 1 < w.layers.count ? w.layers[l + 1].residual : w.finalResidual
             // LN₁, then qkv = LN₁(x)·Wᵀ + b                                  (rows, 3C)
-            CPUKernels.layerNormForward(a.residual + r0 * c, weight: layer.norm1Weight, bias: layer.norm1Bias, rows: rows, c: c, epsilon: 1e-5,
-                                        out: a.normed1 + r0 * c, normalized: a.norm1 + r0 * c, inverseStd: a.inverseStd1 + r0)
-            linearForward(a.normed1 + r0 * c, rows: rows, inputs: c, outputs: 3 * c, weight: layer.qkvWeight, bias: layer.qkvBias, into: a.qkv + r0 * 3 * c)
+            CPUKernels.layerNormForward(
+                a.residual + r0 * c, weight: layer.norm1Weight, bias: layer.norm1Bias, rows: rows, c: c, epsilon: 1e-5,
+                out: a.normed1 + r0 * c, normalized: a.norm1 + r0 * c, inverseStd: a.inverseStd1 + r0)
+            linearForward(
+                a.normed1 + r0 * c, rows: rows, inputs: c, outputs: 3 * c, weight: layer.qkvWeight, bias: layer.qkvBias,
+                into: a.qkv + r0 * 3 * c)
             // Causal attention per (group, member, head)                   (rows, C)
             for i in groups { attentionForward(group: i, layout: layout, activations: a, workspace: w, part: part) }
             // middle = x + attended·Wᵀ + b
-            linearForward(a.attended + r0 * c, rows: rows, inputs: c, outputs: c, weight: layer.projectionWeight, bias: layer.projectionBias, into: a.middle + r0 * c)
+            linearForward(
+                a.attended + r0 * c, rows: rows, inputs: c, outputs: c, weight: layer.projectionWeight,
+                bias: layer.projectionBias, into: a.middle + r0 * c)
             CPUKernels.add(a.middle + r0 * c, a.residual + r0 * c, into: a.middle + r0 * c, count: rows * c)
             // MLP: next = middle + GELU(LN₂(middle)·W_fcᵀ + b)·W_projᵀ + b  (rows, F) → (rows, C)
-            CPUKernels.layerNormForward(a.middle + r0 * c, weight: layer.norm2Weight, bias: layer.norm2Bias, rows: rows, c: c, epsilon: 1e-5,
-                                        out: a.normed2 + r0 * c, normalized: a.norm2 + r0 * c, inverseStd: a.inverseStd2 + r0)
-            linearForward(a.normed2 + r0 * c, rows: rows, inputs: c, outputs: f, weight: layer.fcWeight, bias: layer.fcBias, into: a.activated + r0 * f)
-            CPUKernels.geluForward(a.activated + r0 * f, derivative: a.geluDerivative + r0 * f, out: a.activated + r0 * f, count: rows * f)
-            linearForward(a.activated + r0 * f, rows: rows, inputs: f, outputs: c, weight: layer.outWeight, bias: layer.outBias, into: next + r0 * c)
+            CPUKernels.layerNormForward(
+                a.middle + r0 * c, weight: layer.norm2Weight, bias: layer.norm2Bias, rows: rows, c: c, epsilon: 1e-5,
+                out: a.normed2 + r0 * c, normalized: a.norm2 + r0 * c, inverseStd: a.inverseStd2 + r0)
+            linearForward(
+                a.normed2 + r0 * c, rows: rows, inputs: c, outputs: f, weight: layer.fcWeight, bias: layer.fcBias,
+                into: a.activated + r0 * f)
+            CPUKernels.geluForward(
+                a.activated + r0 * f, derivative: a.geluDerivative + r0 * f, out: a.activated + r0 * f, count: rows * f)
+            linearForward(
+                a.activated + r0 * f, rows: rows, inputs: f, outputs: c, weight: layer.outWeight, bias: layer.outBias,
+                into: next + r0 * c)
             CPUKernels.add(next + r0 * c, a.middle + r0 * c, into: next + r0 * c, count: rows * c)
         }
-        CPUKernels.layerNormForward(w.finalResidual + r0 * c, weight: p.finalWeight, bias: p.finalBias, rows: rows, c: c, epsilon: 1e-5,
-                                    out: output + r0 * c, normalized: w.finalNorm + r0 * c, inverseStd: w.finalInverseStd + r0)
+        CPUKernels.layerNormForward(
+            w.finalResidual + r0 * c, weight: p.finalWeight, bias: p.finalBias, rows: rows, c: c, epsilon: 1e-5,
+            out: output + r0 * c, normalized: w.finalNorm + r0 * c, inverseStd: w.finalInverseStd + r0)
     }
 
     /// Attention of group i: its prompt's rows as one causal sequence, then each member's continuation
     /// rows against the prompt's keys and values and their own (the member's sequence gathered contiguously
     /// into the thread's scratch, its queries from position P_i on).
-    private func attentionForward(group i: Int, layout: TrunkLayout, activations a: LayerActivations, workspace w: TrunkWorkspace, part: Int) {
+    private func attentionForward(
+        group i: Int, layout: TrunkLayout, activations a: LayerActivations, workspace w: TrunkWorkspace, part: Int
+    ) {
         let c = config.modelWidth, heads = config.heads, d = config.headSize, scale = 1 / Float(d).squareRoot()
         let (start, p, s) = (layout.rowStarts[i], layout.prefixLengths[i], layout.suffixLengths[i])
         let scratch = w.attentionScratch[part]
         let weights = attentionTables(group: i, layout: layout, activations: a, workspace: w)
         for h in 0..<heads {
             let q = a.qkv + start * 3 * c + h * d
-            CPUKernels.attentionForward(q: q, k: q + c, v: q + 2 * c, stride: 3 * c, time: p, headSize: d, scale: scale,
-                                        out: a.attended + start * c + h * d, outStride: c, weights: weights(0, h), scratch: scratch)
+            CPUKernels.attentionForward(
+                q: q, k: q + c, v: q + 2 * c, stride: 3 * c, time: p, headSize: d, scale: scale,
+                out: a.attended + start * c + h * d, outStride: c, weights: weights(0, h), scratch: scratch)
         }
         guard s > 0 else { return }
         let sequence = w.sequenceScratch[part]
         for m in 0..<layout.members {
             let first = start + p + m * s
-            gatherSequence(a.qkv, prompt: start, promptRows: p, continuation: first, continuationRows: s, width: 3 * c, into: sequence)
+            gatherSequence(
+                a.qkv, prompt: start, promptRows: p, continuation: first, continuationRows: s, width: 3 * c,
+                into: sequence)
             for h in 0..<heads {
                 // Row t ≥ P of the gathered sequence is row first + (t − P) of the layout.
-                CPUKernels.attentionForward(q: sequence + h * d, k: sequence + c + h * d, v: sequence + 2 * c + h * d, stride: 3 * c, time: p + s,
-                                            headSize: d, scale: scale, out: a.attended + (first - p) * c + h * d, outStride: c,
-                                            weights: weights(1 + m, h), scratch: scratch, firstQuery: p)
+                CPUKernels.attentionForward(
+                    q: sequence + h * d, k: sequence + c + h * d, v: sequence + 2 * c + h * d, stride: 3 * c,
+                    time: p + s,
+                    headSize: d, scale: scale, out: a.attended + (first - p) * c + h * d, outStride: c,
+                    weights: weights(1 + m, h), scratch: scratch, firstQuery: p)
             }
         }
     }
 
-    /// Where group i's softmax tables live: `(member, head)` → `attentionWeightsCount(time: T)` floats, member 0 the prompt's pass
+    /// Where group i's softmax tables live: `(member, head)` → `attentionWeightsCount(time: T)` floats, member 0 the
+    /// prompt's pass
     /// and 1 + m member m's.
-    private func attentionTables(group i: Int, layout: TrunkLayout, activations a: LayerActivations, workspace w: TrunkWorkspace)
-        -> (Int, Int) -> UnsafeMutablePointer<Float> {
+    private func attentionTables(
+        group i: Int, layout: TrunkLayout, activations a: LayerActivations, workspace w: TrunkWorkspace
+    )
+        -> (Int, Int) -> UnsafeMutablePointer<Float>
+    {
         let heads = config.heads, area = CPUKernels.attentionWeightsCount(time: w.time), members = layout.members
         return { member, h in a.attention + ((i * (members + 1) + member) * heads + h) * area }
     }
 
     /// Copies `promptRows` rows from row `prompt` and `continuationRows` rows from row `continuation` of
     /// `source` (rows of `width` floats) into one contiguous sequence.
-    private func gatherSequence(_ source: UnsafePointer<Float>, prompt: Int, promptRows: Int, continuation: Int, continuationRows: Int, width: Int,
-                                into sequence: UnsafeMutablePointer<Float>) {
+    private func gatherSequence(
+        _ source: UnsafePointer<Float>, prompt: Int, promptRows: Int, continuation: Int, continuationRows: Int,
+        width: Int,
+        into sequence: UnsafeMutablePointer<Float>
+    ) {
         sequence.update(from: source + prompt * width, count: promptRows * width)
         (sequence + promptRows * width).update(from: source + continuation * width, count: continuationRows * width)
     }
 
     /// y[rows, out] = x[rows, in]·Wᵀ + b with W as stored ([out, in]) (the decode step multiplies
     /// by packed weights instead, `packedLinearForward`).
-    func linearForward(_ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                       into y: UnsafeMutablePointer<Float>, epilogue: GemmEpilogue? = nil) {
-        CPUKernels.matmulTransposedB(m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: weight, ldb: inputs, c: y, ldc: outputs, accumulate: false, bias: bias,
-                                     epilogue: epilogue)
+    func linearForward(
+        _ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>,
+        into y: UnsafeMutablePointer<Float>, epilogue: GemmEpilogue? = nil
+    ) {
+        CPUKernels.matmulTransposedB(
+            m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: weight, ldb: inputs, c: y, ldc: outputs,
+            accumulate: false, bias: bias,
+            epilogue: epilogue)
     }
 
     /// Backward of the fused trunk over the workspace's backward chunks, which the two threads take in
     /// turn; each chunk sums its parameter gradients privately, then the chunk sums are added in chunk
     /// order (over both threads, by parameter range) and into the parameters' gradients.
-    func trunkBackward(tokens: [Int], layout: TrunkLayout, outputGradient: [Float], parents: [Tensor], workspace w: TrunkWorkspace) {
+    func trunkBackward(
+        tokens: [Int], layout: TrunkLayout, outputGradient: [Float], parents: [Tensor], workspace w: TrunkWorkspace
+    ) {
         let count = w.parameterCount, per = w.backwardChunkSequences
         withTrunkParameters { parameters in
             let shared = UncheckedSendable((self, parameters, w))
@@ -109,8 +145,10 @@ extension CausalTransformer {
                         let (model, parameters, w) = shared.value
                         let sums = w.gradientSums[groups.lowerBound / per]
                         model.clearAccumulatedGradients(in: sums)
-                        model.trunkBackward(groups: groups, layout: layout, tokens: inputs.value.0, outputGradient: inputs.value.1, parameters: parameters,
-                                           workspace: w, sums: sums, part: part)
+                        model.trunkBackward(
+                            groups: groups, layout: layout, tokens: inputs.value.0, outputGradient: inputs.value.1,
+                            parameters: parameters,
+                            workspace: w, sums: sums, part: part)
                     }
                 }
             }
@@ -121,7 +159,9 @@ extension CausalTransformer {
             CPUKernels.split(count: count) { _, range in
                 let sums = sums.value
                 for chunk in 1..<chunks {
-                    CPUKernels.add(sums[0] + range.lowerBound, sums[chunk] + range.lowerBound, into: sums[0] + range.lowerBound, count: range.count)
+                    CPUKernels.add(
+                        sums[0] + range.lowerBound, sums[chunk] + range.lowerBound, into: sums[0] + range.lowerBound,
+                        count: range.count)
                 }
             }
         }
@@ -138,13 +178,15 @@ extension CausalTransformer {
 
     /// One chunk's backward. `parameters` holds the Linear weights as stored ([out, in]); `sums` is
     /// this chunk's flat gradient buffer in `trunkParameterTensors` order (zeroed by the caller).
-    private func trunkBackward(groups: Range<Int>, layout: TrunkLayout, tokens: UnsafePointer<Int>, outputGradient: UnsafePointer<Float>,
-                               parameters p: TrunkParameters, workspace w: TrunkWorkspace, sums: UnsafeMutablePointer<Float>, part: Int) {
+    private func trunkBackward(
+        groups: Range<Int>, layout: TrunkLayout, tokens: UnsafePointer<Int>, outputGradient: UnsafePointer<Float>,
+        parameters p: TrunkParameters, workspace w: TrunkWorkspace, sums: UnsafeMutablePointer<Float>, part: Int
+    ) {
         let c = config.modelWidth, f = config.mlpWidth
         let r0 = layout.rowStarts[groups.lowerBound], rows = layout.rowStarts[groups.upperBound] - r0
         let gradients = trunkGradientPointers(in: sums)
 
-        let dx = w.residualGradient + r0 * c          // d(residual stream), (rows, C)
+        let dx = w.residualGradient + r0 * c  // d(residual stream), (rows, C)
         let dNormed = w.normedGradient + r0 * c
         let dAttended = w.attendedGradient + r0 * c
         let dQKV = w.qkvGradient + r0 * 3 * c
@@ -152,8 +194,11 @@ extension CausalTransformer {
 
         // Final LayerNorm.
         dx.update(repeating: 0, count: rows * c)
-        CPUKernels.layerNormBackward(outputGradient + r0 * c, weight: p.finalWeight, normalized: w.finalNorm + r0 * c, inverseStd: w.finalInverseStd + r0,
-                                     rows: rows, c: c, inputGradient: dx, weightGradient: gradients.finalWeight, biasGradient: gradients.finalBias)
+        CPUKernels.layerNormBackward(
+            outputGradient + r0 * c, weight: p.finalWeight, normalized: w.finalNorm + r0 * c,
+            inverseStd: w.finalInverseStd + r0,
+            rows: rows, c: c, inputGradient: dx, weightGradient: gradients.finalWeight,
+            biasGradient: gradients.finalBias)
 
         for l in (0..<config.layers).reversed() {
             let a = w.layers[l], layer = p.layers[l]
@@ -161,32 +206,41 @@ extension CausalTransformer {
 
             // next = middle + activated·W_outᵀ + b_out: dx holds d(next). dHidden = (dx·W_out) ⊙ GELU′, the
             // product multiplying each finished tile.
-            linearBackward(dy: dx, x: a.activated + r0 * f, rows: rows, inputs: f, outputs: c, weight: layer.outWeight,
-                           weightGradient: g.outWeight, biasGradient: g.outBias, inputGradient: dHidden,
-                           inputEpilogue: .multiply(factor: a.geluDerivative + r0 * f))
-            linearBackward(dy: dHidden, x: a.normed2 + r0 * c, rows: rows, inputs: c, outputs: f, weight: layer.fcWeight,
-                           weightGradient: g.fcWeight, biasGradient: g.fcBias, inputGradient: dNormed)
+            linearBackward(
+                dy: dx, x: a.activated + r0 * f, rows: rows, inputs: f, outputs: c, weight: layer.outWeight,
+                weightGradient: g.outWeight, biasGradient: g.outBias, inputGradient: dHidden,
+                inputEpilogue: .multiply(factor: a.geluDerivative + r0 * f))
+            linearBackward(
+                dy: dHidden, x: a.normed2 + r0 * c, rows: rows, inputs: c, outputs: f, weight: layer.fcWeight,
+                weightGradient: g.fcWeight, biasGradient: g.fcBias, inputGradient: dNormed)
             // d(middle) = d(next) + LN₂ᵀ(dNormed), accumulated in place.
-            CPUKernels.layerNormBackward(dNormed, weight: layer.norm2Weight, normalized: a.norm2 + r0 * c, inverseStd: a.inverseStd2 + r0,
-                                         rows: rows, c: c, inputGradient: dx, weightGradient: g.norm2Weight, biasGradient: g.norm2Bias)
+            CPUKernels.layerNormBackward(
+                dNormed, weight: layer.norm2Weight, normalized: a.norm2 + r0 * c, inverseStd: a.inverseStd2 + r0,
+                rows: rows, c: c, inputGradient: dx, weightGradient: g.norm2Weight, biasGradient: g.norm2Bias)
             // middle = x + attended·W_projᵀ + b_proj.
-            linearBackward(dy: dx, x: a.attended + r0 * c, rows: rows, inputs: c, outputs: c, weight: layer.projectionWeight,
-                           weightGradient: g.projectionWeight, biasGradient: g.projectionBias, inputGradient: dAttended)
+            linearBackward(
+                dy: dx, x: a.attended + r0 * c, rows: rows, inputs: c, outputs: c, weight: layer.projectionWeight,
+                weightGradient: g.projectionWeight, biasGradient: g.projectionBias, inputGradient: dAttended)
             // Plain sequences overwrite their rows of dQKV; shared prefixes add the members' shares into them.
             if layout.members > 0 { dQKV.update(repeating: 0, count: rows * 3 * c) }
             for i in groups { attentionBackward(group: i, layout: layout, activations: a, workspace: w, part: part) }
-            linearBackward(dy: dQKV, x: a.normed1 + r0 * c, rows: rows, inputs: c, outputs: 3 * c, weight: layer.qkvWeight,
-                           weightGradient: g.qkvWeight, biasGradient: g.qkvBias, inputGradient: dNormed)
+            linearBackward(
+                dy: dQKV, x: a.normed1 + r0 * c, rows: rows, inputs: c, outputs: 3 * c, weight: layer.qkvWeight,
+                weightGradient: g.qkvWeight, biasGradient: g.qkvBias, inputGradient: dNormed)
             // d(x) = d(middle) + LN₁ᵀ(dNormed).
-            CPUKernels.layerNormBackward(dNormed, weight: layer.norm1Weight, normalized: a.norm1 + r0 * c, inverseStd: a.inverseStd1 + r0,
-                                         rows: rows, c: c, inputGradient: dx, weightGradient: g.norm1Weight, biasGradient: g.norm1Bias)
+            CPUKernels.layerNormBackward(
+                dNormed, weight: layer.norm1Weight, normalized: a.norm1 + r0 * c, inverseStd: a.inverseStd1 + r0,
+                rows: rows, c: c, inputGradient: dx, weightGradient: g.norm1Weight, biasGradient: g.norm1Bias)
         }
         // Embeddings: scatter-add each row's gradient into its token's and its position's rows.
         layout.forEachRow(groups: groups) { r, position in
             let row = w.residualGradient + r * c
             let token = tokens[r]
-            CPUKernels.add(gradients.tokenEmbedding + token * c, row, into: gradients.tokenEmbedding + token * c, count: c)
-            CPUKernels.add(gradients.positionEmbedding + position * c, row, into: gradients.positionEmbedding + position * c, count: c)
+            CPUKernels.add(
+                gradients.tokenEmbedding + token * c, row, into: gradients.tokenEmbedding + token * c, count: c)
+            CPUKernels.add(
+                gradients.positionEmbedding + position * c, row, into: gradients.positionEmbedding + position * c,
+                count: c)
         }
     }
 
@@ -194,7 +248,9 @@ extension CausalTransformer {
     /// or, for a layout without members, writes them.
     /// Each member's pass gives dq for its own rows and dk, dv for the prompt's rows as well, which are
     /// added to the prompt's own pass in member order.
-    private func attentionBackward(group i: Int, layout: TrunkLayout, activations a: LayerActivations, workspace w: TrunkWorkspace, part: Int) {
+    private func attentionBackward(
+        group i: Int, layout: TrunkLayout, activations a: LayerActivations, workspace w: TrunkWorkspace, part: Int
+    ) {
         let c = config.modelWidth, heads = config.heads, d = config.headSize, scale = 1 / Float(d).squareRoot()
         let (start, p, s) = (layout.rowStarts[i], layout.prefixLengths[i], layout.suffixLengths[i])
         let scratch = w.attentionScratch[part]
@@ -203,13 +259,18 @@ extension CausalTransformer {
             let sequence = w.sequenceScratch[part], gradient = w.sequenceGradientScratch[part]
             for m in 0..<layout.members {
                 let first = start + p + m * s
-                gatherSequence(a.qkv, prompt: start, promptRows: p, continuation: first, continuationRows: s, width: 3 * c, into: sequence)
+                gatherSequence(
+                    a.qkv, prompt: start, promptRows: p, continuation: first, continuationRows: s, width: 3 * c,
+                    into: sequence)
                 gradient.update(repeating: 0, count: (p + s) * 3 * c)
                 for h in 0..<heads {
-                    CPUKernels.attentionBackward(q: sequence + h * d, k: sequence + c + h * d, v: sequence + 2 * c + h * d, stride: 3 * c, time: p + s,
-                                                 headSize: d, scale: scale, weights: weights(1 + m, h),
-                                                 outGradient: w.attendedGradient + (first - p) * c + h * d, outStride: c,
-                                                 dq: gradient + h * d, dk: gradient + c + h * d, dv: gradient + 2 * c + h * d, scratch: scratch, firstQuery: p)
+                    CPUKernels.attentionBackward(
+                        q: sequence + h * d, k: sequence + c + h * d, v: sequence + 2 * c + h * d, stride: 3 * c,
+                        time: p + s,
+                        headSize: d, scale: scale, weights: weights(1 + m, h),
+                        outGradient: w.attendedGradient + (first - p) * c + h * d, outStride: c,
+                        dq: gradient + h * d, dk: gradient + c + h * d, dv: gradient + 2 * c + h * d, scratch: scratch,
+                        firstQuery: p)
                 }
                 let promptGradient = w.qkvGradient + start * 3 * c, ownGradient = w.qkvGradient + first * 3 * c
                 CPUKernels.add(promptGradient, gradient, into: promptGradient, count: p * 3 * c)
@@ -219,9 +280,10 @@ extension CausalTransformer {
         for h in 0..<heads {
             let offset = start * 3 * c + h * d
             let q = a.qkv + offset, dq = w.qkvGradient + offset
-            CPUKernels.attentionBackward(q: q, k: q + c, v: q + 2 * c, stride: 3 * c, time: p, headSize: d, scale: scale, weights: weights(0, h),
-                                         outGradient: w.attendedGradient + start * c + h * d, outStride: c,
-                                         dq: dq, dk: dq + c, dv: dq + 2 * c, scratch: scratch, accumulate: layout.members > 0)
+            CPUKernels.attentionBackward(
+                q: q, k: q + c, v: q + 2 * c, stride: 3 * c, time: p, headSize: d, scale: scale, weights: weights(0, h),
+                outGradient: w.attendedGradient + start * c + h * d, outStride: c,
+                dq: dq, dk: dq + c, dv: dq + 2 * c, scratch: scratch, accumulate: layout.members > 0)
         }
     }
 
@@ -230,18 +292,29 @@ extension CausalTransformer {
     fileprivate func clearAccumulatedGradients(in sums: UnsafeMutablePointer<Float>) {
         var offset = 0
         for (index, tensor) in trunkParameterTensors.enumerated() {
-            if !Self.isTrunkLinearWeight(index: index, layers: blocks.count) { (sums + offset).update(repeating: 0, count: tensor.count) }
+            if !Self.isTrunkLinearWeight(index: index, layers: blocks.count) {
+                (sums + offset).update(repeating: 0, count: tensor.count)
+            }
             offset += tensor.count
         }
     }
 
-    /// For y = x·Wᵀ + b (W [out, in]): gW = dyᵀ·x (overwritten: one product per chunk), gb += Σ dy, dx = dy·W (overwritten).
-    private func linearBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, weight: UnsafePointer<Float>,
-                                weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>, inputGradient: UnsafeMutablePointer<Float>,
-                                inputEpilogue: GemmEpilogue? = nil) {
+    /// For y = x·Wᵀ + b (W [out, in]): gW = dyᵀ·x (overwritten: one product per chunk), gb += Σ dy, dx = dy·W
+    /// (overwritten).
+    private func linearBackward(
+        dy: UnsafePointer<Float>, x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int,
+        weight: UnsafePointer<Float>,
+        weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
+        inputGradient: UnsafeMutablePointer<Float>,
+        inputEpilogue: GemmEpilogue? = nil
+    ) {
         CPUKernels.addColumnSums(dy, rows: rows, columns: outputs, into: biasGradient)
-        CPUKernels.matmulTransposedA(m: outputs, n: inputs, k: rows, a: dy, lda: outputs, b: x, ldb: inputs, c: weightGradient, ldc: inputs, accumulate: false)
-        CPUKernels.matmul(m: rows, n: inputs, k: outputs, a: dy, lda: outputs, b: weight, ldb: inputs, c: inputGradient, ldc: inputs, accumulate: false,
-                          epilogue: inputEpilogue)
+        CPUKernels.matmulTransposedA(
+            m: outputs, n: inputs, k: rows, a: dy, lda: outputs, b: x, ldb: inputs, c: weightGradient, ldc: inputs,
+            accumulate: false)
+        CPUKernels.matmul(
+            m: rows, n: inputs, k: outputs, a: dy, lda: outputs, b: weight, ldb: inputs, c: inputGradient, ldc: inputs,
+            accumulate: false,
+            epilogue: inputEpilogue)
     }
 }

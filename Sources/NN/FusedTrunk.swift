@@ -17,19 +17,21 @@ import Synchronization
 
 /// Where one layer's saved activations live in the arena (all row-major over the N rows).
 struct LayerActivations {
-    var residual: UnsafeMutablePointer<Float>        // (N, C) input of the block
-    var norm1: UnsafeMutablePointer<Float>           // (N, C) x̂ of LN₁
-    var inverseStd1: UnsafeMutablePointer<Float>     // (N)
-    var normed1: UnsafeMutablePointer<Float>         // (N, C) LN₁ output
-    var qkv: UnsafeMutablePointer<Float>             // (N, 3C)
-    var attention: UnsafeMutablePointer<Float>       // (groups, G + 1, H) softmax tables (`attentionWeightsCount`): the prompt's, then each member's
-    var attended: UnsafeMutablePointer<Float>        // (N, C) heads concatenated
-    var middle: UnsafeMutablePointer<Float>          // (N, C) residual after attention
+    var residual: UnsafeMutablePointer<Float>  // (N, C) input of the block
+    var norm1: UnsafeMutablePointer<Float>  // (N, C) x̂ of LN₁
+    var inverseStd1: UnsafeMutablePointer<Float>  // (N)
+    var normed1: UnsafeMutablePointer<Float>  // (N, C) LN₁ output
+    var qkv: UnsafeMutablePointer<Float>  // (N, 3C)
+    /// (groups, G + 1, H) softmax tables (`attentionWeightsCount`): the prompt's, then each member's.
+    var attention: UnsafeMutablePointer<Float>
+    var attended: UnsafeMutablePointer<Float>  // (N, C) heads concatenated
+    var middle: UnsafeMutablePointer<Float>  // (N, C) residual after attention
     var norm2: UnsafeMutablePointer<Float>
     var inverseStd2: UnsafeMutablePointer<Float>
     var normed2: UnsafeMutablePointer<Float>
     var geluDerivative: UnsafeMutablePointer<Float>  // (N, F) GELU′ at the MLP's pre-activation
-    var activated: UnsafeMutablePointer<Float>       // (N, F) GELU output (the fc product is computed here, then activated in place)
+    /// (N, F) GELU output (the fc product is computed here, then activated in place).
+    var activated: UnsafeMutablePointer<Float>
 }
 
 /// The shape of a workspace: what its arena's size depends on (not the layout's prompt lengths).
@@ -57,11 +59,11 @@ final class TrunkWorkspace: @unchecked Sendable {
     let finalNorm: UnsafeMutablePointer<Float>
     let finalInverseStd: UnsafeMutablePointer<Float>
     /// Backward scratch over the N rows: the residual gradient and per-op gradients.
-    let residualGradient: UnsafeMutablePointer<Float>   // (N, C)
-    let normedGradient: UnsafeMutablePointer<Float>     // (N, C)
-    let attendedGradient: UnsafeMutablePointer<Float>   // (N, C)
-    let qkvGradient: UnsafeMutablePointer<Float>        // (N, 3C)
-    let hiddenGradient: UnsafeMutablePointer<Float>     // (N, F)
+    let residualGradient: UnsafeMutablePointer<Float>  // (N, C)
+    let normedGradient: UnsafeMutablePointer<Float>  // (N, C)
+    let attendedGradient: UnsafeMutablePointer<Float>  // (N, C)
+    let qkvGradient: UnsafeMutablePointer<Float>  // (N, 3C)
+    let hiddenGradient: UnsafeMutablePointer<Float>  // (N, F)
     /// Groups (plain: sequences) per chunk: the unit of work the two threads take in turn (`CPUKernels.shareChunks`),
     /// in the forward and in the backward. The backward takes halves: every chunk there keeps its own
     /// gradient sums, and 4 or 8 chunks measured slower than 2 (ABBA, 8 runs: GPT M median 0.93×).
@@ -82,7 +84,8 @@ final class TrunkWorkspace: @unchecked Sendable {
     init(shape: TrunkWorkspaceShape, config: TransformerConfig, parameterCount: Int) {
         self.shape = shape
         self.parameterCount = parameterCount
-        let n = shape.rows, time = shape.time, groups = shape.groups, c = config.modelWidth, f = config.mlpWidth, h = config.heads
+        let n = shape.rows, time = shape.time, groups = shape.groups, c = config.modelWidth, f = config.mlpWidth,
+            h = config.heads
         let attentionCount = groups * (shape.members + 1) * h * CPUKernels.attentionWeightsCount(time: time)
         let perLayer = n * (c * 8 + 3 * c + 2 * f + 2) + attentionCount
         let scratch = CPUKernels.attentionScratchCount(time: time, headSize: config.headSize)
@@ -90,7 +93,9 @@ final class TrunkWorkspace: @unchecked Sendable {
         chunkSequences = trunkChunkGroups(groups: groups, rowsPerGroup: max(1, n / max(1, groups)))
         backwardChunkSequences = (groups + 1) / 2
         let chunks = (groups + backwardChunkSequences - 1) / backwardChunkSequences
-        let total = config.layers * perLayer + n * (3 * c + 1) + n * (3 * c + 3 * c + f) + 2 * scratch + 4 * sequence + chunks * parameterCount + 64
+        let total =
+            config.layers * perLayer + n * (3 * c + 1) + n * (3 * c + 3 * c + f) + 2 * scratch + 4 * sequence + chunks
+            * parameterCount + 64
         let base = UnsafeMutablePointer<Float>.allocate(capacity: total)
         capacity = total
         arena = base
@@ -102,11 +107,13 @@ final class TrunkWorkspace: @unchecked Sendable {
         }
         var layers: [LayerActivations] = []
         for _ in 0..<config.layers {
-            layers.append(LayerActivations(
-                residual: take(n * c), norm1: take(n * c), inverseStd1: take(n), normed1: take(n * c), qkv: take(n * 3 * c),
-                attention: take(attentionCount), attended: take(n * c), middle: take(n * c),
-                norm2: take(n * c), inverseStd2: take(n), normed2: take(n * c),
-                geluDerivative: take(n * f), activated: take(n * f)))
+            layers.append(
+                LayerActivations(
+                    residual: take(n * c), norm1: take(n * c), inverseStd1: take(n), normed1: take(n * c),
+                    qkv: take(n * 3 * c),
+                    attention: take(attentionCount), attended: take(n * c), middle: take(n * c),
+                    norm2: take(n * c), inverseStd2: take(n), normed2: take(n * c),
+                    geluDerivative: take(n * f), activated: take(n * f)))
         }
         self.layers = layers
         finalResidual = take(n * c)
@@ -165,14 +172,14 @@ final class WorkspacePool: Sendable {
 struct TrunkPointers<Pointer> {
     struct Layer {
         var norm1Weight, norm1Bias: Pointer
-        var qkvWeight, qkvBias: Pointer               // W [3C, C] (forward: Wᵀ [C, 3C])
-        var projectionWeight, projectionBias: Pointer // [C, C]
+        var qkvWeight, qkvBias: Pointer  // W [3C, C] (forward: Wᵀ [C, 3C])
+        var projectionWeight, projectionBias: Pointer  // [C, C]
         var norm2Weight, norm2Bias: Pointer
-        var fcWeight, fcBias: Pointer                 // [F, C]
-        var outWeight, outBias: Pointer               // [C, F]
+        var fcWeight, fcBias: Pointer  // [F, C]
+        var outWeight, outBias: Pointer  // [C, F]
     }
-    var tokenEmbedding: Pointer    // [V, C]
-    var positionEmbedding: Pointer // [T_max, C]
+    var tokenEmbedding: Pointer  // [V, C]
+    var positionEmbedding: Pointer  // [T_max, C]
     var layers: [Layer]
     var finalWeight, finalBias: Pointer
 
@@ -183,9 +190,10 @@ struct TrunkPointers<Pointer> {
         positionEmbedding = p[1]
         layers = (0..<count).map { l in
             let o = 2 + 12 * l
-            return Layer(norm1Weight: p[o], norm1Bias: p[o + 1], qkvWeight: p[o + 2], qkvBias: p[o + 3],
-                         projectionWeight: p[o + 4], projectionBias: p[o + 5], norm2Weight: p[o + 6], norm2Bias: p[o + 7],
-                         fcWeight: p[o + 8], fcBias: p[o + 9], outWeight: p[o + 10], outBias: p[o + 11])
+            return Layer(
+                norm1Weight: p[o], norm1Bias: p[o + 1], qkvWeight: p[o + 2], qkvBias: p[o + 3],
+                projectionWeight: p[o + 4], projectionBias: p[o + 5], norm2Weight: p[o + 6], norm2Bias: p[o + 7],
+                fcWeight: p[o + 8], fcBias: p[o + 9], outWeight: p[o + 10], outBias: p[o + 11])
         }
         finalWeight = p[2 + 12 * count]
         finalBias = p[3 + 12 * count]
@@ -200,16 +208,23 @@ extension CausalTransformer {
     var trunkParameterTensors: [Tensor] {
         var list = [tokenEmbedding.weight, positionEmbedding.weight]
         for block in blocks {
-            list += [block.layerNorm1.weight, block.layerNorm1.bias, block.attentionProjection.weight, block.attentionProjection.bias!,
-                     block.attentionOutput.weight, block.attentionOutput.bias!, block.layerNorm2.weight, block.layerNorm2.bias,
-                     block.mlpIn.weight, block.mlpIn.bias!, block.mlpOut.weight, block.mlpOut.bias!]
+            list += [
+                block.layerNorm1.weight, block.layerNorm1.bias, block.attentionProjection.weight,
+                block.attentionProjection.bias!,
+                block.attentionOutput.weight, block.attentionOutput.bias!, block.layerNorm2.weight,
+                block.layerNorm2.bias,
+                block.mlpIn.weight, block.mlpIn.bias!, block.mlpOut.weight, block.mlpOut.bias!,
+            ]
         }
         return list + [finalLayerNorm.weight, finalLayerNorm.bias]
     }
 
     /// Whether the fused op applies: GPT-2 blocks with biases on every Linear.
     var canFuseTrunk: Bool {
-        blocks.allSatisfy { $0.attentionProjection.bias != nil && $0.attentionOutput.bias != nil && $0.mlpIn.bias != nil && $0.mlpOut.bias != nil }
+        blocks.allSatisfy {
+            $0.attentionProjection.bias != nil && $0.attentionOutput.bias != nil && $0.mlpIn.bias != nil
+                && $0.mlpOut.bias != nil
+        }
     }
 
     /// Runs `body` with pointers to `arrays` (in order) valid for its duration.
@@ -258,19 +273,26 @@ extension CausalTransformer {
     /// parents are every trunk parameter. `inspectProjection(layer, qkv)`, when given, sees a copy of
     /// each block's (B, T, 3C) projection (a sampler's prefill fills its key/value cache from it).
     func fusedTrunk(tokens: [Int], batch: Int, time: Int, inspectProjection: ((Int, Tensor) -> Void)? = nil) -> Tensor {
-        fusedTrunk(tokens: tokens, layout: .plain(batch: batch, time: time), shape: [batch, time, config.modelWidth], inspectProjection: inspectProjection)
+        fusedTrunk(
+            tokens: tokens, layout: .plain(batch: batch, time: time), shape: [batch, time, config.modelWidth],
+            inspectProjection: inspectProjection)
     }
 
     /// One token id per row of `layout` → the final LayerNorm's output (N, C) reshaped to `shape`, as one
     /// tape op whose parents are every trunk parameter. `inspectProjection` sees each block's (N, 3C)
     /// projection as a tensor of shape `shape` with 3C in the last axis.
-    func fusedTrunk(tokens: [Int], layout: TrunkLayout, shape: [Int], inspectProjection: ((Int, Tensor) -> Void)? = nil) -> Tensor {
+    func fusedTrunk(
+        tokens: [Int], layout: TrunkLayout, shape: [Int], inspectProjection: ((Int, Tensor) -> Void)? = nil
+    ) -> Tensor {
         let c = config.modelWidth, n = layout.rows
         precondition(tokens.count == n, "\(tokens.count) tokens for a layout of \(n) rows")
-        precondition(layout.time <= config.contextLength, "sequence length \(layout.time) exceeds the context length \(config.contextLength)")
+        precondition(
+            layout.time <= config.contextLength,
+            "sequence length \(layout.time) exceeds the context length \(config.contextLength)")
         let parents = trunkParameterTensors
         let lease = workspacePool.lease(shape: TrunkWorkspaceShape(layout)) {
-            TrunkWorkspace(shape: TrunkWorkspaceShape(layout), config: config, parameterCount: parents.reduce(0) { $0 + $1.count })
+            TrunkWorkspace(
+                shape: TrunkWorkspaceShape(layout), config: config, parameterCount: parents.reduce(0) { $0 + $1.count })
         }
         let workspace = lease.workspace
         let hidden = [Float](unsafeUninitializedCapacity: n * c) { buffer, initialized in
@@ -281,8 +303,10 @@ extension CausalTransformer {
                     let ids = UncheckedSendable(tokenBuffer.baseAddress!)
                     CPUKernels.shareChunks(count: layout.groups, chunk: workspace.chunkSequences) { part, groups in
                         let (model, parameters, workspace) = shared.value
-                        model.trunkForward(groups: groups, layout: layout, tokens: ids.value, parameters: parameters, workspace: workspace,
-                                           part: part, output: output.value)
+                        model.trunkForward(
+                            groups: groups, layout: layout, tokens: ids.value, parameters: parameters,
+                            workspace: workspace,
+                            part: part, output: output.value)
                     }
                 }
             }
@@ -291,12 +315,17 @@ extension CausalTransformer {
         if let inspectProjection {
             let projectionShape = shape.dropLast() + [3 * c]
             for (l, layer) in workspace.layers.enumerated() {
-                inspectProjection(l, Tensor(shape: Array(projectionShape), data: Array(UnsafeBufferPointer(start: layer.qkv, count: n * 3 * c))))
+                inspectProjection(
+                    l,
+                    Tensor(
+                        shape: Array(projectionShape),
+                        data: Array(UnsafeBufferPointer(start: layer.qkv, count: n * 3 * c))))
             }
         }
         return Tensor.recorded(shape: shape, data: hidden, parents: parents) { output in
             let gradient = output.grad!
-            self.trunkBackward(tokens: tokens, layout: layout, outputGradient: gradient, parents: parents, workspace: lease.workspace)
+            self.trunkBackward(
+                tokens: tokens, layout: layout, outputGradient: gradient, parents: parents, workspace: lease.workspace)
         }
     }
 }

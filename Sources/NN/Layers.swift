@@ -12,16 +12,28 @@ public final class Linear: Module {
     }
 
     /// Weights N(0, std²), zero bias (GPT-2).
-    public convenience init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, standardDeviation: Float, generator: inout SeededGenerator) {
+    public convenience init(
+        _ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, standardDeviation: Float,
+        generator: inout SeededGenerator
+    ) {
         self.init(
-            weight: Tensor(shape: [outFeatures, inFeatures], data: Initialization.normal([outFeatures, inFeatures], standardDeviation: standardDeviation, generator: &generator), requiresGrad: true),
+            weight: Tensor(
+                shape: [outFeatures, inFeatures],
+                data: Initialization.normal(
+                    [outFeatures, inFeatures], standardDeviation: standardDeviation, generator: &generator),
+                requiresGrad: true),
             bias: bias ? Tensor(zeros: [outFeatures], requiresGrad: true) : nil)
     }
 
     /// Orthogonal weights with `gain`, zero bias (CleanRL's `layer_init`).
-    public convenience init(_ inFeatures: Int, _ outFeatures: Int, orthogonalGain gain: Float, generator: inout SeededGenerator) {
+    public convenience init(
+        _ inFeatures: Int, _ outFeatures: Int, orthogonalGain gain: Float, generator: inout SeededGenerator
+    ) {
         self.init(
-            weight: Tensor(shape: [outFeatures, inFeatures], data: Initialization.orthogonal(rows: outFeatures, columns: inFeatures, gain: gain, generator: &generator), requiresGrad: true),
+            weight: Tensor(
+                shape: [outFeatures, inFeatures],
+                data: Initialization.orthogonal(
+                    rows: outFeatures, columns: inFeatures, gain: gain, generator: &generator), requiresGrad: true),
             bias: Tensor(zeros: [outFeatures], requiresGrad: true))
     }
 
@@ -40,7 +52,10 @@ public final class Embedding: Module {
     public let weight: Tensor
 
     public init(count: Int, dimension: Int, standardDeviation: Float, generator: inout SeededGenerator) {
-        weight = Tensor(shape: [count, dimension], data: Initialization.normal([count, dimension], standardDeviation: standardDeviation, generator: &generator), requiresGrad: true)
+        weight = Tensor(
+            shape: [count, dimension],
+            data: Initialization.normal(
+                [count, dimension], standardDeviation: standardDeviation, generator: &generator), requiresGrad: true)
     }
 
     /// Rows for `indices`: shape [indices.count, dimension].
@@ -90,7 +105,10 @@ public final class MLP: Module {
         var layers: [Linear] = []
         for i in 0..<(sizes.count - 1) {
             let isLast = i == sizes.count - 2
-            layers.append(Linear(sizes[i], sizes[i + 1], orthogonalGain: isLast ? outputGain : Float(2).squareRoot(), generator: &generator))
+            layers.append(
+                Linear(
+                    sizes[i], sizes[i + 1], orthogonalGain: isLast ? outputGain : Float(2).squareRoot(),
+                    generator: &generator))
         }
         self.layers = layers
         self.activation = activation

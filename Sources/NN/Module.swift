@@ -41,7 +41,9 @@ extension Module {
 }
 
 /// Prefixes the names of a child module's parameters (`prefix.name`).
-public func prefixed(_ prefix: String, _ parameters: [(name: String, tensor: Tensor)]) -> [(name: String, tensor: Tensor)] {
+public func prefixed(
+    _ prefix: String, _ parameters: [(name: String, tensor: Tensor)]
+) -> [(name: String, tensor: Tensor)] {
     parameters.map { ("\(prefix).\($0.name)", $0.tensor) }
 }
 
@@ -53,8 +55,10 @@ public enum ParameterLoadingError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .missing(let name): "the weights have no tensor '\(name)' — they were saved by a different model configuration"
-        case .unexpected(let name): "the weights hold an unknown tensor '\(name)' — they were saved by a different model configuration"
+        case .missing(let name):
+            "the weights have no tensor '\(name)' — they were saved by a different model configuration"
+        case .unexpected(let name):
+            "the weights hold an unknown tensor '\(name)' — they were saved by a different model configuration"
         case .shapeMismatch(let name, let expected, let found):
             "tensor '\(name)' has shape \(found) but the model needs \(expected) — check the model configuration"
         }

@@ -24,7 +24,9 @@ public enum SafeTensors {
 
     public struct FormatError: Error, CustomStringConvertible {
         public let description: String
-        init(_ problem: String) { description = "not a valid safetensors file: \(problem) — check that the file is complete" }
+        init(_ problem: String) {
+            description = "not a valid safetensors file: \(problem) — check that the file is complete"
+        }
     }
 
     /// Parses a whole file.
@@ -32,7 +34,9 @@ public enum SafeTensors {
         guard bytes.count >= 8 else { throw FormatError("shorter than its 8-byte header length") }
         var headerLength: UInt64 = 0
         for i in 0..<8 { headerLength |= UInt64(bytes[i]) << (8 * UInt64(i)) }
-        guard headerLength <= UInt64(bytes.count - 8) else { throw FormatError("header length \(headerLength) exceeds the file") }
+        guard headerLength <= UInt64(bytes.count - 8) else {
+            throw FormatError("header length \(headerLength) exceeds the file")
+        }
         let dataStart = 8 + Int(headerLength)
         let headerBytes = Data(bytes[8..<dataStart])
         guard let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any] else {
@@ -46,12 +50,16 @@ public enum SafeTensors {
                 continue
             }
             guard let info = value as? [String: Any], let typeName = info["dtype"] as? String,
-                  let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  let offsets = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }), offsets.count == 2
+                let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                let offsets = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                offsets.count == 2
             else { throw FormatError("entry '\(name)' lacks dtype, shape or data_offsets") }
-            guard let type = DataType(rawValue: typeName) else { throw FormatError("entry '\(name)' has unsupported dtype \(typeName)") }
+            guard let type = DataType(rawValue: typeName) else {
+                throw FormatError("entry '\(name)' has unsupported dtype \(typeName)")
+            }
             let count = shape.reduce(1, *)
-            guard offsets[1] - offsets[0] == count * type.size, offsets[0] >= 0, dataStart + offsets[1] <= bytes.count else {
+            guard offsets[1] - offsets[0] == count * type.size, offsets[0] >= 0, dataStart + offsets[1] <= bytes.count
+            else {
                 throw FormatError("entry '\(name)' has offsets \(offsets) that do not fit shape \(shape)")
             }
             var entry = Entry(dataType: type, shape: shape, float32: [], float64: [])
@@ -59,10 +67,18 @@ public enum SafeTensors {
                 let base = raw.baseAddress! + dataStart + offsets[0]
                 switch type {
                 case .f32:
-                    entry.float32 = (0..<count).map { Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+                    entry.float32 = (0..<count).map {
+                        Float(
+                            bitPattern: UInt32(
+                                littleEndian: base.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+                    }
                     entry.float64 = entry.float32.map(Double.init)
                 case .f64:
-                    entry.float64 = (0..<count).map { Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
+                    entry.float64 = (0..<count).map {
+                        Double(
+                            bitPattern: UInt64(
+                                littleEndian: base.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)))
+                    }
                     entry.float32 = entry.float64.map(Float.init)
                 }
             }
@@ -72,7 +88,9 @@ public enum SafeTensors {
     }
 
     /// Writes Float32 tensors (and string metadata) in the reference library's exact layout.
-    public static func write(_ tensors: [String: (shape: [Int], values: [Float])], metadata: [String: String] = [:]) -> [UInt8] {
+    public static func write(
+        _ tensors: [String: (shape: [Int], values: [Float])], metadata: [String: String] = [:]
+    ) -> [UInt8] {
         let names = tensors.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         var entries: [String] = []
         if !metadata.isEmpty {
@@ -82,9 +100,15 @@ public enum SafeTensors {
         var offset = 0
         for name in names {
             let tensor = tensors[name]!
-            precondition(tensor.values.count == tensor.shape.reduce(1, *), "tensor \(name) has \(tensor.values.count) values for shape \(tensor.shape)")
+            precondition(
+                tensor.values.count == tensor.shape.reduce(1, *),
+                "tensor \(name) has \(tensor.values.count) values for shape \(tensor.shape)")
             let size = tensor.values.count * 4
-            entries.append("\(quoted(name)):{\"dtype\":\"F32\",\"shape\":[\(tensor.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + size)]}")
+            let shape = tensor.shape.map(String.init).joined(separator: ",")
+            entries.append(
+                "\(quoted(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],"
+                    + "\"data_offsets\":[\(offset),\(offset + size)]}"
+            )
             offset += size
         }
         var header = Array("{\(entries.joined(separator: ","))}".utf8)

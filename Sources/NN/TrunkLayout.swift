@@ -30,8 +30,12 @@ public struct TrunkLayout: Hashable, Sendable {
     /// Groups of `members` sequences: P_i = `prefixLengths[i]`, S_i = `suffixLengths[i]`.
     public init(members: Int, prefixLengths: [Int], suffixLengths: [Int]) {
         precondition(members >= 0, "members must be ≥ 0, got \(members)")
-        precondition(prefixLengths.count == suffixLengths.count, "\(prefixLengths.count) prefixes for \(suffixLengths.count) suffix lengths")
-        precondition(prefixLengths.allSatisfy { $0 >= 1 } && suffixLengths.allSatisfy { $0 >= 0 }, "prefixes need ≥ 1 row, suffixes ≥ 0")
+        precondition(
+            prefixLengths.count == suffixLengths.count,
+            "\(prefixLengths.count) prefixes for \(suffixLengths.count) suffix lengths")
+        precondition(
+            prefixLengths.allSatisfy { $0 >= 1 } && suffixLengths.allSatisfy { $0 >= 0 },
+            "prefixes need ≥ 1 row, suffixes ≥ 0")
         self.members = members
         self.prefixLengths = prefixLengths
         self.suffixLengths = suffixLengths
@@ -44,7 +48,9 @@ public struct TrunkLayout: Hashable, Sendable {
 
     /// B sequences of T tokens, one after another.
     public static func plain(batch: Int, time: Int) -> TrunkLayout {
-        TrunkLayout(members: 0, prefixLengths: [Int](repeating: time, count: batch), suffixLengths: [Int](repeating: 0, count: batch))
+        TrunkLayout(
+            members: 0, prefixLengths: [Int](repeating: time, count: batch),
+            suffixLengths: [Int](repeating: 0, count: batch))
     }
 
     public var isPlain: Bool { members == 0 }

@@ -14,16 +14,24 @@
 //             dq_t = Σ_u ds[t,u] k_u;  dk_u = Σ_{t≥u} ds[t,u] q_t
 
 @inline(__always)
-private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+}
 
 @inline(__always)
-private func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self) }
+private func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+}
 
 @inline(__always)
-private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
 
 @inline(__always)
-private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self) }
+private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
 
 /// T rounded up to a multiple of 16: the row stride of every attention table.
 @inline(__always)
@@ -42,10 +50,11 @@ public func attentionScratchCount(time: Int, headSize: Int) -> Int {
 
 /// The scratch regions of one (sequence, head), in `attentionScratchCount`'s layout.
 private struct AttentionScratch {
-    let packed: UnsafeMutablePointer<Float>   // [D, T₁₆]: queries · scale (forward) or output gradients (backward), transposed
-    let table: UnsafeMutablePointer<Float>    // [T, T₁₆]: scores → exponentials (forward), da → ds (backward)
-    let perChunk: UnsafeMutablePointer<Float> // 32: a chunk's 16 maxima, then its 16 totals
-    let masks: UnsafeMutablePointer<Float>    // 96: see `fillMaskTables`
+    /// [D, T₁₆]: queries · scale (forward) or output gradients (backward), transposed.
+    let packed: UnsafeMutablePointer<Float>
+    let table: UnsafeMutablePointer<Float>  // [T, T₁₆]: scores → exponentials (forward), da → ds (backward)
+    let perChunk: UnsafeMutablePointer<Float>  // 32: a chunk's 16 maxima, then its 16 totals
+    let masks: UnsafeMutablePointer<Float>  // 96: see `fillMaskTables`
 
     @inline(__always)
     init(_ scratch: UnsafeMutablePointer<Float>, time: Int, headSize: Int) {
@@ -79,7 +88,8 @@ private func fillMaskTables(_ masks: UnsafeMutablePointer<Float>) {
 /// interleaved accumulators (one chain would wait on the FMA latency at every term).
 @inline(__always)
 func weightedRowSum(
-    _ coefficients: UnsafePointer<Float>, coefficientStride: Int, count: Int, rows: UnsafePointer<Float>, rowStride: Int,
+    _ coefficients: UnsafePointer<Float>, coefficientStride: Int, count: Int, rows: UnsafePointer<Float>,
+    rowStride: Int,
     width: Int, into out: UnsafeMutablePointer<Float>, accumulate: Bool
 ) {
     var d = 0
@@ -129,23 +139,29 @@ func weightedRowSum(
 }
 
 /// Eight weighted row sums sharing their row loads (a register tile of 8 outputs × 16 columns):
-/// out[r · outStride + 0..<width] (+)= Σ_{i<count} coefficients[r · rowStep + i · termStep] · rows[i · rowStride + 0..<width]
+/// out[r · outStride + 0..<width] (+)= Σ_{i<count} coefficients[r · rowStep + i · termStep] · rows[i · rowStride +
+/// 0..<width]
 /// for r in 0..<8; `width` a multiple of 16. One vector load of a row feeds eight FMAs (the single-row
 /// form spends two loads per FMA).
 @inline(__always)
 private func weightedRowSums8(
-    _ coefficients: UnsafePointer<Float>, rowStep: Int, termStep: Int, count: Int, rows: UnsafePointer<Float>, rowStride: Int,
+    _ coefficients: UnsafePointer<Float>, rowStep: Int, termStep: Int, count: Int, rows: UnsafePointer<Float>,
+    rowStride: Int,
     width: Int, into out: UnsafeMutablePointer<Float>, outStride: Int, accumulate: Bool
 ) {
-    let o1 = rowStep, o2 = 2 &* rowStep, o3 = 3 &* rowStep, o4 = 4 &* rowStep, o5 = 5 &* rowStep, o6 = 6 &* rowStep, o7 = 7 &* rowStep
+    let o1 = rowStep, o2 = 2 &* rowStep, o3 = 3 &* rowStep, o4 = 4 &* rowStep, o5 = 5 &* rowStep, o6 = 6 &* rowStep,
+        o7 = 7 &* rowStep
     var d = 0
     while d < width {
         let zero = SIMD16<Float>(repeating: 0)
         let target = out + d
         var c0 = accumulate ? load16(target) : zero, c1 = accumulate ? load16(target + outStride) : zero
-        var c2 = accumulate ? load16(target + 2 &* outStride) : zero, c3 = accumulate ? load16(target + 3 &* outStride) : zero
-        var c4 = accumulate ? load16(target + 4 &* outStride) : zero, c5 = accumulate ? load16(target + 5 &* outStride) : zero
-        var c6 = accumulate ? load16(target + 6 &* outStride) : zero, c7 = accumulate ? load16(target + 7 &* outStride) : zero
+        var c2 = accumulate ? load16(target + 2 &* outStride) : zero,
+            c3 = accumulate ? load16(target + 3 &* outStride) : zero
+        var c4 = accumulate ? load16(target + 4 &* outStride) : zero,
+            c5 = accumulate ? load16(target + 5 &* outStride) : zero
+        var c6 = accumulate ? load16(target + 6 &* outStride) : zero,
+            c7 = accumulate ? load16(target + 7 &* outStride) : zero
         var cp = coefficients, rp = rows + d
         for _ in 0..<count {
             let r = load16(rp)
@@ -174,11 +190,15 @@ private func weightedRowSums8(
 /// Walked row by row with pointer bumps (indexing `source[u · stride + d]` kept an overflow-checked
 /// multiply per element, perf).
 @inline(__always)
-private func packTransposed(_ source: UnsafePointer<Float>, stride: Int, rows: Range<Int>, width: Int, padded: Int, scale: Float,
-                            into packed: UnsafeMutablePointer<Float>) {
+private func packTransposed(
+    _ source: UnsafePointer<Float>, stride: Int, rows: Range<Int>, width: Int, padded: Int, scale: Float,
+    into packed: UnsafeMutablePointer<Float>
+) {
     let chunkStart = rows.lowerBound / 16 * 16
     if chunkStart < rows.lowerBound {
-        for d in 0..<width { (packed + d &* padded + chunkStart).update(repeating: 0, count: rows.lowerBound &- chunkStart) }
+        for d in 0..<width {
+            (packed + d &* padded + chunkStart).update(repeating: 0, count: rows.lowerBound &- chunkStart)
+        }
     }
     var row = source + rows.lowerBound * stride
     for t in rows {
@@ -190,7 +210,9 @@ private func packTransposed(_ source: UnsafePointer<Float>, stride: Int, rows: R
         row += stride
     }
     if rows.upperBound < padded {
-        for d in 0..<width { (packed + d &* padded + rows.upperBound).update(repeating: 0, count: padded &- rows.upperBound) }
+        for d in 0..<width {
+            (packed + d &* padded + rows.upperBound).update(repeating: 0, count: padded &- rows.upperBound)
+        }
     }
 }
 
@@ -198,19 +220,23 @@ private func packTransposed(_ source: UnsafePointer<Float>, stride: Int, rows: R
 /// query chunks from max(⌊u/16⌋, firstChunk) on (the chunks where some query t ≥ u can see key u):
 /// scores (x = k, packed = scaled qᵀ) and da (x = v, packed = doᵀ), eight key rows per register tile.
 @inline(__always)
-private func keyRowsTimesPacked(_ x: UnsafePointer<Float>, stride: Int, time: Int, width: Int, packed: UnsafePointer<Float>, padded: Int,
-                                firstChunk: Int, into table: UnsafeMutablePointer<Float>) {
+private func keyRowsTimesPacked(
+    _ x: UnsafePointer<Float>, stride: Int, time: Int, width: Int, packed: UnsafePointer<Float>, padded: Int,
+    firstChunk: Int, into table: UnsafeMutablePointer<Float>
+) {
     var u0 = 0
     while u0 < time {
         let c0 = max(u0 / 16, firstChunk), columns = padded - 16 * c0
         let target = table + u0 * padded + 16 * c0, source = packed + 16 * c0
         if u0 + 8 <= time {
-            weightedRowSums8(x + u0 * stride, rowStep: stride, termStep: 1, count: width, rows: source, rowStride: padded,
-                             width: columns, into: target, outStride: padded, accumulate: false)
+            weightedRowSums8(
+                x + u0 * stride, rowStep: stride, termStep: 1, count: width, rows: source, rowStride: padded,
+                width: columns, into: target, outStride: padded, accumulate: false)
         } else {
             for r in 0..<(time - u0) {
-                weightedRowSum(x + (u0 + r) * stride, coefficientStride: 1, count: width, rows: source, rowStride: padded,
-                               width: columns, into: target + r * padded, accumulate: false)
+                weightedRowSum(
+                    x + (u0 + r) * stride, coefficientStride: 1, count: width, rows: source, rowStride: padded,
+                    width: columns, into: target + r * padded, accumulate: false)
             }
         }
         u0 += 8
@@ -221,19 +247,24 @@ private func keyRowsTimesPacked(_ x: UnsafePointer<Float>, stride: Int, time: In
 /// zero where u > t): the attention output (C = a, rows v) and dq (C = ds, rows k). Eight queries per
 /// register tile when `width` is a multiple of 16 (each tile runs its terms to its last query's diagonal).
 @inline(__always)
-private func queriesTimesRows(_ coefficients: UnsafePointer<Float>, padded: Int, time: Int, first: Int, rows: UnsafePointer<Float>, rowStride: Int,
-                              width: Int, into out: UnsafeMutablePointer<Float>, outStride: Int, accumulate: Bool) {
+private func queriesTimesRows(
+    _ coefficients: UnsafePointer<Float>, padded: Int, time: Int, first: Int, rows: UnsafePointer<Float>,
+    rowStride: Int,
+    width: Int, into out: UnsafeMutablePointer<Float>, outStride: Int, accumulate: Bool
+) {
     var t0 = first
     if width % 16 == 0 {
         while t0 + 8 <= time {
-            weightedRowSums8(coefficients + t0, rowStep: 1, termStep: padded, count: t0 + 8, rows: rows, rowStride: rowStride,
-                             width: width, into: out + t0 * outStride, outStride: outStride, accumulate: accumulate)
+            weightedRowSums8(
+                coefficients + t0, rowStep: 1, termStep: padded, count: t0 + 8, rows: rows, rowStride: rowStride,
+                width: width, into: out + t0 * outStride, outStride: outStride, accumulate: accumulate)
             t0 += 8
         }
     }
     for t in t0..<time {
-        weightedRowSum(coefficients + t, coefficientStride: padded, count: t + 1, rows: rows, rowStride: rowStride, width: width,
-                       into: out + t * outStride, accumulate: accumulate)
+        weightedRowSum(
+            coefficients + t, coefficientStride: padded, count: t + 1, rows: rows, rowStride: rowStride, width: width,
+            into: out + t * outStride, accumulate: accumulate)
     }
 }
 
@@ -241,21 +272,29 @@ private func queriesTimesRows(_ coefficients: UnsafePointer<Float>, padded: Int,
 /// where t < u): dk (C = ds, rows q) and dv (C = a, rows do). Eight keys per register tile when `width`
 /// is a multiple of 16 (each tile's terms start at its first key's diagonal); `accumulate` false overwrites.
 @inline(__always)
-private func keysTimesRows(_ coefficients: UnsafePointer<Float>, padded: Int, time: Int, first: Int, rows: UnsafePointer<Float>, rowStride: Int,
-                           width: Int, into out: UnsafeMutablePointer<Float>, outStride: Int, accumulate: Bool) {
+private func keysTimesRows(
+    _ coefficients: UnsafePointer<Float>, padded: Int, time: Int, first: Int, rows: UnsafePointer<Float>,
+    rowStride: Int,
+    width: Int, into out: UnsafeMutablePointer<Float>, outStride: Int, accumulate: Bool
+) {
     var u0 = 0
     if width % 16 == 0 {
         while u0 + 8 <= time {
             let start = max(u0, first)
-            weightedRowSums8(coefficients + u0 * padded + start, rowStep: padded, termStep: 1, count: time - start, rows: rows + start * rowStride,
-                             rowStride: rowStride, width: width, into: out + u0 * outStride, outStride: outStride, accumulate: accumulate)
+            weightedRowSums8(
+                coefficients + u0 * padded + start, rowStep: padded, termStep: 1, count: time - start,
+                rows: rows + start * rowStride,
+                rowStride: rowStride, width: width, into: out + u0 * outStride, outStride: outStride,
+                accumulate: accumulate)
             u0 += 8
         }
     }
     for u in u0..<time {
         let start = max(u, first)
-        weightedRowSum(coefficients + u * padded + start, coefficientStride: 1, count: time - start, rows: rows + start * rowStride,
-                       rowStride: rowStride, width: width, into: out + u * outStride, accumulate: accumulate)
+        weightedRowSum(
+            coefficients + u * padded + start, coefficientStride: 1, count: time - start,
+            rows: rows + start * rowStride,
+            rowStride: rowStride, width: width, into: out + u * outStride, accumulate: accumulate)
     }
 }
 
@@ -270,24 +309,30 @@ private func keysTimesRows(_ coefficients: UnsafePointer<Float>, padded: Int, ti
 /// Steps: pack qᵀ·scale; scores sᵀ = k·(qᵀ·scale) in key-major tiles; per chunk of 16 queries, the
 /// masked softmax over the keys as row-wise vector passes (`softmaxChunk`); o = a·v in query tiles.
 public func causalAttentionForward(
-    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int, time: Int, headSize: Int, scale: Float,
-    out: UnsafeMutablePointer<Float>, outStride: Int, weights: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int, time: Int, headSize: Int,
+    scale: Float,
+    out: UnsafeMutablePointer<Float>, outStride: Int, weights: UnsafeMutablePointer<Float>,
+    scratch: UnsafeMutablePointer<Float>,
     firstQuery: Int = 0
 ) {
     precondition(firstQuery >= 0 && firstQuery < time, "first query \(firstQuery) outside 0..<\(time)")
     let padded = paddedTime(time), chunks = padded / 16, firstChunk = firstQuery / 16
     let area = AttentionScratch(scratch, time: time, headSize: headSize)
     fillMaskTables(area.masks)
-    packTransposed(q, stride: stride, rows: firstQuery..<time, width: headSize, padded: padded, scale: scale, into: area.packed)
-    keyRowsTimesPacked(k, stride: stride, time: time, width: headSize, packed: area.packed, padded: padded, firstChunk: firstChunk, into: area.table)
+    packTransposed(
+        q, stride: stride, rows: firstQuery..<time, width: headSize, padded: padded, scale: scale, into: area.packed)
+    keyRowsTimesPacked(
+        k, stride: stride, time: time, width: headSize, packed: area.packed, padded: padded, firstChunk: firstChunk,
+        into: area.table)
     for c in 0..<firstChunk {
         for u in 0..<time { store16(SIMD16<Float>(repeating: 0), weights + u * padded + 16 * c) }
     }
     for c in firstChunk..<chunks {
         softmaxChunk(area, chunk: c, time: time, first: firstQuery, padded: padded, weights: weights)
     }
-    queriesTimesRows(weights, padded: padded, time: time, first: firstQuery, rows: v, rowStride: stride, width: headSize,
-                     into: out, outStride: outStride, accumulate: false)
+    queriesTimesRows(
+        weights, padded: padded, time: time, first: firstQuery, rows: v, rowStride: stride, width: headSize,
+        into: out, outStride: outStride, accumulate: false)
 }
 
 /// The softmax over the keys of queries t = 16c..<16c+16 (scores in the scratch table, key-major), into
@@ -295,7 +340,9 @@ public func causalAttentionForward(
 /// exactly 0, and key rows that no query of the chunk sees are zeroed. Three passes down the rows:
 /// mask and running max; exponentials and running sum (`exponentiateColumn`); normalise.
 @inline(__always)
-private func softmaxChunk(_ area: AttentionScratch, chunk c: Int, time: Int, first: Int, padded: Int, weights: UnsafeMutablePointer<Float>) {
+private func softmaxChunk(
+    _ area: AttentionScratch, chunk c: Int, time: Int, first: Int, padded: Int, weights: UnsafeMutablePointer<Float>
+) {
     let t0 = 16 * c, last = min(time - 1, t0 + 15)
     let column = area.table + t0, masks = area.masks
     var max0 = SIMD16<Float>(repeating: -.infinity), max1 = max0
@@ -306,7 +353,11 @@ private func softmaxChunk(_ area: AttentionScratch, chunk c: Int, time: Int, fir
             s += load16(masks + 16 - (u - t0))
             store16(s, column + u * padded)
         }
-        if u & 1 == 0 { max0 = max0.replacing(with: s, where: s .> max0) } else { max1 = max1.replacing(with: s, where: s .> max1) }
+        if u & 1 == 0 {
+            max0 = max0.replacing(with: s, where: s .> max0)
+        } else {
+            max1 = max1.replacing(with: s, where: s .> max1)
+        }
         u += 1
     }
     store16(max0.replacing(with: max1, where: max1 .> max0), area.perChunk)
@@ -323,8 +374,10 @@ private func softmaxChunk(_ area: AttentionScratch, chunk c: Int, time: Int, fir
 /// pointers and integers for arguments: inlined into its caller, LLVM outlined `exp16` instead, and a
 /// SIMD16 passed by value crosses a call as four 128-bit halves.
 @inline(never)
-private func exponentiateColumn(_ column: UnsafeMutablePointer<Float>, rows: Int, padded: Int, t0: Int, masks: UnsafePointer<Float>,
-                                maximumAndTotal: UnsafeMutablePointer<Float>) {
+private func exponentiateColumn(
+    _ column: UnsafeMutablePointer<Float>, rows: Int, padded: Int, t0: Int, masks: UnsafePointer<Float>,
+    maximumAndTotal: UnsafeMutablePointer<Float>
+) {
     let maximum = load16(maximumAndTotal)
     var total0 = SIMD16<Float>(repeating: 0), total1 = total0
     var u = 0
@@ -345,17 +398,23 @@ private func exponentiateColumn(_ column: UnsafeMutablePointer<Float>, rows: Int
 /// `accumulate`, the dq rows from `firstQuery` on and every dk and dv row are overwritten instead (the
 /// dq rows before it are left as they are): a caller that owns the rows need not clear them first.
 public func causalAttentionBackward(
-    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int, time: Int, headSize: Int, scale: Float,
+    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int, time: Int, headSize: Int,
+    scale: Float,
     weights: UnsafePointer<Float>, outGradient: UnsafePointer<Float>, outStride: Int,
-    dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+    scratch: UnsafeMutablePointer<Float>,
     firstQuery: Int = 0, accumulate: Bool = true
 ) {
     precondition(firstQuery >= 0 && firstQuery < time, "first query \(firstQuery) outside 0..<\(time)")
     let padded = paddedTime(time), chunks = padded / 16, firstChunk = firstQuery / 16
     let area = AttentionScratch(scratch, time: time, headSize: headSize)
     // daᵀ[u, t] = v_u · do_t for the queries t ≥ first (doᵀ is zero elsewhere).
-    packTransposed(outGradient, stride: outStride, rows: firstQuery..<time, width: headSize, padded: padded, scale: 1, into: area.packed)
-    keyRowsTimesPacked(v, stride: stride, time: time, width: headSize, packed: area.packed, padded: padded, firstChunk: firstChunk, into: area.table)
+    packTransposed(
+        outGradient, stride: outStride, rows: firstQuery..<time, width: headSize, padded: padded, scale: 1,
+        into: area.packed)
+    keyRowsTimesPacked(
+        v, stride: stride, time: time, width: headSize, packed: area.packed, padded: padded, firstChunk: firstChunk,
+        into: area.table)
     // ds = a ⊙ (da − Σ_u a⊙da) · scale, in place, per chunk of 16 queries (rows no query of it sees: 0).
     let scaleVector = SIMD16<Float>(repeating: scale)
     for c in firstChunk..<chunks {
@@ -376,10 +435,15 @@ public func causalAttentionBackward(
         for u in (last + 1)..<max(last + 1, time) { store16(SIMD16<Float>(repeating: 0), column + u * padded) }
     }
     // dq_t += Σ_{u≤t} ds[t,u] k_u;  dk_u += Σ_{t≥u} ds[t,u] q_t;  dv_u += Σ_{t≥u} a[t,u] do_t.
-    queriesTimesRows(area.table, padded: padded, time: time, first: firstQuery, rows: k, rowStride: stride, width: headSize,
-                     into: dq, outStride: stride, accumulate: accumulate)
-    keysTimesRows(area.table, padded: padded, time: time, first: firstQuery, rows: q, rowStride: stride, width: headSize, into: dk, outStride: stride,
-                  accumulate: accumulate)
-    keysTimesRows(weights, padded: padded, time: time, first: firstQuery, rows: outGradient, rowStride: outStride, width: headSize,
-                  into: dv, outStride: stride, accumulate: accumulate)
+    queriesTimesRows(
+        area.table, padded: padded, time: time, first: firstQuery, rows: k, rowStride: stride, width: headSize,
+        into: dq, outStride: stride, accumulate: accumulate)
+    keysTimesRows(
+        area.table, padded: padded, time: time, first: firstQuery, rows: q, rowStride: stride, width: headSize,
+        into: dk, outStride: stride,
+        accumulate: accumulate)
+    keysTimesRows(
+        weights, padded: padded, time: time, first: firstQuery, rows: outGradient, rowStride: outStride,
+        width: headSize,
+        into: dv, outStride: stride, accumulate: accumulate)
 }

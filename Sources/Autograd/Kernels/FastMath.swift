@@ -58,7 +58,10 @@ func gelu16(_ x: SIMD16<Float>) -> (tanh: SIMD16<Float>, value: SIMD16<Float>) {
 
 /// Applies a SIMD16 function to n floats from `source` into `destination` (may alias).
 @inline(__always)
-func map16(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, _ n: Int, _ f: (SIMD16<Float>) -> SIMD16<Float>) {
+func map16(
+    _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, _ n: Int,
+    _ f: (SIMD16<Float>) -> SIMD16<Float>
+) {
     var i = 0
     while i + 16 <= n {
         let v = UnsafeRawPointer(source + i).loadUnaligned(as: SIMD16<Float>.self)
@@ -89,20 +92,26 @@ public enum FastMath {
 
     public static func tanh(_ values: [Float]) -> [Float] {
         var out = values
-        out.withUnsafeMutableBufferPointer { p in if let base = p.baseAddress { map16(UnsafePointer(base), base, p.count, tanh16) } }
+        out.withUnsafeMutableBufferPointer { p in
+            if let base = p.baseAddress { map16(UnsafePointer(base), base, p.count, tanh16) }
+        }
         return out
     }
 }
 
 /// y = GELU(x) over n floats, keeping t = tanh(√(2/π)(x + 0.044715 x³)) for the backward.
-func geluForward(_ x: UnsafePointer<Float>, _ t: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+func geluForward(
+    _ x: UnsafePointer<Float>, _ t: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int
+) {
     geluForward(x, keeping: t, y, n) { _, t in t }
 }
 
 /// y = GELU(x) over n floats (y may be x), with `kept[i] = keep(x, t)` per element (t the tanh).
 @inline(__always)
-private func geluForward(_ x: UnsafePointer<Float>, keeping kept: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
-                         keep: (SIMD16<Float>, SIMD16<Float>) -> SIMD16<Float>) {
+private func geluForward(
+    _ x: UnsafePointer<Float>, keeping kept: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int,
+    keep: (SIMD16<Float>, SIMD16<Float>) -> SIMD16<Float>
+) {
     var i = 0
     while i + 16 <= n {
         let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
@@ -136,7 +145,10 @@ func geluDerivative(_ x: Float, _ t: Float) -> Float {
 }
 
 /// gx += g · dGELU/dx from x and the forward's tanh t (gx = … when not `accumulate`; then gx may be g).
-func geluBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>, _ n: Int, accumulate: Bool = true) {
+func geluBackward(
+    _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ t: UnsafePointer<Float>, _ gx: UnsafeMutablePointer<Float>,
+    _ n: Int, accumulate: Bool = true
+) {
     var i = 0
     while i + 16 <= n {
         let load = { (p: UnsafePointer<Float>) in UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self) }
@@ -154,6 +166,8 @@ func geluBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ t: Uns
 /// y = GELU(x) over n floats (y may be x), keeping GELU′(x) for the backward: the fused trunk's MLP,
 /// whose backward then multiplies by the derivative instead of re-reading x and tanh (one (N, F)
 /// activation fewer, and two streams fewer in its backward).
-func geluForwardKeepingDerivative(_ x: UnsafePointer<Float>, _ derivative: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+func geluForwardKeepingDerivative(
+    _ x: UnsafePointer<Float>, _ derivative: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int
+) {
     geluForward(x, keeping: derivative, y, n, keep: geluDerivative16)
 }

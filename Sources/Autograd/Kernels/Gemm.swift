@@ -64,29 +64,38 @@ struct StridedMatrix {
 /// start from the bias (or zero) in registers: C is neither cleared nor pre-filled in memory.
 func gemm(
     m: Int, n: Int, k: Int, a: StridedMatrix, b: ConstFloatPointer, ldb: Int, c: FloatPointer, ldc: Int,
-    accumulate: Bool, parallel: Bool = true, bias: ConstFloatPointer? = nil, packedB: ConstFloatPointer? = nil, transposedB: Bool = false,
+    accumulate: Bool, parallel: Bool = true, bias: ConstFloatPointer? = nil, packedB: ConstFloatPointer? = nil,
+    transposedB: Bool = false,
     epilogue: GemmEpilogue? = nil
 ) {
     if m == 0 || n == 0 { return }
     if k == 0 {
         if !accumulate {
             for i in 0..<m {
-                if let bias { (c + i * ldc).update(from: bias, count: n) } else { (c + i * ldc).update(repeating: 0, count: n) }
+                if let bias {
+                    (c + i * ldc).update(from: bias, count: n)
+                } else {
+                    (c + i * ldc).update(repeating: 0, count: n)
+                }
             }
         }
         if let epilogue { for i in 0..<m { epilogue.apply(row: c + i * ldc, at: i * ldc, count: n) } }
         return
     }
     if !parallel {
-        gemmRows(0..<m, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, bias: bias, packedB: packedB,
-                 transposedB: transposedB, epilogue: epilogue)
+        gemmRows(
+            0..<m, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, bias: bias,
+            packedB: packedB,
+            transposedB: transposedB, epilogue: epilogue)
         return
     }
     let shared = UncheckedSendable((a, b, c, bias, packedB)), finish = UncheckedSendable(epilogue)
     parallelChunks(count: m, granularity: 8, work: m * n * k, threshold: 1 << 19) { rows in
         let (a, b, c, bias, packedB) = shared.value, epilogue = finish.value
-        gemmRows(rows, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, bias: bias, packedB: packedB,
-                 transposedB: transposedB, epilogue: epilogue)
+        gemmRows(
+            rows, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, bias: bias,
+            packedB: packedB,
+            transposedB: transposedB, epilogue: epilogue)
     }
 }
 
@@ -124,7 +133,9 @@ func packWhole(_ b: ConstFloatPointer, ldb: Int, k: Int, n: Int, transposed: Boo
 /// The (K block k0..<k0+kc, N block j0..<j0+nc) of B as ⌈nc/32⌉ panels of [kc][32]: from B [k, n], or
 /// from Bᵀ [n, k] when `transposed` (row stride `ldb` either way).
 @inline(__always)
-private func packBlock(_ b: ConstFloatPointer, ldb: Int, transposed: Bool, k0: Int, kc: Int, j0: Int, nc: Int, into packed: FloatPointer) {
+private func packBlock(
+    _ b: ConstFloatPointer, ldb: Int, transposed: Bool, k0: Int, kc: Int, j0: Int, nc: Int, into packed: FloatPointer
+) {
     if transposed {
         packTransposedB(b + j0 * ldb + k0, ldb: ldb, kc: kc, nc: nc, into: packed)
     } else {
@@ -138,7 +149,8 @@ private let blockN = 256
 /// Rows of C for one thread. Each (N block, K block) of B is packed into 32-column panels ([kc][32],
 /// zero-padded; or read from `packedB`, laid out by `packWhole`) so the micro-kernel streams B
 /// contiguously (best of 4 runs: GPT M training 16.2k → 20.1k tokens/s). A is read in place (its 8
-/// rows, or for Aᵀ·B its 8 contiguous columns, are a few prefetchable streams) and packed into a zero-padded [kc][8] micro-panel only at the row edge:
+/// rows, or for Aᵀ·B its 8 contiguous columns, are a few prefetchable streams) and packed into a zero-padded [kc][8]
+/// micro-panel only at the row edge:
 /// packing every A tile (BLIS) measured slower here (one-thread trunk shapes 108 → 78 GFLOP/s), as the
 /// 8-row transpose costs more than it saves at K = 64.
 private func gemmRows(
@@ -176,21 +188,26 @@ private func gemmRows(
                     packA(a, row: i, rows: mr, p0: pc, kc: kc, into: packedA)
                     tileA = StridedMatrix(base: ConstFloatPointer(packedA), rowStride: 1, columnStride: 8)
                 } else {
-                    tileA = StridedMatrix(base: a.base + i * a.rowStride + pc * a.columnStride, rowStride: a.rowStride, columnStride: a.columnStride)
+                    tileA = StridedMatrix(
+                        base: a.base + i * a.rowStride + pc * a.columnStride, rowStride: a.rowStride,
+                        columnStride: a.columnStride)
                 }
                 for panel in 0..<panels {
                     let j = jc + 32 * panel, nr = min(32, jc + nc - j)
                     let bPanel = packedB + panel * kc * 32
                     let tileBias = bias.map { $0 + j }
                     if mr == 8 && nr == 32 {
-                        kernel8x32(a: tileA, b: bPanel, kc: kc, c: c + i * ldc + j, ldc: ldc, fresh: fresh, bias: tileBias)
+                        kernel8x32(
+                            a: tileA, b: bPanel, kc: kc, c: c + i * ldc + j, ldc: ldc, fresh: fresh, bias: tileBias)
                     } else {
                         // Edge tile: compute the full 8×32 into a zeroed scratch tile, add the valid part.
                         edge.update(repeating: 0, count: 8 * 32)
                         kernel8x32(a: tileA, b: bPanel, kc: kc, c: edge, ldc: 32, fresh: false, bias: nil)
                         for r in 0..<mr {
                             let row = c + (i + r) * ldc + j
-                            for col in 0..<nr { row[col] = (fresh ? (tileBias?[col] ?? 0) : row[col]) + edge[r * 32 + col] }
+                            for col in 0..<nr {
+                                row[col] = (fresh ? (tileBias?[col] ?? 0) : row[col]) + edge[r * 32 + col]
+                            }
                         }
                     }
                 }
@@ -275,10 +292,13 @@ private func packA(_ a: StridedMatrix, row i: Int, rows: Int, p0: Int, kc: Int, 
 /// The 8×32 register tile: C[0..<8, 0..<32] (+)= A[0..<8, 0..<kc] · B with B a packed [kc][32] panel;
 /// `fresh` starts from the bias row (or zero) instead of loading C.
 @inline(__always)
-private func kernel8x32(a: StridedMatrix, b: ConstFloatPointer, kc: Int, c c0: FloatPointer, ldc: Int, fresh: Bool, bias: ConstFloatPointer?) {
+private func kernel8x32(
+    a: StridedMatrix, b: ConstFloatPointer, kc: Int, c c0: FloatPointer, ldc: Int, fresh: Bool, bias: ConstFloatPointer?
+) {
     var c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71: SIMD16<Float>
     if fresh {
-        let low = bias.map { load16($0) } ?? SIMD16<Float>(repeating: 0), high = bias.map { load16($0 + 16) } ?? SIMD16<Float>(repeating: 0)
+        let low = bias.map { load16($0) } ?? SIMD16<Float>(repeating: 0),
+            high = bias.map { load16($0 + 16) } ?? SIMD16<Float>(repeating: 0)
         (c00, c10, c20, c30, c40, c50, c60, c70) = (low, low, low, low, low, low, low, low)
         (c01, c11, c21, c31, c41, c51, c61, c71) = (high, high, high, high, high, high, high, high)
     } else {

@@ -3,10 +3,14 @@
 // array-subscript version spent 12 % of a GRPO step here (perf).
 
 @inline(__always)
-private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+}
 
 @inline(__always)
-private func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self) }
+private func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+}
 
 /// Σ over the 16 lanes by halving: four dependent adds (SIMD16's `sum()` compiled to a serial chain of
 /// sixteen scalar adds, which every row's mean and variance waited on, disassembly).
@@ -28,7 +32,8 @@ func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
 
 /// Forward over `rows` rows of C: x̂ = (x − μ)·s, y = x̂·γ + β, s = 1/√(σ² + ε); stores x̂ and s for the backward.
 func layerNormForward(
-    _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, c: Int, epsilon: Float,
+    _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, c: Int,
+    epsilon: Float,
     out: UnsafeMutablePointer<Float>, normalized: UnsafeMutablePointer<Float>, inverseStd: UnsafeMutablePointer<Float>
 ) {
     for r in 0..<rows {
@@ -80,7 +85,8 @@ func layerNormParameterBackward(
 
 /// dx += s·(dŷ − mean(dŷ) − x̂·mean(dŷ ⊙ x̂)), dŷ = dy ⊙ γ.
 func layerNormInputBackward(
-    _ g: UnsafePointer<Float>, weight: UnsafePointer<Float>, normalized: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
+    _ g: UnsafePointer<Float>, weight: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
+    inverseStd: UnsafePointer<Float>,
     rows: Int, c: Int, inputGradient: UnsafeMutablePointer<Float>
 ) {
     for r in 0..<rows {

@@ -23,7 +23,9 @@ let kernelThreads = min(2, max(1, ProcessInfo.processInfo.activeProcessorCount))
 /// threads were no faster than one (measured). The worker spins briefly between jobs, so a hand-off
 /// costs about a cache-line round trip, and sleeps when idle.
 @inline(__always)
-func parallelChunks(count: Int, granularity: Int = 1, work: Int, threshold: Int = 1 << 19, _ body: @Sendable (Range<Int>) -> Void) {
+func parallelChunks(
+    count: Int, granularity: Int = 1, work: Int, threshold: Int = 1 << 19, _ body: @Sendable (Range<Int>) -> Void
+) {
     guard work >= threshold, count >= 2 * granularity, let worker = KernelWorker.shared else {
         body(0..<count)
         return
