@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "Training",
-            dependencies: ["Store", "Policies", "Objectives", "Environments", "Tasks", "NN", "Autograd", "Randomness"],
+            dependencies: ["Policies", "Objectives", "Environments", "Tasks", "NN", "Autograd", "Randomness"],
             swiftSettings: nativeRelease
         ),
         .executableTarget(
@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
         .testTarget(name: "PoliciesTests", dependencies: ["Policies", "NN", "Autograd"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Store"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "CLITests", dependencies: ["policylab"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A problem in a JSONL dataset file, located as `FILE:LINE: what is wrong`.
 public struct DatasetFileError: Error, CustomStringConvertible, Equatable {
@@ -19,99 +20,74 @@ public struct DatasetFileError: Error, CustomStringConvertible, Equatable {
 /// - prompt: `{"prompt"}` (+ optional `"reference"`)
 /// - scored: `{"prompt","completion","reward"}`
 ///
-/// Parsing is all-or-nothing: the first problem throws and no rows are returned.
-/// Blank lines (only white space) are skipped; unknown extra keys are an error so typos do not pass silently.
+/// Each line goes through `JSONDecoder` into a `DatasetLine`; this type checks that the line's columns fit
+/// the dataset's kind. Parsing is all-or-nothing: the first problem throws and no rows are returned.
+/// Blank lines (only white space) are skipped; columns the kind does not use are an error, so typos do not
+/// pass silently. Nested values (TRL's conversational format) are reported as unsupported.
 public enum DatasetJSONL {
-    /// Infers the dataset kind from a row's keys.
-    static func inferKind(_ object: [String: JSONScalar]) -> DatasetKind? {
-        if object["chosen"] != nil || object["rejected"] != nil { return .preference }
-        if object["completion"] != nil || object["reward"] != nil { return .scored }
-        if object["prompt"] != nil { return .prompt }
+    /// Infers the dataset kind from a row's columns.
+    static func inferKind(_ columns: DatasetLine.Columns) -> DatasetKind? {
+        if columns.contains(.chosen) || columns.contains(.rejected) { return .preference }
+        if columns.contains(.completion) || columns.contains(.reward) { return .scored }
+        if columns.contains(.prompt) { return .prompt }
         return nil
     }
 
-    static func allowedKeys(_ kind: DatasetKind) -> Set<String> {
+    static func allowedColumns(_ kind: DatasetKind) -> DatasetLine.Columns {
         switch kind {
-        case .prompt: ["prompt", "reference"]
-        case .preference: ["prompt", "chosen", "rejected", "chosen_score", "rejected_score"]
-        case .scored: ["prompt", "completion", "reward"]
+        case .prompt: DatasetLine.Columns([.prompt, .reference])
+        case .preference: DatasetLine.Columns([.prompt, .chosen, .rejected, .chosenScore, .rejectedScore])
+        case .scored: DatasetLine.Columns([.prompt, .completion, .reward])
         }
     }
 
-    /// Parses a whole file's bytes. `kind` nil: inferred from the first row.
-    public static func parse(_ data: [UInt8], file: String, kind requestedKind: DatasetKind? = nil) throws -> DatasetRows {
+    static func requiredColumns(_ kind: DatasetKind) -> String {
+        switch kind {
+        case .prompt: "\"prompt\""
+        case .preference: "\"prompt\", \"chosen\" and \"rejected\""
+        case .scored: "\"prompt\", \"completion\" and \"reward\""
+        }
+    }
+
+    /// Parses a whole file's bytes. `kind` nil: inferred from the first row. Throws `DatasetFileError`.
+    public static func parse(
+        _ data: [UInt8], file: String, kind requestedKind: DatasetKind? = nil
+    ) throws -> DatasetRows {
+        let lines = nonBlankLines(data)
+        let decoded = decodeLines(lines)
         var kind = requestedKind
         var prompts: [PromptRow] = []
         var pairs: [PreferencePair] = []
         var scored: [ScoredResponse] = []
-
-        var lineNumber = 0
-        var start = 0
-        let count = data.count
-        try data.withUnsafeBufferPointer { buffer in
-            while start < count {
-                lineNumber += 1
-                var end = start
-                while end < count && buffer[end] != 0x0A { end += 1 }
-                let line = UnsafeBufferPointer(rebasing: buffer[start..<end])
-                start = end + 1
-                func failure(_ problem: String) -> DatasetFileError {
-                    DatasetFileError(file: file, line: lineNumber, problem: problem)
-                }
-                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                guard String(validating: line, as: UTF8.self) != nil else {
-                    throw failure("the line is not valid UTF-8 text")
-                }
-                let object: [String: JSONScalar]
-                do throws(JSONLineError) {
-                    object = try JSONLineParser.parseObject(line)
-                } catch {
-                    throw failure("malformed JSON: \(error.message)")
-                }
+        for (line, result) in zip(lines, decoded) {
+            do throws(LineProblem) {
+                let decoded = try result.get()
                 if kind == nil {
-                    guard let inferred = inferKind(object) else {
-                        throw failure("cannot tell the dataset kind: no \"prompt\" field (expected TRL's prompt, preference or scored columns)")
+                    guard let inferred = inferKind(decoded.presentColumns) else {
+                        throw LineProblem(
+                            "cannot tell the dataset kind: no \"prompt\" field "
+                                + "(expected TRL's prompt, preference or scored columns)")
                     }
                     kind = inferred
                 }
                 guard let kind else { continue }
-                let extra = Set(object.keys).subtracting(allowedKeys(kind))
-                if let key = extra.sorted().first {
-                    throw failure("unexpected field \"\(key)\" for a \(kind.rawValue) dataset (allowed: \(allowedKeys(kind).sorted().joined(separator: ", ")))")
-                }
-                func text(_ key: String, optional: Bool = false) throws -> String? {
-                    guard let value = object[key], value != .null || !optional else {
-                        if optional { return nil }
-                        throw failure("missing field \"\(key)\" (a \(kind.rawValue) dataset needs \(requiredKeys(kind)))")
-                    }
-                    guard case .string(let string) = value else {
-                        throw failure("field \"\(key)\" must be a string, found \(value.typeName)")
-                    }
-                    guard !string.isEmpty else { throw failure("field \"\(key)\" is an empty string") }
-                    return string
-                }
-                func number(_ key: String, optional: Bool = false) throws -> Double? {
-                    guard let value = object[key], value != .null || !optional else {
-                        if optional { return nil }
-                        throw failure("missing field \"\(key)\" (a \(kind.rawValue) dataset needs \(requiredKeys(kind)))")
-                    }
-                    guard case .number(let number) = value else {
-                        throw failure("field \"\(key)\" must be a finite number, found \(value.typeName)")
-                    }
-                    return number
-                }
+                let line = try CheckedLine(decoded, kind: kind)
                 switch kind {
                 case .prompt:
-                    prompts.append(PromptRow(prompt: try text("prompt")!, reference: try text("reference", optional: true)))
+                    prompts.append(PromptRow(
+                        prompt: try line.text(.prompt), reference: try line.optionalText(.reference)))
                 case .preference:
                     pairs.append(PreferencePair(
-                        prompt: try text("prompt")!, chosen: try text("chosen")!, rejected: try text("rejected")!,
-                        chosenScore: try number("chosen_score", optional: true),
-                        rejectedScore: try number("rejected_score", optional: true)))
+                        prompt: try line.text(.prompt), chosen: try line.text(.chosen),
+                        rejected: try line.text(.rejected), chosenScore: decoded.chosenScore,
+                        rejectedScore: decoded.rejectedScore))
                 case .scored:
                     scored.append(ScoredResponse(
-                        prompt: try text("prompt")!, response: try text("completion")!, reward: try number("reward")!))
+                        prompt: try line.text(.prompt), response: try line.text(.completion),
+                        reward: try line.reward()))
                 }
+            } catch {
+                throw DatasetFileError(file: file, line: line.number, problem: error.problem)
             }
         }
         switch kind {
@@ -122,45 +98,166 @@ public enum DatasetJSONL {
         }
     }
 
-    static func requiredKeys(_ kind: DatasetKind) -> String {
-        switch kind {
-        case .prompt: "\"prompt\""
-        case .preference: "\"prompt\", \"chosen\" and \"rejected\""
-        case .scored: "\"prompt\", \"completion\" and \"reward\""
+    /// One line of the file that holds more than white space, with its 1-based number.
+    struct NumberedLine: Sendable {
+        let number: Int
+        let bytes: ArraySlice<UInt8>
+    }
+
+    static func nonBlankLines(_ data: [UInt8]) -> [NumberedLine] {
+        var lines: [NumberedLine] = []
+        var start = 0
+        var number = 0
+        while start < data.count {
+            number += 1
+            let end = data[start...].firstIndex(of: 0x0A) ?? data.count
+            let bytes = data[start..<end]
+            start = end + 1
+            if !bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
+                lines.append(NumberedLine(number: number, bytes: bytes))
+            }
+        }
+        return lines
+    }
+
+    /// Decodes every line, in parallel chunks when the file is large (decoding is most of an import's time).
+    /// A chunk stops at its first bad line, and the result ends there: the import fails at that line.
+    static func decodeLines(_ lines: [NumberedLine]) -> [Result<DatasetLine, LineProblem>] {
+        let chunkCount = max(1, min(ProcessInfo.processInfo.activeProcessorCount, lines.count / 20_000))
+        let chunkSize = (lines.count + chunkCount - 1) / max(1, chunkCount)
+        let chunks = Mutex([[Result<DatasetLine, LineProblem>]](repeating: [], count: chunkCount))
+        DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
+            let decoder = JSONDecoder()
+            var results: [Result<DatasetLine, LineProblem>] = []
+            results.reserveCapacity(chunkSize)
+            for line in lines[min(lines.count, chunk * chunkSize)..<min(lines.count, (chunk + 1) * chunkSize)] {
+                let result = Result { () throws(LineProblem) in try decodeLine(line.bytes, decoder: decoder) }
+                results.append(result)
+                if case .failure = result { break }
+            }
+            chunks.withLock { $0[chunk] = results }
+        }
+        return chunks.withLock { chunks in
+            var results: [Result<DatasetLine, LineProblem>] = []
+            for chunk in chunks {
+                results += chunk
+                if case .failure = chunk.last { break }
+            }
+            return results
         }
     }
 
-    /// Encodes rows as JSONL with TRL's key order; `parse(encode(rows))` gives back `rows` exactly.
-    public static func encode(_ rows: DatasetRows) -> String {
-        var out = ""
-        func field(_ key: String, _ value: String) -> String { "\(JSONLineWriter.quoted(key)):\(value)" }
-        switch rows {
-        case .prompts(let prompts):
-            for row in prompts {
-                var fields = [field("prompt", JSONLineWriter.quoted(row.prompt))]
-                if let reference = row.reference { fields.append(field("reference", JSONLineWriter.quoted(reference))) }
-                out += "{" + fields.joined(separator: ",") + "}\n"
+    /// What is wrong with one line, without its location.
+    struct LineProblem: Error, Sendable {
+        let problem: String
+        init(_ problem: String) { self.problem = problem }
+    }
+
+    /// Decodes one line, turning the decoder's errors into one-line problems.
+    private static func decodeLine(_ line: ArraySlice<UInt8>, decoder: JSONDecoder) throws(LineProblem) -> DatasetLine {
+        do {
+            return try decoder.decode(DatasetLine.self, from: Data(line))
+        } catch let error as DatasetLine.WrongType {
+            if case .array = error.found { throw nestedValue(error.column.rawValue) }
+            if case .object = error.found { throw nestedValue(error.column.rawValue) }
+            let column = error.column
+            throw LineProblem(
+                "field \"\(column.rawValue)\" must be \(expectedType(column)), found \(error.found.typeName)")
+        } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
+            throw LineProblem("not a JSON object (each line must be one {...} object)")
+        } catch DecodingError.dataCorrupted(let context) {
+            // JSONDecoder also refuses bad UTF-8, but naming it is clearer than its byte offset.
+            guard String(validating: line, as: UTF8.self) != nil else {
+                throw LineProblem("the line is not valid UTF-8 text")
             }
-        case .preferences(let pairs):
-            for pair in pairs {
-                var fields = [
-                    field("prompt", JSONLineWriter.quoted(pair.prompt)),
-                    field("chosen", JSONLineWriter.quoted(pair.chosen)),
-                    field("rejected", JSONLineWriter.quoted(pair.rejected)),
-                ]
-                if let score = pair.chosenScore { fields.append(field("chosen_score", JSONLineWriter.number(score))) }
-                if let score = pair.rejectedScore { fields.append(field("rejected_score", JSONLineWriter.number(score))) }
-                out += "{" + fields.joined(separator: ",") + "}\n"
-            }
-        case .scored(let responses):
-            for row in responses {
-                out += "{" + [
-                    field("prompt", JSONLineWriter.quoted(row.prompt)),
-                    field("completion", JSONLineWriter.quoted(row.response)),
-                    field("reward", JSONLineWriter.number(row.reward)),
-                ].joined(separator: ",") + "}\n"
+            throw LineProblem("malformed JSON: \(oneLine(context))")
+        } catch {
+            throw LineProblem("malformed JSON: \(error)")
+        }
+    }
+
+    private static func expectedType(_ column: DatasetLine.Column) -> String {
+        [.reward, .chosenScore, .rejectedScore].contains(column) ? "a finite number" : "a string"
+    }
+
+    private static func nestedValue(_ column: String) -> LineProblem {
+        LineProblem(
+            "field \"\(column)\" holds a list or object; "
+                + "only TRL's standard (non-conversational) format is supported")
+    }
+
+    /// The decoder's explanation, with the underlying parser's message when it has one, on one line.
+    private static func oneLine(_ context: DecodingError.Context) -> String {
+        var text = context.debugDescription
+        if let underlying = context.underlyingError { text += " (\(underlying))" }
+        return text.split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+
+    /// A decoded line checked against its dataset's kind: only the kind's columns, each text non-empty.
+    private struct CheckedLine {
+        let line: DatasetLine
+        let kind: DatasetKind
+
+        init(_ line: DatasetLine, kind: DatasetKind) throws(LineProblem) {
+            self.line = line
+            self.kind = kind
+            let allowed = DatasetJSONL.allowedColumns(kind)
+            let unexpected = line.presentColumns.subtracting(allowed).map(\.rawValue) + line.otherColumns.keys
+            if let column = unexpected.sorted().first {
+                let names = DatasetLine.Column.allCases.filter(allowed.contains).map(\.rawValue).sorted()
+                    .joined(separator: ", ")
+                throw LineProblem("unexpected field \"\(column)\" for a \(kind.rawValue) dataset (allowed: \(names))")
             }
         }
-        return out
+
+        /// A required column: absent is "missing", null is the wrong type.
+        private func missing(_ column: DatasetLine.Column) -> LineProblem {
+            if line.presentColumns.contains(column) {
+                return LineProblem("field \"\(column.rawValue)\" must be \(expectedType(column)), found null")
+            }
+            return LineProblem(
+                "missing field \"\(column.rawValue)\" (a \(kind.rawValue) dataset needs \(requiredColumns(kind)))")
+        }
+
+        func text(_ column: DatasetLine.Column) throws(LineProblem) -> String {
+            guard let text = try optionalText(column) else { throw missing(column) }
+            return text
+        }
+
+        func optionalText(_ column: DatasetLine.Column) throws(LineProblem) -> String? {
+            let text = line.text(column)
+            if text?.isEmpty == true { throw LineProblem("field \"\(column.rawValue)\" is an empty string") }
+            return text
+        }
+
+        func reward() throws(LineProblem) -> Double {
+            guard let reward = line.reward else { throw missing(.reward) }
+            return reward
+        }
+    }
+
+    /// Encodes rows as JSONL, one `JSONEncoder` object per line; `parse(encode(rows))` gives back `rows` exactly.
+    public static func encode(_ rows: DatasetRows) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        func line<Value: Encodable>(_ value: Value) -> String {
+            // Encoding strings and finite doubles cannot fail; the rows come from the store or a parsed file.
+            guard let data = try? encoder.encode(value) else { preconditionFailure("unencodable dataset row") }
+            return String(decoding: data, as: UTF8.self) + "\n"
+        }
+        switch rows {
+        case .prompts(let prompts):
+            return prompts.map { line(DatasetLine(prompt: $0.prompt, reference: $0.reference)) }.joined()
+        case .preferences(let pairs):
+            return pairs.map {
+                line(DatasetLine(
+                    prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected, chosenScore: $0.chosenScore,
+                    rejectedScore: $0.rejectedScore))
+            }.joined()
+        case .scored(let responses):
+            return responses.map {
+                line(DatasetLine(prompt: $0.prompt, completion: $0.response, reward: $0.reward))
+            }.joined()
+        }
     }
 }

@@ -25,7 +25,9 @@ public struct PreferencePair: Equatable, Sendable, Codable {
     public var rejected: String
     public var chosenScore: Double?
     public var rejectedScore: Double?
-    public init(prompt: String, chosen: String, rejected: String, chosenScore: Double? = nil, rejectedScore: Double? = nil) {
+    public init(
+        prompt: String, chosen: String, rejected: String, chosenScore: Double? = nil, rejectedScore: Double? = nil
+    ) {
         self.prompt = prompt
         self.chosen = chosen
         self.rejected = rejected

@@ -10,14 +10,21 @@ extension Store {
     ) throws -> DatasetInfo {
         try Self.validateName(name)
         guard rows.count > 0 else { throw StoreError.emptyDataset(name: name) }
+        let findID = "SELECT id FROM datasets WHERE name = ?"
+        // Refused before the write transaction (and checked again inside it), so the file stays as it was.
+        if !replace, try read({ db in try Int64.fetchOne(db, sql: findID, arguments: [name]) }) != nil {
+            throw StoreError.datasetExists(name: name)
+        }
         return try write { db in
-            if let existing = try Int64.fetchOne(db, sql: "SELECT id FROM datasets WHERE name = ?", arguments: [name]) {
+            if let existing = try Int64.fetchOne(db, sql: findID, arguments: [name]) {
                 guard replace else { throw StoreError.datasetExists(name: name) }
                 try db.execute(sql: "DELETE FROM datasets WHERE id = ?", arguments: [existing])
             }
             let createdAt = Date().timeIntervalSince1970
             try db.execute(
-                sql: "INSERT INTO datasets (name, kind, task, source, created_at, row_count) VALUES (?, ?, ?, ?, ?, ?)",
+                sql: """
+                    INSERT INTO datasets (name, kind, task, source, created_at, row_count) VALUES (?, ?, ?, ?, ?, ?)
+                    """,
                 arguments: [name, rows.kind.rawValue, task, source, createdAt, rows.count])
             let id = db.lastInsertedRowID
             switch rows {
@@ -29,7 +36,8 @@ extension Store {
                 }
             case .preferences(let pairs):
                 let statement = try db.cachedStatement(sql: """
-                    INSERT INTO preference_pairs (dataset_id, idx, prompt, chosen, rejected, chosen_score, rejected_score)
+                    INSERT INTO preference_pairs
+                    (dataset_id, idx, prompt, chosen, rejected, chosen_score, rejected_score)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """)
                 for (index, pair) in pairs.enumerated() {
@@ -38,8 +46,9 @@ extension Store {
                     ])
                 }
             case .scored(let responses):
-                let statement = try db.cachedStatement(
-                    sql: "INSERT INTO scored_responses (dataset_id, idx, prompt, response, reward) VALUES (?, ?, ?, ?, ?)")
+                let statement = try db.cachedStatement(sql: """
+                    INSERT INTO scored_responses (dataset_id, idx, prompt, response, reward) VALUES (?, ?, ?, ?, ?)
+                    """)
                 for (index, row) in responses.enumerated() {
                     try statement.execute(arguments: [id, index, row.prompt, row.response, row.reward])
                 }
@@ -69,9 +78,9 @@ extension Store {
             let limitClause = limit.map { " LIMIT \(max(0, $0))" } ?? ""
             switch info.kind {
             case .prompt:
-                let rows = try Row.fetchAll(
-                    db, sql: "SELECT prompt, reference FROM prompts WHERE dataset_id = ? ORDER BY idx\(limitClause)",
-                    arguments: [info.id])
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT prompt, reference FROM prompts WHERE dataset_id = ? ORDER BY idx\(limitClause)
+                    """, arguments: [info.id])
                 return .prompts(rows.map { PromptRow(prompt: $0["prompt"], reference: $0["reference"]) })
             case .preference:
                 let rows = try Row.fetchAll(db, sql: """
@@ -84,17 +93,20 @@ extension Store {
                         chosenScore: $0["chosen_score"], rejectedScore: $0["rejected_score"])
                 })
             case .scored:
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: "SELECT prompt, response, reward FROM scored_responses WHERE dataset_id = ? ORDER BY idx\(limitClause)",
-                    arguments: [info.id])
-                return .scored(rows.map { ScoredResponse(prompt: $0["prompt"], response: $0["response"], reward: $0["reward"]) })
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT prompt, response, reward FROM scored_responses
+                    WHERE dataset_id = ? ORDER BY idx\(limitClause)
+                    """, arguments: [info.id])
+                return .scored(rows.map {
+                    ScoredResponse(prompt: $0["prompt"], response: $0["response"], reward: $0["reward"])
+                })
             }
         }
     }
 
-    /// Deletes dataset `name` and its rows in one transaction.
+    /// Deletes dataset `name` and its rows in one transaction (an unknown name is refused before any write).
     public func deleteDataset(named name: String) throws {
+        _ = try dataset(named: name)
         try write { db in
             let info = try Self.dataset(named: name, in: db)
             try db.execute(sql: "DELETE FROM datasets WHERE id = ?", arguments: [info.id])
@@ -115,7 +127,7 @@ extension Store {
     }
 
     static func validateName(_ name: String) throws {
-        let ok = !name.isEmpty && name.count <= 200 && !name.unicodeScalars.contains { $0.properties.generalCategory == .control }
-        if !ok { throw StoreError.invalidName(name: name) }
+        let hasControlCharacter = name.unicodeScalars.contains { $0.properties.generalCategory == .control }
+        if name.isEmpty || name.count > 200 || hasControlCharacter { throw StoreError.invalidName(name: name) }
     }
 }

@@ -11,16 +11,23 @@ extension Store {
         let startedAt = Date().timeIntervalSince1970
         let baseName = spec.name ?? "\(spec.target)__\(spec.algorithm)__\(spec.seed)__\(Int(startedAt))"
         try Self.validateName(baseName)
+        let nameIsUsed = "SELECT 1 FROM runs WHERE name = ?"
+        let alreadyUsed = StoreError.runExists(name: baseName)
+        // A taken --name is refused before the write transaction (and checked again inside it).
+        if spec.name != nil, try read({ db in try Int.fetchOne(db, sql: nameIsUsed, arguments: [baseName]) }) != nil {
+            throw alreadyUsed
+        }
         return try write { db in
             var name = baseName
             var suffix = 2
-            while try Int.fetchOne(db, sql: "SELECT 1 FROM runs WHERE name = ?", arguments: [name]) != nil {
-                guard spec.name == nil else { throw StoreError.invalidName(name: "\(baseName) (already used by a run)") }
+            while try Int.fetchOne(db, sql: nameIsUsed, arguments: [name]) != nil {
+                guard spec.name == nil else { throw alreadyUsed }
                 name = "\(baseName)_\(suffix)"
                 suffix += 1
             }
             try db.execute(sql: """
-                INSERT INTO runs (name, algorithm, target, dataset_id, parent_run_id, config_json, seed, status, started_at, pid)
+                INSERT INTO runs
+                (name, algorithm, target, dataset_id, parent_run_id, config_json, seed, status, started_at, pid)
                 VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)
                 """, arguments: [
                     name, spec.algorithm, spec.target, spec.datasetID, spec.parentRunID, spec.configJSON,
@@ -43,22 +50,24 @@ extension Store {
     }
 
     /// Marks as `interrupted` every `running` run whose process is gone (killed, crashed, power loss).
-    /// Returns how many runs changed.
+    /// Returns how many runs changed. Writes only when there is such a run, so that reading commands
+    /// leave the file untouched.
     @discardableResult
     public func markAbandonedRunsInterrupted() throws -> Int {
-        try write { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT id, pid FROM runs WHERE status = 'running'")
+        func isAbandoned(_ row: Row) -> Bool {
+            let pid: Int? = row["pid"]
+            return !(pid.map { kill(pid_t($0), 0) == 0 || errno == EPERM } ?? false)
+        }
+        let select = "SELECT id, pid FROM runs WHERE status = 'running'"
+        guard try read({ db in try Row.fetchAll(db, sql: select).contains(where: isAbandoned) }) else { return 0 }
+        return try write { db in
             var changed = 0
-            for row in rows {
-                let pid: Int? = row["pid"]
-                let alive = pid.map { kill(pid_t($0), 0) == 0 || errno == EPERM } ?? false
-                if !alive {
-                    try db.execute(sql: """
-                        UPDATE runs SET status = 'interrupted', error = 'the training process ended without finishing the run',
-                        finished_at = ? WHERE id = ?
-                        """, arguments: [Date().timeIntervalSince1970, row["id"] as Int64])
-                    changed += 1
-                }
+            for row in try Row.fetchAll(db, sql: select) where isAbandoned(row) {
+                try db.execute(sql: """
+                    UPDATE runs SET status = 'interrupted',
+                    error = 'the training process ended without finishing the run', finished_at = ? WHERE id = ?
+                    """, arguments: [Date().timeIntervalSince1970, row["id"] as Int64])
+                changed += 1
             }
             return changed
         }
@@ -99,14 +108,15 @@ extension Store {
             let rows: [Row]
             if let name {
                 rows = try Row.fetchAll(db, sql: """
-                    SELECT step, samples_seen, name, value FROM metrics WHERE run_id = ? AND name = ? ORDER BY step, rowid
+                    SELECT step, samples_seen, name, value FROM metrics
+                    WHERE run_id = ? AND name = ? ORDER BY step, rowid
                     """, arguments: [runID, name])
             } else {
                 rows = try Row.fetchAll(db, sql: """
                     SELECT step, samples_seen, name, value FROM metrics WHERE run_id = ? ORDER BY step, rowid
                     """, arguments: [runID])
             }
-            return rows.map { MetricPoint(step: $0["step"], samplesSeen: $0["samples_seen"], name: $0["name"], value: $0["value"]) }
+            return rows.map(Self.metricPoint)
         }
     }
 
@@ -115,11 +125,10 @@ extension Store {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT m.step, m.samples_seen, m.name, m.value FROM metrics m
-                WHERE m.run_id = ? AND m.rowid = (SELECT max(rowid) FROM metrics WHERE run_id = m.run_id AND name = m.name)
+                WHERE m.run_id = ?
+                AND m.rowid = (SELECT max(rowid) FROM metrics WHERE run_id = m.run_id AND name = m.name)
                 ORDER BY m.name
-                """, arguments: [runID]).map {
-                MetricPoint(step: $0["step"], samplesSeen: $0["samples_seen"], name: $0["name"], value: $0["value"])
-            }
+                """, arguments: [runID]).map(Self.metricPoint)
         }
     }
 
@@ -127,8 +136,9 @@ extension Store {
     public func appendSamples(runID: Int64, _ samples: [SampleRecord]) throws {
         guard !samples.isEmpty else { return }
         try write { db in
-            let statement = try db.cachedStatement(
-                sql: "INSERT INTO samples (run_id, step, prompt, completion, reward, logprob) VALUES (?, ?, ?, ?, ?, ?)")
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO samples (run_id, step, prompt, completion, reward, logprob) VALUES (?, ?, ?, ?, ?, ?)
+                """)
             for sample in samples {
                 try statement.execute(arguments: [
                     runID, sample.step, sample.prompt, sample.completion, sample.reward, sample.logprob,
@@ -150,13 +160,17 @@ extension Store {
             if let limit { sql += " LIMIT \(max(0, limit))" }
             let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
             return rows.reversed().map {
-                SampleRecord(step: $0["step"], prompt: $0["prompt"], completion: $0["completion"], reward: $0["reward"], logprob: $0["logprob"])
+                SampleRecord(
+                    step: $0["step"], prompt: $0["prompt"], completion: $0["completion"], reward: $0["reward"],
+                    logprob: $0["logprob"])
             }
         }
     }
 
     /// Saves (or overwrites) the checkpoint of a run at `step`.
-    public func saveCheckpoint(runID: Int64, step: Int, configJSON: String, weights: [UInt8], optimizer: [UInt8]? = nil) throws {
+    public func saveCheckpoint(
+        runID: Int64, step: Int, configJSON: String, weights: [UInt8], optimizer: [UInt8]? = nil
+    ) throws {
         try write { db in
             try db.execute(sql: """
                 INSERT OR REPLACE INTO checkpoints (run_id, step, config_json, weights, optimizer, created_at)
@@ -172,9 +186,12 @@ extension Store {
         try read { db in
             let row: Row?
             if let step {
-                row = try Row.fetchOne(db, sql: "SELECT * FROM checkpoints WHERE run_id = ? AND step = ?", arguments: [runID, step])
+                row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM checkpoints WHERE run_id = ? AND step = ?", arguments: [runID, step])
             } else {
-                row = try Row.fetchOne(db, sql: "SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1", arguments: [runID])
+                row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step DESC LIMIT 1",
+                    arguments: [runID])
             }
             return row.map { row in
                 let weights: Data = row["weights"]
@@ -188,7 +205,13 @@ extension Store {
 
     /// Steps at which a run has checkpoints.
     public func checkpointSteps(runID: Int64) throws -> [Int] {
-        try read { db in try Int.fetchAll(db, sql: "SELECT step FROM checkpoints WHERE run_id = ? ORDER BY step", arguments: [runID]) }
+        try read { db in
+            try Int.fetchAll(db, sql: "SELECT step FROM checkpoints WHERE run_id = ? ORDER BY step", arguments: [runID])
+        }
+    }
+
+    static func metricPoint(_ row: Row) -> MetricPoint {
+        MetricPoint(step: row["step"], samplesSeen: row["samples_seen"], name: row["name"], value: row["value"])
     }
 
     static func runInfo(_ row: Row) -> RunInfo {

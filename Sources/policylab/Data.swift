@@ -20,9 +20,10 @@ extension PolicyLab.DataCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import a JSONL file as a dataset: all rows or none.",
             discussion: """
-                Preference rows {"prompt","chosen","rejected"} (optional "chosen_score", "rejected_score"), prompt rows \
-                {"prompt"} (optional "reference"), scored rows {"prompt","completion","reward"}. The kind is inferred \
-                from the first row unless --kind is given. A bad line is reported as FILE:LINE and nothing is written.
+                Preference rows {"prompt","chosen","rejected"} (optional "chosen_score", "rejected_score"), \
+                prompt rows {"prompt"} (optional "reference"), scored rows {"prompt","completion","reward"}. \
+                The kind is inferred from the first row unless --kind is given. A bad line is reported as \
+                FILE:LINE and nothing is written.
                 """)
 
         @Argument(help: "The JSONL file to import.") var file: String
@@ -36,17 +37,20 @@ extension PolicyLab.DataCommand {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw CLIError("cannot read \(file) — check the path")
             }
-            let started = Date()
+            let clock = ContinuousClock()
+            let started = clock.now
+            // Parsed in full before the store is opened: a bad line leaves the file as it was (or uncreated).
             let rows = try DatasetJSONL.parse([UInt8](data), file: file, kind: kind)
-            // Refuse a duplicate name before opening the file for writing, so it stays byte-for-byte unchanged.
-            if !replace, try Store.datasetExists(named: name, atPath: options.databasePath) { throw StoreError.datasetExists(name: name) }
             let store = try Store(path: options.databasePath)
             let info = try store.insertDataset(name: name, rows: rows, task: task, source: file, replace: replace)
-            let seconds = Date().timeIntervalSince(started)
+            let elapsed = clock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             if options.json {
                 JSONOutput.print(info)
             } else {
-                print("imported \(info.rowCount) \(info.kind.rawValue) rows as '\(info.name)' in \(String(format: "%.2f", seconds)) s → \(options.databasePath)")
+                print(
+                    "imported \(info.rowCount) \(info.kind.rawValue) rows as '\(info.name)' in "
+                        + "\(String(format: "%.2f", seconds)) s → \(options.databasePath)")
             }
         }
     }
@@ -56,7 +60,7 @@ extension PolicyLab.DataCommand {
         @OptionGroup var options: GlobalOptions
 
         func run() throws {
-            let store = try Store(path: options.databasePath, readOnly: true)
+            let store = try Store(path: options.databasePath)
             let datasets = try store.datasets()
             if options.json {
                 JSONOutput.print(datasets)
@@ -68,7 +72,10 @@ extension PolicyLab.DataCommand {
             }
             var table = TableFormatter(["name", "kind", "rows", "task", "source", "created (UTC)"])
             for info in datasets {
-                table.append([info.name, info.kind.rawValue, "\(info.rowCount)", info.task ?? "—", info.source ?? "—", formattedTime(info.createdAt)])
+                table.append([
+                    info.name, info.kind.rawValue, "\(info.rowCount)", info.task ?? "—", info.source ?? "—",
+                    formattedTime(info.createdAt),
+                ])
             }
             print(table.render())
         }
@@ -85,15 +92,15 @@ extension PolicyLab.DataCommand {
         }
 
         func run() throws {
-            let store = try Store(path: options.databasePath, readOnly: true)
+            let store = try Store(path: options.databasePath)
             let info = try store.dataset(named: name)
             let rows = try store.rows(ofDataset: name, limit: limit)
             if options.json {
                 struct Shown<Row: Encodable>: Encodable { let dataset: DatasetInfo; let rows: [Row] }
                 switch rows {
-                case .prompts(let r): JSONOutput.print(Shown(dataset: info, rows: r))
-                case .preferences(let r): JSONOutput.print(Shown(dataset: info, rows: r))
-                case .scored(let r): JSONOutput.print(Shown(dataset: info, rows: r))
+                case .prompts(let prompts): JSONOutput.print(Shown(dataset: info, rows: prompts))
+                case .preferences(let pairs): JSONOutput.print(Shown(dataset: info, rows: pairs))
+                case .scored(let responses): JSONOutput.print(Shown(dataset: info, rows: responses))
                 }
                 return
             }
@@ -101,31 +108,41 @@ extension PolicyLab.DataCommand {
             switch rows {
             case .prompts(let prompts):
                 var table = TableFormatter(["#", "prompt", "reference"])
-                for (i, row) in prompts.enumerated() { table.append(["\(i)", abbreviated(row.prompt), abbreviated(row.reference ?? "—")]) }
+                for (index, row) in prompts.enumerated() {
+                    table.append(["\(index)", abbreviated(row.prompt), abbreviated(row.reference ?? "—")])
+                }
                 print(table.render())
             case .preferences(let pairs):
                 var table = TableFormatter(["#", "prompt", "chosen", "rejected", "scores"])
-                for (i, pair) in pairs.enumerated() {
-                    let scores = pair.chosenScore.map { c in "\(c) > \(pair.rejectedScore.map { "\($0)" } ?? "?")" } ?? "—"
-                    table.append(["\(i)", abbreviated(pair.prompt, to: 30), abbreviated(pair.chosen, to: 30), abbreviated(pair.rejected, to: 30), scores])
+                for (index, pair) in pairs.enumerated() {
+                    let scores = pair.chosenScore.map { chosen in
+                        "\(chosen) > \(pair.rejectedScore.map { "\($0)" } ?? "?")"
+                    } ?? "—"
+                    table.append([
+                        "\(index)", abbreviated(pair.prompt, to: 30), abbreviated(pair.chosen, to: 30),
+                        abbreviated(pair.rejected, to: 30), scores,
+                    ])
                 }
                 print(table.render())
             case .scored(let responses):
                 var table = TableFormatter(["#", "prompt", "completion", "reward"])
-                for (i, row) in responses.enumerated() { table.append(["\(i)", abbreviated(row.prompt), abbreviated(row.response), "\(row.reward)"]) }
+                for (index, row) in responses.enumerated() {
+                    table.append(["\(index)", abbreviated(row.prompt), abbreviated(row.response), "\(row.reward)"])
+                }
                 print(table.render())
             }
         }
     }
 
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Export a dataset as TRL-style JSONL (round-trips with import).")
+        static let configuration = CommandConfiguration(
+            abstract: "Export a dataset as TRL-style JSONL (round-trips with import).")
         @Argument(help: "The dataset's name.") var name: String
         @Option(help: "Write to this file instead of standard output.") var out: String?
         @OptionGroup var options: GlobalOptions
 
         func run() throws {
-            let store = try Store(path: options.databasePath, readOnly: true)
+            let store = try Store(path: options.databasePath)
             let text = DatasetJSONL.encode(try store.rows(ofDataset: name))
             if let out {
                 do {

@@ -28,8 +28,10 @@ extension PolicyLab.Env {
         func run() throws {
             let rows = try EnvironmentRegistry.ids.map { id -> Row in
                 let environment = try EnvironmentRegistry.make(id)
-                return Row(id: id, observationSize: environment.observationSize, actionSpace: environment.actionSpace.description,
-                           timeLimit: environment.timeLimit, rewardThreshold: environment.rewardThreshold)
+                return Row(
+                    id: id, observationSize: environment.observationSize,
+                    actionSpace: environment.actionSpace.description, timeLimit: environment.timeLimit,
+                    rewardThreshold: environment.rewardThreshold)
             }
             if options.json {
                 JSONOutput.print(rows)
@@ -37,7 +39,10 @@ extension PolicyLab.Env {
             }
             var table = TableFormatter(["id", "observation", "actions", "time limit", "solved at"])
             for row in rows {
-                table.append([row.id, "\(row.observationSize)", row.actionSpace, "\(row.timeLimit)", row.rewardThreshold.map { "\($0)" } ?? "—"])
+                table.append([
+                    row.id, "\(row.observationSize)", row.actionSpace, "\(row.timeLimit)",
+                    row.rewardThreshold.map { "\($0)" } ?? "—",
+                ])
             }
             print(table.render())
         }
@@ -46,17 +51,27 @@ extension PolicyLab.Env {
     struct Replay: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Step an environment from a given internal state through a list of actions.",
-            discussion: "Prints one line per step until the episode ends or the actions run out. Continuous actions are the scalar force/torque, clipped to the action space; discrete actions outside the space are refused.")
+            discussion: """
+                Prints one line per step until the episode ends or the actions run out. Continuous actions are \
+                the scalar force/torque, clipped to the action space; discrete actions outside the space are \
+                refused. Lists may start with a minus sign (--state -0.03,0,0.05,0).
+                """)
 
         @Option(help: "Environment id (see `policylab env list`).") var env: String
-        @Option(help: "The internal state, comma-separated (e.g. CartPole: x,x_dot,theta,theta_dot).") var state: String
-        @Option(help: "Actions, comma-separated.") var actions: String
+        // `.unconditional`: the value after --state / --actions is the list even when it starts with "-",
+        // so negative numbers need no `--state=` form.
+        @Option(
+            parsing: .unconditional,
+            help: "The internal state, comma-separated (e.g. CartPole: x,x_dot,theta,theta_dot).")
+        var state: String
+        @Option(parsing: .unconditional, help: "Actions, comma-separated.") var actions: String
         @OptionGroup var options: GlobalOptions
 
         func parseNumbers(_ text: String, what: String) throws -> [Double] {
             try text.split(separator: ",").map { part in
                 guard let value = Double(part.trimmingCharacters(in: .whitespaces)), value.isFinite else {
-                    throw ValidationError("--\(what) has '\(part)', which is not a number")
+                    throw ValidationError(
+                        "--\(what) has '\(part)', which is not a number — give comma-separated numbers")
                 }
                 return value
             }
@@ -79,7 +94,9 @@ extension PolicyLab.Env {
                 let action: Action
                 if case .discrete = environment.actionSpace {
                     guard let a = Int(exactly: value) else {
-                        throw CLIError("action \(value) is not a whole number; \(env) takes actions \(environment.actionSpace) — give integers")
+                        throw CLIError(
+                            "action \(value) is not a whole number; \(env) takes actions "
+                                + "\(environment.actionSpace) — give integers")
                     }
                     action = .discrete(a)
                 } else {
@@ -87,10 +104,15 @@ extension PolicyLab.Env {
                 }
                 let result = try environment.step(action)
                 if options.json {
-                    print(JSONOutput.string(StepLine(obs: result.observation, reward: result.reward, terminated: result.terminated, truncated: result.truncated)))
+                    print(JSONOutput.string(StepLine(
+                        obs: result.observation, reward: result.reward, terminated: result.terminated,
+                        truncated: result.truncated)))
                 } else {
-                    table.append(["\(index + 1)", "\(value)", result.observation.map { String(format: "%.6f", $0) }.joined(separator: " "),
-                                  "\(result.reward)", "\(result.terminated)", "\(result.truncated)"])
+                    table.append([
+                        "\(index + 1)", "\(value)",
+                        result.observation.map { String(format: "%.6f", $0) }.joined(separator: " "),
+                        "\(result.reward)", "\(result.terminated)", "\(result.truncated)",
+                    ])
                 }
                 if result.terminated || result.truncated { break }
             }

@@ -25,11 +25,14 @@ final class RunRecorder {
     let run: RunInfo
     let quiet: Bool
     private var pendingMetrics: [MetricPoint] = []
-    private var lastFlush = Date()
+    private let clock = ContinuousClock()
+    private var lastFlush: ContinuousClock.Instant
 
+    /// Creates the run: the command's first write, so everything it refuses must be checked before this.
     init(store: Store, spec: RunSpec, quiet: Bool) throws {
         self.store = store
         self.quiet = quiet
+        lastFlush = ContinuousClock.now
         run = try store.createRun(spec)
         Interruption.install()
         if !quiet { FileHandle.standardError.write(Data("run \(run.id): \(run.name)\n".utf8)) }
@@ -43,14 +46,17 @@ final class RunRecorder {
                 pendingMetrics.append(MetricPoint(step: step, samplesSeen: samplesSeen, name: name, value: value))
             }
             // Batch the writes: one transaction per second at most keeps SQLite off the hot path.
-            if Date().timeIntervalSince(lastFlush) > 1 { try flush() }
+            if clock.now - lastFlush > .seconds(1) { try flush() }
         case .samples(let step, let samples):
             try store.appendSamples(runID: run.id, samples.map {
-                SampleRecord(step: step, prompt: $0.prompt, completion: $0.completion, reward: $0.reward, logprob: $0.logProbability)
+                SampleRecord(
+                    step: step, prompt: $0.prompt, completion: $0.completion, reward: $0.reward,
+                    logprob: $0.logProbability)
             })
         case .checkpoint(let step, let configJSON, let weights, let optimizer):
             try flush()
-            try store.saveCheckpoint(runID: run.id, step: step, configJSON: configJSON, weights: weights, optimizer: optimizer)
+            try store.saveCheckpoint(
+                runID: run.id, step: step, configJSON: configJSON, weights: weights, optimizer: optimizer)
         case .progress(let line):
             if !quiet { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
         }
@@ -59,7 +65,7 @@ final class RunRecorder {
     func flush() throws {
         try store.appendMetrics(runID: run.id, pendingMetrics)
         pendingMetrics.removeAll(keepingCapacity: true)
-        lastFlush = Date()
+        lastFlush = clock.now
     }
 
     /// Runs `body`, then marks the run finished, interrupted or failed (keeping its checkpoints).

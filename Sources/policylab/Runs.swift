@@ -31,14 +31,18 @@ extension PolicyLab.Runs {
             }
             var table = TableFormatter(["id", "name", "algorithm", "target", "seed", "status", "started (UTC)"])
             for run in runs {
-                table.append(["\(run.id)", run.name, run.algorithm, run.target, "\(run.seed)", run.status.rawValue, formattedTime(run.startedAt)])
+                table.append([
+                    "\(run.id)", run.name, run.algorithm, run.target, "\(run.seed)", run.status.rawValue,
+                    formattedTime(run.startedAt),
+                ])
             }
             print(table.render())
         }
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a run: config, status, last metrics, checkpoints.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a run: config, status, last metrics, checkpoints.")
         @Argument(help: "The run's id or name.") var reference: String
         @OptionGroup var options: GlobalOptions
 
@@ -64,10 +68,15 @@ extension PolicyLab.Runs {
             print("  status    \(info.status.rawValue)\(info.error.map { " (\($0))" } ?? "")")
             print("  started   \(formattedTime(info.startedAt)), finished \(formattedTime(info.finishedAt))")
             print("  config    \(info.configJSON)")
-            print("  checkpoints: \(checkpoints.isEmpty ? "none" : checkpoints.map(String.init).joined(separator: ", "))")
+            let steps = checkpoints.isEmpty ? "none" : checkpoints.map(String.init).joined(separator: ", ")
+            print("  checkpoints: \(steps)")
             if !latest.isEmpty {
                 var table = TableFormatter(["metric", "step", "samples", "value"])
-                for point in latest { table.append([point.name, "\(point.step)", "\(point.samplesSeen)", String(format: "%.6g", point.value)]) }
+                for point in latest {
+                    table.append([
+                        point.name, "\(point.step)", "\(point.samplesSeen)", String(format: "%.6g", point.value),
+                    ])
+                }
                 print(table.render())
             }
         }

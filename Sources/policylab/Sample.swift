@@ -9,7 +9,8 @@ import Training
 extension PolicyLab {
     /// `policylab sample RUN --prompt TEXT`: completions from a run's latest checkpoint.
     struct Sample: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Sample completions from a run's token policy, with log-probs and (for task runs) rewards.")
+        static let configuration = CommandConfiguration(
+            abstract: "Sample completions from a run's token policy, with log-probs and (for task runs) rewards.")
 
         @Argument(help: "The run's id or name.") var reference: String
         @Option(help: "The prompt (characters of the vocabulary, e.g. 315204=).") var prompt: String
@@ -41,18 +42,24 @@ extension PolicyLab {
             let encoded: [Int]
             do { encoded = try codec.encodePrompt(prompt) } catch { throw CLIError("\(error)") }
             guard encoded.count < policy.config.contextLength else {
-                throw CLIError("the prompt has \(encoded.count) tokens but the model's context is \(policy.config.contextLength) — shorten the prompt")
+                throw CLIError(
+                    "the prompt has \(encoded.count) tokens but the model's context is "
+                        + "\(policy.config.contextLength) — shorten the prompt")
             }
             let task = try? TaskRegistry.task(named: info.target)
             var generator = SeededGenerator(seed: seed)
             let count = greedy ? 1 : n
             let completions = policy.sample(
                 prompts: Array(repeating: encoded, count: count),
-                options: SamplingOptions(temperature: temperature, greedy: greedy, topK: topK, maxNewTokens: maxNewTokens, stopToken: codec.vocabulary.eosID),
+                options: SamplingOptions(
+                    temperature: temperature, greedy: greedy, topK: topK, maxNewTokens: maxNewTokens,
+                    stopToken: codec.vocabulary.eosID),
                 generator: &generator)
-            let results = completions.map { c -> Completion in
-                let text = codec.completionText(c.tokens)
-                return Completion(completion: text, logprob: Double(c.totalLogProbability), reward: try? task?.reward(prompt: prompt, completion: text))
+            let results = completions.map { sampled -> Completion in
+                let text = codec.completionText(sampled.tokens)
+                return Completion(
+                    completion: text, logprob: Double(sampled.totalLogProbability),
+                    reward: try? task?.reward(prompt: prompt, completion: text))
             }
             if options.json {
                 struct Output: Encodable { let run: String; let prompt: String; let completions: [Completion] }
@@ -60,8 +67,11 @@ extension PolicyLab {
                 return
             }
             var table = TableFormatter(["#", "completion", "log-prob", "reward"])
-            for (i, r) in results.enumerated() {
-                table.append(["\(i)", r.completion.isEmpty ? "∅" : r.completion, String(format: "%.3f", r.logprob), r.reward.map { String(format: "%.3f", $0) } ?? "—"])
+            for (index, result) in results.enumerated() {
+                table.append([
+                    "\(index)", result.completion.isEmpty ? "∅" : result.completion,
+                    String(format: "%.3f", result.logprob), result.reward.map { String(format: "%.3f", $0) } ?? "—",
+                ])
             }
             print("\(info.name) · prompt \(prompt)")
             print(table.render())
@@ -70,7 +80,8 @@ extension PolicyLab {
 
     /// `policylab inspect RUN`: what the policy generated while training.
     struct Inspect: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the samples a run logged while training, with rewards.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show the samples a run logged while training, with rewards.")
         @Argument(help: "The run's id or name.") var reference: String
         @Option(help: "Only samples logged at this step.") var step: Int?
         @Option(help: "At most this many (the latest).") var limit: Int = 40
@@ -87,13 +98,19 @@ extension PolicyLab {
                 return
             }
             if samples.isEmpty {
-                print("run \(info.name) logged no samples\(step.map { " at step \($0)" } ?? "") — samples are logged at each evaluation of token runs")
+                print(
+                    "run \(info.name) logged no samples\(step.map { " at step \($0)" } ?? "") — samples are logged "
+                        + "at each evaluation of token runs")
                 return
             }
             var table = TableFormatter(["step", "prompt", "completion", "reward", "log-prob"])
-            for s in samples {
-                table.append(["\(s.step)", abbreviated(s.prompt, to: 24), s.completion.isEmpty ? "∅" : abbreviated(s.completion, to: 24),
-                              s.reward.map { String(format: "%.3f", $0) } ?? "—", s.logprob.map { String(format: "%.3f", $0) } ?? "—"])
+            for sample in samples {
+                table.append([
+                    "\(sample.step)", abbreviated(sample.prompt, to: 24),
+                    sample.completion.isEmpty ? "∅" : abbreviated(sample.completion, to: 24),
+                    sample.reward.map { String(format: "%.3f", $0) } ?? "—",
+                    sample.logprob.map { String(format: "%.3f", $0) } ?? "—",
+                ])
             }
             print(table.render())
         }

@@ -21,7 +21,10 @@ final class CommandRunner {
     /// The products directory: on Linux the test bundle is an executable in it (`CommandLine.arguments[0]`).
     static var binary: URL {
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [bundle, bundle.deletingLastPathComponent(), Bundle.main.bundleURL.deletingLastPathComponent()] {
+        let candidates = [
+            bundle, bundle.deletingLastPathComponent(), Bundle.main.bundleURL.deletingLastPathComponent(),
+        ]
+        for candidate in candidates {
             let url = candidate.appendingPathComponent("policylab")
             if FileManager.default.isExecutableFile(atPath: url.path) { return url }
         }
@@ -30,13 +33,16 @@ final class CommandRunner {
 
     /// The package root, to reach `datasets/`.
     static var packageRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     func write(_ name: String, _ text: String) -> String {
-        precondition(FileManager.default.createFile(atPath: path(name), contents: Data(text.utf8)), "could not write \(path(name))")
+        precondition(
+            FileManager.default.createFile(atPath: path(name), contents: Data(text.utf8)),
+            "could not write \(path(name))")
         return path(name)
     }
 

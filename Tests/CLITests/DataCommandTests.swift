@@ -56,7 +56,9 @@ import Testing
         let before = FileManager.default.contents(atPath: cli.path("policylab.sqlite"))
         let duplicate = try cli.run("data", "import", source, "--name", "a")
         #expect(duplicate.status == 1 && duplicate.stderr.contains("--replace"))
-        for command in [["data", "list"], ["data", "show", "a"], ["data", "export", "a"]] { #expect(try cli.run(command).status == 0) }
+        for command in [["data", "list"], ["data", "show", "a"], ["data", "export", "a"]] {
+            #expect(try cli.run(command).status == 0)
+        }
         #expect(FileManager.default.contents(atPath: cli.path("policylab.sqlite")) == before)
         #expect(try cli.run("data", "import", source, "--name", "a", "--replace").status == 0)
     }

@@ -4,7 +4,9 @@ import Testing
 @Suite struct EnvCommandTests {
     @Test func replayPrintsOneJSONLinePerStepAndStopsAtTheEnd() throws {
         let cli = CommandRunner()
-        let result = try cli.run("env", "replay", "--env", "CartPole-v1", "--state", "0,0,0.2,0", "--actions", "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1", "--json")
+        let actions = Array(repeating: "1", count: 20).joined(separator: ",")
+        let result = try cli.run(
+            "env", "replay", "--env", "CartPole-v1", "--state", "0,0,0.2,0", "--actions", actions, "--json")
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count < 20)  // the pole falls (θ > 12°) before the actions run out
@@ -24,5 +26,23 @@ import Testing
         let list = try cli.run("env", "list", "--json")
         let rows = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as! [[String: Any]]
         #expect(rows.count == 5)
+    }
+
+    /// `--state -0.03,…` and `--actions -1.5` are lists, not unknown options; the `=` form still works.
+    @Test func negativeNumbersInListsNeedNoEqualsSign() throws {
+        let cli = CommandRunner()
+        let natural = try cli.run(
+            "env", "replay", "--env", "CartPole-v1", "--state", "-0.03,0,0.05,0", "--actions", "0", "--json")
+        #expect(natural.status == 0, "\(natural.stderr)")
+        let withEquals = try cli.run(
+            "env", "replay", "--env", "CartPole-v1", "--state=-0.03,0,0.05,0", "--actions", "0", "--json")
+        #expect(natural.stdout == withEquals.stdout)
+        let step = try JSONSerialization.jsonObject(with: Data(natural.stdout.utf8)) as? [String: Any]
+        let observation = try #require(step?["obs"] as? [Double])
+        #expect(observation.count == 4 && observation[0] < 0)  // x starts at -0.03 and moves by 0.02 * x_dot = 0
+        let pendulum = try cli.run(
+            "env", "replay", "--env", "Pendulum-v1", "--state", "-1,0.5", "--actions", "-1.5,-2", "--json")
+        #expect(pendulum.status == 0, "\(pendulum.stderr)")
+        #expect(pendulum.stdout.split(separator: "\n").count == 2)
     }
 }

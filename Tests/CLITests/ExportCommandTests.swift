@@ -6,7 +6,8 @@ import Testing
     /// offsets in name order, string metadata with the config), padded with spaces to a multiple of 8.
     @Test func exportWritesASafetensorsFileWithPyTorchNames() throws {
         let cli = CommandRunner()
-        #expect(try cli.run("train", "sft", "--task", "sort", "--steps", "2", "--batch-size", "4", "--name", "tiny").status == 0)
+        let train = try cli.run("train", "sft", "--task", "sort", "--steps", "2", "--batch-size", "4", "--name", "tiny")
+        #expect(train.status == 0)
         let export = try cli.run("export", "tiny", "--format", "safetensors", "--out", cli.path("tiny.safetensors"))
         #expect(export.status == 0, "\(export.stderr)")
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: cli.path("tiny.safetensors"))))
@@ -18,7 +19,7 @@ import Testing
         #expect(metadata["policylab_run"] == "tiny")
         #expect(metadata["config"]?.contains("\"modelWidth\":64") == true)
         let names = header.keys.filter { $0 != "__metadata__" }.sorted()
-        #expect(names.contains("blocks.0.attn.qkv.weight") && names.contains("value_head.weight") && names.contains("tok_emb.weight"))
+        #expect(["blocks.0.attn.qkv.weight", "value_head.weight", "tok_emb.weight"].allSatisfy(names.contains))
         var offset = 0
         for name in names {
             let entry = header[name] as! [String: Any]

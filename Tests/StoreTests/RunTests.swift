@@ -6,7 +6,8 @@ import Testing
     @Test func runLifecycleMetricsSamplesCheckpoints() throws {
         let dir = TemporaryDirectory()
         let store = try Store(path: dir.path("lab.sqlite"))
-        let run = try store.createRun(RunSpec(algorithm: "ppo", target: "CartPole-v1", configJSON: "{\"lr\":0.001}", seed: 3))
+        let run = try store.createRun(
+            RunSpec(algorithm: "ppo", target: "CartPole-v1", configJSON: #"{"lr":0.001}"#, seed: 3))
         #expect(run.name.hasPrefix("CartPole-v1__ppo__3__"))
         #expect(run.status == .running)
         let twin = try store.createRun(RunSpec(algorithm: "ppo", target: "CartPole-v1", configJSON: "{}", seed: 3))
@@ -47,7 +48,7 @@ import Testing
         let store = try Store(path: dir.path("lab.sqlite"))
         let mine = try store.createRun(RunSpec(algorithm: "sft", target: "sort", configJSON: "{}", seed: 1))
         let orphan = try store.createRun(RunSpec(algorithm: "sft", target: "sort", configJSON: "{}", seed: 2))
-        try store.pool.write { db in
+        try store.writer().write { db in
             // A process id that cannot exist (above Linux's pid_max).
             try db.execute(sql: "UPDATE runs SET pid = 99999999 WHERE id = ?", arguments: [orphan.id])
         }

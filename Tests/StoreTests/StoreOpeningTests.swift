@@ -4,11 +4,38 @@ import Testing
 @testable import Store
 
 @Suite struct StoreOpeningTests {
-    @Test func newFileIsMigratedInWALMode() throws {
+    @Test func aNewFileIsCreatedByTheFirstWriteMigratedInWALMode() throws {
         let dir = TemporaryDirectory()
-        let store = try Store(path: dir.path("lab.sqlite"))
+        let path = dir.path("lab.sqlite")
+        let store = try Store(path: path)
+        #expect(try store.datasets().isEmpty && store.runs().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: path))
+        try store.insertDataset(name: "p", rows: .prompts([PromptRow(prompt: "1=")]))
         #expect(try store.appliedMigrations() == Schema.knownMigrations)
         #expect(try store.journalMode() == "wal")
+        #expect(try Store(path: path).datasets().map(\.name) == ["p"])
+    }
+
+    /// Opening a current file and reading from it writes nothing, not even the WAL set-up of a
+    /// read-write pool (GRDB creates and drops a table when the file has no WAL, bumping the schema cookie).
+    @Test func openingAndReadingACurrentFileLeavesItsBytesAlone() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path("lab.sqlite")
+        do {
+            let store = try Store(path: path)
+            try store.insertDataset(name: "p", rows: .prompts([PromptRow(prompt: "1=")]))
+            _ = try store.createRun(RunSpec(algorithm: "sft", target: "sort", configJSON: "{}", seed: 1))
+        }
+        let before = fileBytes(path)
+        #expect(!before.isEmpty && fileBytes(path + "-wal").isEmpty)
+        do {
+            let store = try Store(path: path)
+            #expect(try store.datasets().map(\.name) == ["p"])
+            #expect(throws: StoreError.unknownDataset(name: "q")) { try store.rows(ofDataset: "q") }
+            #expect(try store.markAbandonedRunsInterrupted() == 0)  // this process is alive: nothing to mark
+        }
+        #expect(fileBytes(path) == before)
+        #expect(fileBytes(path + "-wal").isEmpty)
     }
 
     @Test func reopeningAMigratedFileKeepsItsData() throws {
@@ -51,10 +78,10 @@ import Testing
         let path = dir.path("future.sqlite")
         do {
             let store = try Store(path: path)
-            try store.pool.write { db in
+            try store.writer().write { db in
                 try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')")
             }
-            try store.pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+            try store.writer().writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
         }
         let before = fileBytes(path)
         #expect(throws: StoreError.newerSchema(path: path, unknownMigrations: ["v99-from-the-future"])) {
@@ -69,7 +96,7 @@ import Testing
         let store = try Store(path: path)
         try store.insertDataset(name: "before", rows: .prompts([PromptRow(prompt: "x")]))
         let reader = try Store(path: path)
-        try store.pool.write { db in
+        try store.writer().write { db in
             try db.execute(sql: """
                 INSERT INTO datasets (name, kind, created_at, row_count) VALUES ('during', 'prompt', 0, 0)
                 """)
