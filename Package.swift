@@ -35,10 +35,15 @@ let package = Package(
             dependencies: ["Policies", "Objectives", "Environments", "Tasks", "NN", "Autograd", "Randomness"],
             swiftSettings: nativeRelease
         ),
+        .target(
+            name: "Verification", dependencies: ["Policies", "Objectives", "NN", "Autograd", "Randomness"],
+            swiftSettings: nativeRelease
+        ),
         .executableTarget(
             name: "policylab",
             dependencies: [
                 "Training", "Store", "Policies", "Objectives", "Environments", "Tasks", "NN", "Autograd", "Randomness",
+                "Verification",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeRelease
@@ -53,6 +58,7 @@ let package = Package(
         .testTarget(name: "PoliciesTests", dependencies: ["Policies", "NN", "Autograd"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "VerificationTests", dependencies: ["Verification", "Objectives", "Randomness"]),
         .testTarget(name: "CLITests", dependencies: ["policylab"]),
     ]
 )

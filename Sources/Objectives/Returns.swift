@@ -3,7 +3,9 @@
 /// Discounted Monte-Carlo returns G_t = r_t + γ·G_{t+1}, restarting after every episode end.
 /// `episodeEnds[t]` is true when step t was the last of its episode (terminated or truncated);
 /// `bootstrapValue` is V(s_T) for a trajectory cut mid-episode (0 when it ended).
-public func discountedReturns(rewards: [Double], episodeEnds: [Bool], gamma: Double, bootstrapValue: Double = 0) -> [Double] {
+public func discountedReturns(
+    rewards: [Double], episodeEnds: [Bool], gamma: Double, bootstrapValue: Double = 0
+) -> [Double] {
     precondition(rewards.count == episodeEnds.count, "\(rewards.count) rewards, \(episodeEnds.count) end flags")
     var returns = [Double](repeating: 0, count: rewards.count)
     var running = bootstrapValue
@@ -13,6 +15,19 @@ public func discountedReturns(rewards: [Double], episodeEnds: [Bool], gamma: Dou
         returns[t] = running
     }
     return returns
+}
+
+/// γ^t for every step, with t counted from the first step of its episode: t restarts at 0 after every
+/// `episodeEnds[t]`. These are the weights of the policy gradient theorem's estimator
+/// (`DiscountWeighting.theorem`); the batch must start at an episode's first step.
+public func discountPowers(episodeEnds: [Bool], gamma: Double) -> [Double] {
+    var powers = [Double](repeating: 1, count: episodeEnds.count)
+    var power = 1.0
+    for t in episodeEnds.indices {
+        powers[t] = power
+        power = episodeEnds[t] ? 1 : power * gamma
+    }
+    return powers
 }
 
 /// Generalised advantage estimation exactly as CleanRL's `ppo.py` computes it, for a rollout of
@@ -30,7 +45,8 @@ public func generalizedAdvantages(
     environments: Int, gamma: Double, lambda: Double, truncationBootstrap: [Double]? = nil
 ) -> (advantages: [Double], returns: [Double]) {
     let count = rewards.count
-    precondition(values.count == count && dones.count == count && count % environments == 0, "GAE inputs must all be [S, E]")
+    precondition(values.count == count && dones.count == count && count % environments == 0,
+                 "GAE inputs must all be [S, E]")
     let steps = count / environments
     var advantages = [Double](repeating: 0, count: count)
     var lastAdvantage = [Double](repeating: 0, count: environments)
@@ -57,7 +73,9 @@ public func generalizedAdvantages(
 
 /// One step of an accumulating eligibility trace (Sutton & Barto §12.5, §13.6):
 /// z ← γλ·z + ∇, returned as a new vector. Actor-critic(λ) keeps one trace per parameter vector.
-public func eligibilityTraceUpdate(trace: [Double], gradient: [Double], gamma: Double, lambda: Double) -> [Double] {
+public func eligibilityTraceUpdate(
+    trace: [Double], gradient: [Double], gamma: Double, lambda: Double
+) -> [Double] {
     precondition(trace.count == gradient.count, "trace of \(trace.count) for a gradient of \(gradient.count)")
     return (0..<trace.count).map { gamma * lambda * trace[$0] + gradient[$0] }
 }

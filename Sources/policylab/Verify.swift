@@ -1,12 +1,15 @@
 import ArgumentParser
 import Foundation
+import Objectives
 import Randomness
-import Training
+import Verification
 
 extension PolicyLab {
-    /// `policylab verify …`: checks that the derivation and the code agree.
+    /// `policylab verify …`: checks that the derivation and the shipped code agree.
     struct Verify: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check the lab's maths against exact answers.", subcommands: [PolicyGradientCheck.self])
+        static let configuration = CommandConfiguration(
+            abstract: "Check the lab's maths and shipped estimators against exact answers.",
+            subcommands: [PolicyGradientCheck.self])
     }
 }
 
@@ -14,35 +17,89 @@ extension PolicyLab.Verify {
     struct PolicyGradientCheck: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "policy-gradient",
-            abstract: "The policy-gradient theorem on a random tabular MDP: exact ∇J vs finite differences vs REINFORCE (± baseline) Monte Carlo.")
+            abstract: "On a random tabular MDP: the exact ∇J (linear solve) vs finite differences, and the shipped "
+                + "REINFORCE (± baseline), A2C and PPO estimators (MLPActorCritic on the tape), with and without "
+                + "the γ^t factor; PPO at ratio 1, GAE(λ=1) and the AC(λ) traces against their identities.")
 
-        @Option(help: "Monte-Carlo episodes per estimator.") var episodes: Int = 20_000
-        @Option(help: "Seed of the MDP and the episodes.") var seed: UInt64 = 2026
+        @Option(help: "Monte Carlo episodes per estimator (all estimators share them).") var episodes: Int = 20_000
+        @Option(help: "Episodes per batch (one update's worth); standard errors come from the batches.")
+        var episodesPerBatch: Int = 8
+        @Option(help: "Seed of the MDP, the policy and the episodes.") var seed: UInt64 = 2026
         @OptionGroup var options: GlobalOptions
 
-        func validate() throws { guard episodes >= 100 else { throw ValidationError("--episodes must be at least 100") } }
+        func validate() throws {
+            guard episodesPerBatch >= 1 else { throw ValidationError("--episodes-per-batch must be at least 1") }
+            guard episodes >= 100, episodes >= 2 * episodesPerBatch else {
+                throw ValidationError("--episodes must be at least 100 and hold two batches of --episodes-per-batch")
+            }
+        }
 
         func run() throws {
             var configuration = PolicyGradientVerificationConfiguration()
             configuration.episodes = episodes
+            configuration.episodesPerBatch = episodesPerBatch
             var generator = SeededGenerator(seed: seed)
-            let result = verifyPolicyGradient(configuration, using: &generator)
+            let result = try verifyPolicyGradient(configuration, using: &generator)
             if options.json {
                 JSONOutput.print(result)
             } else {
-                print("Random MDP: \(configuration.stateCount) states × \(configuration.actionCount) actions, γ \(configuration.discount), episodes end with probability \(configuration.terminationProbability) per step; J(θ) = \(String(format: "%.6f", result.objective))")
-                var table = TableFormatter(["s", "a", "exact ∇J", "finite diff.", "REINFORCE ± SE", "with baseline ± SE"])
-                for c in result.components {
-                    table.append(["\(c.state)", "\(c.action)", String(format: "%+.6f", c.exact), String(format: "%+.6f", c.finiteDifference),
-                                  String(format: "%+.4f ± %.4f", c.reinforceMean, c.reinforceStandardError), String(format: "%+.4f ± %.4f", c.baselineMean, c.baselineStandardError)])
-                }
-                print(table.render())
-                print(String(format: "finite differences: relative error %.2e (tolerance %.0e) — %@", result.finiteDifferenceRelativeError, configuration.finiteDifferenceTolerance, result.finiteDifferenceAgrees ? "agree" : "DISAGREE"))
-                print(String(format: "REINFORCE: max |z| %.2f over %d episodes — %@; with baseline: max |z| %.2f — %@", result.reinforce.maxAbsoluteZScore, episodes, result.reinforce.agrees ? "unbiased within its standard errors" : "BIASED",
-                             result.reinforceWithBaseline.maxAbsoluteZScore, result.reinforceWithBaseline.agrees ? "unbiased within its standard errors" : "BIASED"))
-                print(String(format: "variance with baseline / without: %.3f — the baseline %@ variance", result.varianceRatio, result.baselineReducesVariance ? "lowers" : "does not lower"))
+                printReport(result)
             }
             if !result.passed { throw ExitCode.failure }
+        }
+
+        private func printReport(_ result: PolicyGradientVerification) {
+            let configuration = result.configuration
+            print("Random MDP: \(configuration.stateCount) states × \(configuration.actionCount) actions, "
+                + "γ \(configuration.discount), episodes end with probability \(configuration.terminationProbability) "
+                + String(format: "per step (mean length %.2f); ", result.meanEpisodeLength)
+                + String(format: "J(θ) = %.6f", result.objective))
+            print("Policy: MLPActorCritic on one-hot states (a softmax table); \(configuration.episodes) episodes in "
+                + "batches of \(configuration.episodesPerBatch); critic = exact v_π.")
+            let plain = result.estimators.first { $0.estimator == .reinforce(baseline: false, weighting: .theorem) }
+            let unweighted = result.estimators.first {
+                $0.estimator == .reinforce(baseline: false, weighting: .unweighted)
+            }
+            var table = TableFormatter(
+                ["parameter", "exact ∇J", "finite diff.", "REINFORCE γ^t ± SE", "E[no γ^t]", "REINFORCE no γ^t ± SE"])
+            for index in result.exactGradient.indices {
+                func estimate(_ report: EstimatorReport?) -> String {
+                    guard let report else { return "—" }
+                    return String(format: "%+.4f ± %.4f", report.mean[index], report.standardError[index])
+                }
+                table.append([
+                    result.parameterNames[index], String(format: "%+.6f", result.exactGradient[index]),
+                    String(format: "%+.6f", result.finiteDifferenceGradient[index]), estimate(plain),
+                    String(format: "%+.6f", result.unweightedExpectation[index]), estimate(unweighted),
+                ])
+            }
+            print(table.render())
+            print("")
+            var estimators = TableFormatter(["estimator", "max |z|", "mean z²", "max |z| vs ∇J", "variance/episode"])
+            for report in result.estimators {
+                estimators.append([
+                    report.name, String(format: "%.2f", report.maxAbsoluteZScore),
+                    String(format: "%.2f", report.meanSquaredZScore),
+                    String(format: "%.2f", report.maxAbsoluteZScoreAgainstGradient),
+                    String(format: "%.4g", report.totalVariance),
+                ])
+            }
+            print(estimators.render())
+            print("")
+            print(String(
+                format: "Dropping γ^t (the trainers' default, DiscountWeighting.unweighted) estimates "
+                    + "Σ_s η(s) Σ_a q ∇π instead of ∇J: exact relative bias %.3f (max-norm), cosine %.4f to ∇J.",
+                result.unweightedRelativeBias, result.unweightedCosine))
+            print("")
+            var checks = TableFormatter(["check", "figure", "limit", "result"])
+            for check in result.checks {
+                checks.append([check.name, String(format: "%.3g", check.figure), String(format: "%.3g", check.limit),
+                               check.passed ? "pass" : "FAIL"])
+            }
+            print(checks.render())
+            let failed = result.checks.filter { !$0.passed }.count
+            print(failed == 0 ? "All \(result.checks.count) checks pass."
+                : "\(failed) of \(result.checks.count) checks FAIL.")
         }
     }
 }

@@ -55,6 +55,8 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
         #expect((object["finite_difference_relative_error"] as! Double) < 1e-6)
+        let checks = try #require(object["checks"] as? [[String: Any]])
+        #expect(checks.count >= 10 && checks.allSatisfy { $0["passed"] as? Bool == true })
     }
 
     @Test func quickDemoRunsEndToEnd() throws {

@@ -162,10 +162,6 @@ import Testing
         #expect(bt.accuracy == 0.5)
         let reinforce = reinforceLoss(logProbabilities: newLogp, returns: [2, 1, 0, -1], values: newValues)
         expectGradient(reinforce.logProbabilityGradient, newLogp, context: "reinforce") { reinforceLoss(logProbabilities: $0, returns: [2, 1, 0, -1], values: newValues).loss }
-        let ac = actorCriticLoss(logProbabilities: newLogp, rewards: [1, 1, 0, 1], values: newValues, nextValues: [0.3, 0.2, 0.1, 0], terminal: [false, false, false, true], gamma: 0.9)
-        expectGradient(ac.logProbabilityGradient, newLogp, context: "actor-critic") {
-            actorCriticLoss(logProbabilities: $0, rewards: [1, 1, 0, 1], values: newValues, nextValues: [0.3, 0.2, 0.1, 0], terminal: [false, false, false, true], gamma: 0.9).loss
-        }
     }
 
     @Test func tokenPPOGradientsMatchFiniteDifferences() {

@@ -10,7 +10,8 @@
 import Foundation
 import Randomness
 
-/// A finite MDP: S states, A actions, P(s'|s,a), deterministic rewards r(s,a), discount γ, start distribution d0.
+/// A finite MDP: S states, A actions, P(s'|s,a), deterministic rewards r(s,a), discount γ,
+/// start distribution d0.
 public struct TabularMDP: Sendable, Codable, Equatable {
     public let stateCount: Int
     public let actionCount: Int
@@ -29,13 +30,16 @@ public struct TabularMDP: Sendable, Codable, Equatable {
         stateCount: Int, actionCount: Int, continuation: [Double], terminationProbability: Double,
         rewards: [Double], discount: Double, startDistribution: [Double]
     ) {
-        precondition(stateCount >= 1 && actionCount >= 1, "TabularMDP needs S, A ≥ 1, got S=\(stateCount) A=\(actionCount)")
+        precondition(stateCount >= 1 && actionCount >= 1,
+                     "TabularMDP needs S, A ≥ 1, got S=\(stateCount) A=\(actionCount)")
         precondition(continuation.count == stateCount * actionCount * stateCount,
-                     "TabularMDP: continuation has \(continuation.count) entries, expected S·A·S = \(stateCount * actionCount * stateCount)")
-        precondition(rewards.count == stateCount * actionCount, "TabularMDP: rewards has \(rewards.count) entries, expected S·A")
-        precondition(startDistribution.count == stateCount, "TabularMDP: start distribution has \(startDistribution.count) entries, expected S")
+                     "TabularMDP: continuation has \(continuation.count) entries, expected S·A·S")
+        precondition(rewards.count == stateCount * actionCount,
+                     "TabularMDP: rewards has \(rewards.count) entries, expected S·A")
+        precondition(startDistribution.count == stateCount,
+                     "TabularMDP: start distribution has \(startDistribution.count) entries, expected S")
         precondition(terminationProbability > 0 && terminationProbability <= 1,
-                     "TabularMDP: termination probability must lie in (0, 1] so episodes end, got \(terminationProbability)")
+                     "TabularMDP: termination probability must lie in (0, 1], got \(terminationProbability)")
         precondition(discount > 0 && discount <= 1, "TabularMDP: discount must lie in (0, 1], got \(discount)")
         self.stateCount = stateCount
         self.actionCount = actionCount
@@ -55,11 +59,26 @@ public struct TabularMDP: Sendable, Codable, Equatable {
     @inline(__always)
     public func reward(state: Int, action: Int) -> Double { rewards[state * actionCount + action] }
 
+    /// One step of an episode from `state` taking `action`: the reward r(s, a), then the next state,
+    /// or nil when the episode ends (probability p_end). This is the test bed's environment, so it
+    /// samples by inverting the cumulative distribution in Double.
+    public func step(state: Int, action: Int, using generator: inout SeededGenerator) -> (reward: Double, next: Int?) {
+        let reward = self.reward(state: state, action: action)
+        if generator.nextUniform() < terminationProbability { return (reward, nil) }
+        let row = (state * actionCount + action) * stateCount
+        return (reward, sampleIndex(continuation[row..<(row + stateCount)], using: &generator))
+    }
+
+    /// S0 ~ d0.
+    public func sampleStart(using generator: inout SeededGenerator) -> Int {
+        sampleIndex(startDistribution[...], using: &generator)
+    }
+
     /// A random MDP: K(·|s,a) and d0 drawn from a flat Dirichlet (normalised exponentials),
     /// rewards r(s, a) ~ N(rewardMean, 1).
     public static func random(
-        stateCount: Int, actionCount: Int, terminationProbability: Double, discount: Double, rewardMean: Double = 0,
-        using generator: inout SeededGenerator
+        stateCount: Int, actionCount: Int, terminationProbability: Double, discount: Double,
+        rewardMean: Double = 0, using generator: inout SeededGenerator
     ) -> TabularMDP {
         func dirichlet(_ count: Int) -> [Double] {
             let draws = (0..<count).map { _ in -log(1 - generator.nextUniform()) + 1e-12 }
@@ -76,7 +95,20 @@ public struct TabularMDP: Sendable, Codable, Equatable {
     }
 }
 
-/// π(a|s) = softmax(θ[s, ·])_a with one logit per (state, action).
+/// Samples an index from probabilities that sum to (about) 1 by inverting the cumulative sum.
+private func sampleIndex(_ probabilities: ArraySlice<Double>, using generator: inout SeededGenerator) -> Int {
+    let target = generator.nextUniform()
+    var running = 0.0
+    for index in probabilities.indices {
+        running += probabilities[index]
+        if target < running { return index - probabilities.startIndex }
+    }
+    return probabilities.count - 1
+}
+
+/// π(a|s) = softmax(θ[s, ·])_a with one logit per (state, action), in Double: the exact side of the
+/// comparison. The sampled side runs the same logits through the shipped `MLPActorCritic`
+/// (see TabularActorCritic.swift).
 public struct TabularSoftmaxPolicy: Sendable, Codable, Equatable {
     public let stateCount: Int
     public let actionCount: Int

@@ -6,17 +6,22 @@
 
 /// Solves `A x = b` for a dense row-major `n × n` matrix `A`.
 /// A (numerically) singular matrix is a programmer bug here — the Bellman systems
-/// `(I − γ P_π) v = r_π` are non-singular whenever γ < 1 or episodes terminate — so it traps with the pivot.
+/// `(I − γ P_π) v = r_π` are non-singular whenever γ < 1 or episodes terminate — so it traps with
+/// the pivot.
 func solveLinearSystem(matrix: [Double], rightHandSide: [Double]) -> [Double] {
     let n = rightHandSide.count
-    precondition(matrix.count == n * n, "solveLinearSystem: matrix has \(matrix.count) entries, expected \(n)×\(n)")
+    precondition(matrix.count == n * n,
+                 "solveLinearSystem: matrix has \(matrix.count) entries, expected \(n)×\(n)")
     var a = matrix          // (n, n), overwritten by U
     var x = rightHandSide   // (n), overwritten by the solution
     for k in 0..<n {
         var pivotRow = k
-        for i in (k + 1)..<max(n, k + 1) where abs(a[i * n + k]) > abs(a[pivotRow * n + k]) { pivotRow = i }
+        for i in (k + 1)..<max(n, k + 1) where abs(a[i * n + k]) > abs(a[pivotRow * n + k]) {
+            pivotRow = i
+        }
         let pivot = a[pivotRow * n + k]
-        precondition(abs(pivot) > 1e-300, "solveLinearSystem: singular matrix, pivot \(pivot) in column \(k) of \(n)")
+        precondition(abs(pivot) > 1e-300,
+                     "solveLinearSystem: singular matrix, pivot \(pivot) in column \(k) of \(n)")
         if pivotRow != k {
             for j in 0..<n { a.swapAt(k * n + j, pivotRow * n + j) }
             x.swapAt(k, pivotRow)
