@@ -49,16 +49,19 @@ let package = Package(
             swiftSettings: nativeRelease
         ),
 
-        .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
-        .testTarget(name: "AutogradTests", dependencies: ["Autograd"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Autograd"], exclude: ["Fixtures"]),
-        .testTarget(name: "ObjectivesTests", dependencies: ["Objectives"], exclude: ["Fixtures"]),
-        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments"], exclude: ["Fixtures"]),
-        .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
-        .testTarget(name: "PoliciesTests", dependencies: ["Policies", "NN", "Autograd"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
-        .testTarget(name: "VerificationTests", dependencies: ["Verification", "Objectives", "Randomness"]),
-        .testTarget(name: "CLITests", dependencies: ["policylab"]),
+        // Fixture loading, relative differences and scratch directories shared by every test target.
+        .target(name: "TestSupport", dependencies: ["NN"], path: "Tests/TestSupport"),
+        .testTarget(name: "RandomnessTests", dependencies: ["Randomness", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "AutogradTests", dependencies: ["Autograd", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Autograd", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ObjectivesTests", dependencies: ["Objectives", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "EnvironmentsTests", dependencies: ["Environments", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "TestSupport"]),
+        .testTarget(name: "PoliciesTests", dependencies: ["Policies", "NN", "Autograd", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
+        .testTarget(
+            name: "VerificationTests", dependencies: ["Verification", "Objectives", "Randomness", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["policylab", "TestSupport"]),
     ]
 )

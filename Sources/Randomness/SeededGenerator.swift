@@ -30,6 +30,13 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         state = (expander.next(), expander.next(), expander.next(), expander.next())
     }
 
+    /// A generator that starts from the given 256-bit state (not all zero), to check the stream
+    /// against published reference outputs for a known state.
+    public init(state: (UInt64, UInt64, UInt64, UInt64)) {
+        precondition(state != (0, 0, 0, 0), "xoshiro256** cannot start from the all-zero state")
+        self.state = state
+    }
+
     @inline(__always)
     private static func rotateLeft(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the real `policylab` binary built next to the test bundle, in a scratch directory that is
 /// removed when the runner goes away.
@@ -9,14 +10,9 @@ final class CommandRunner {
         let stderr: String
     }
 
-    let directory: URL
-
-    init() {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("policylab-cli-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: directory) }
+    /// The scratch directory (TestSupport's, removed with the runner).
+    private let scratch = TemporaryDirectory()
+    var directory: URL { scratch.url }
 
     /// The products directory: on Linux the test bundle is an executable in it (`CommandLine.arguments[0]`).
     static var binary: URL {

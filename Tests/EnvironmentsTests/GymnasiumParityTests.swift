@@ -2,13 +2,12 @@ import Foundation
 import Testing
 @testable import Environments
 import Randomness
+import TestSupport
 
 /// Replays every case of Gymnasium 1.4's reference traces (Fixtures/README.md): every observation
 /// within 1e-5 relative (absolute floor 1e-6 for values near 0), every reward within 1e-9 relative,
 /// both flags exactly, and the episode ending where the trace ends.
 @Suite struct GymnasiumParityTests {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-
     /// Documented reset ranges, to check the initial state of seeded cases.
     static let resetRanges: [String: [ClosedRange<Double>]] = [
         "CartPole-v1": Array(repeating: -0.05...0.05, count: 4),
@@ -30,7 +29,11 @@ import Randomness
             case continuous([Double])
             init(from decoder: Decoder) throws {
                 let container = try decoder.singleValueContainer()
-                if let vector = try? container.decode([Double].self) { self = .continuous(vector) } else { self = .discrete(try container.decode(Int.self)) }
+                if let vector = try? container.decode([Double].self) {
+                    self = .continuous(vector)
+                } else {
+                    self = .discrete(try container.decode(Int.self))
+                }
             }
             var action: Action {
                 switch self {
@@ -52,7 +55,7 @@ import Randomness
 
     @Test(arguments: ["CartPole-v1", "MountainCarContinuous-v0", "Pendulum-v1"])
     func replayEveryCase(id: String) throws {
-        let data = try Data(contentsOf: Self.directory.appendingPathComponent("\(id).json"))
+        let data = try Data(contentsOf: FixtureDirectory.url(of: "EnvironmentsTests", file: "\(id).json"))
         let trace = try JSONDecoder().decode(Trace.self, from: data)
         #expect(trace.env_id == id)
         #expect(!trace.cases.isEmpty)
@@ -60,7 +63,8 @@ import Randomness
             let name = testCase.name
             if testCase.reset_seed != nil {
                 for (value, range) in zip(testCase.initial_state, Self.resetRanges[id]!) {
-                    #expect(range.contains(value), "\(id) \(name): initial state \(value) outside the reset range \(range)")
+                    #expect(range.contains(value),
+                            "\(id) \(name): initial state \(value) outside the reset range \(range)")
                 }
             }
             var environment = try EnvironmentRegistry.make(id)
@@ -69,13 +73,16 @@ import Randomness
                 let result = try environment.step(testCase.actions[index].action)
                 for (got, want) in zip(result.observation, expected.obs) {
                     let error = abs(Double(got) - want)
-                    #expect(error <= max(1e-5 * abs(want), 1e-6), "\(id) \(name) step \(index): observation \(result.observation) vs \(expected.obs)")
+                    #expect(error <= max(1e-5 * abs(want), 1e-6),
+                            "\(id) \(name) step \(index): observation \(result.observation) vs \(expected.obs)")
                 }
-                #expect(abs(result.reward - expected.reward) <= 1e-9 * max(1, abs(expected.reward)), "\(id) \(name) step \(index): reward \(result.reward) vs \(expected.reward)")
+                #expect(abs(result.reward - expected.reward) <= 1e-9 * max(1, abs(expected.reward)),
+                        "\(id) \(name) step \(index): reward \(result.reward) vs \(expected.reward)")
                 #expect(result.terminated == expected.terminated, "\(id) \(name) step \(index): terminated")
                 #expect(result.truncated == expected.truncated, "\(id) \(name) step \(index): truncated")
                 if result.terminated || result.truncated {
-                    #expect(index == testCase.steps.count - 1, "\(id) \(name): the episode ended at step \(index), the trace at \(testCase.steps.count - 1)")
+                    let last = testCase.steps.count - 1
+                    #expect(index == last, "\(id) \(name): the episode ended at step \(index), the trace at \(last)")
                 }
             }
         }

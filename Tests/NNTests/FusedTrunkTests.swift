@@ -2,6 +2,7 @@ import Testing
 @testable import Autograd
 @testable import NN
 import Randomness
+import TestSupport
 
 /// The fused trunk op against the composite of the module ops (its specification): hidden states,
 /// logits and every parameter's gradient, on shapes that exercise the edges (one sequence, an odd
@@ -11,14 +12,23 @@ import Randomness
         var config: TransformerConfig
         var batch: Int
         var time: Int
-        var description: String { "C\(config.modelWidth) H\(config.heads) L\(config.layers) B\(batch) T\(time)\(config.tiedEmbeddings ? " tied" : "")" }
+        var description: String {
+            let tied = config.tiedEmbeddings ? " tied" : ""
+            return "C\(config.modelWidth) H\(config.heads) L\(config.layers) B\(batch) T\(time)\(tied)"
+        }
     }
 
     static let shapes: [Shape] = [
-        Shape(config: TransformerConfig(vocabularySize: 16, contextLength: 8, modelWidth: 16, layers: 2, heads: 2), batch: 1, time: 8),
-        Shape(config: TransformerConfig(vocabularySize: 32, contextLength: 40, modelWidth: 64, layers: 2, heads: 4, tiedEmbeddings: true), batch: 5, time: 17),
-        Shape(config: TransformerConfig(vocabularySize: 20, contextLength: 64, modelWidth: 64, layers: 1, heads: 2, mlpWidth: 48), batch: 4, time: 33),
-        Shape(config: TransformerConfig(vocabularySize: 32, contextLength: 16, modelWidth: 48, layers: 3, heads: 3), batch: 2, time: 16),
+        Shape(config: TransformerConfig(vocabularySize: 16, contextLength: 8, modelWidth: 16, layers: 2, heads: 2),
+              batch: 1, time: 8),
+        Shape(config: TransformerConfig(vocabularySize: 32, contextLength: 40, modelWidth: 64, layers: 2, heads: 4,
+                                        tiedEmbeddings: true),
+              batch: 5, time: 17),
+        Shape(config: TransformerConfig(vocabularySize: 20, contextLength: 64, modelWidth: 64, layers: 1, heads: 2,
+                                        mlpWidth: 48),
+              batch: 4, time: 33),
+        Shape(config: TransformerConfig(vocabularySize: 32, contextLength: 16, modelWidth: 48, layers: 3, heads: 3),
+              batch: 2, time: 16),
     ]
 
     @Test(arguments: shapes)
@@ -40,7 +50,8 @@ import Randomness
             // A loss that reaches the hidden state twice (through the head and directly), as a value head does.
             let loss = logits.crossEntropy(targets: targets) + (hidden * hidden).mean() * 0.5
             loss.backward()
-            return (hidden.data, logits.data, model.parameters.map { $0.grad ?? [Float](repeating: 0, count: $0.count) })
+            let gradients = model.parameters.map { $0.grad ?? [Float](repeating: 0, count: $0.count) }
+            return (hidden.data, logits.data, gradients)
         }
         let composite = run(fused: false)
         let fused = run(fused: true)
@@ -51,7 +62,8 @@ import Randomness
         }
         // The arena is reused: a second call gives the same result.
         let again = run(fused: true)
-        #expect(again.logits == fused.logits && again.gradients == fused.gradients, "reused workspace changed the result, \(shape)")
+        #expect(again.logits == fused.logits && again.gradients == fused.gradients,
+                "reused workspace changed the result, \(shape)")
     }
 
     @Test func noGradientForwardMatchesAndLeavesNoGradients() {
@@ -66,10 +78,4 @@ import Randomness
         #expect(model.parameters.allSatisfy { $0.grad == nil })
     }
 
-    /// max |a − b| / max(1, max |b|).
-    func maxRelativeDifference(_ a: [Float], _ b: [Float]) -> Float {
-        precondition(a.count == b.count)
-        let scale = max(1e-3, b.map { abs($0) }.max() ?? 0)
-        return (zip(a, b).map { abs($0 - $1) }.max() ?? 0) / scale
-    }
 }

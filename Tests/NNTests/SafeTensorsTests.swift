@@ -1,10 +1,11 @@
 import Foundation
 import Testing
 @testable import NN
+import TestSupport
 
 @Suite struct SafeTensorsTests {
     @Test func writerReproducesTheReferenceFileByteForByte() throws {
-        let original = [UInt8](try Data(contentsOf: ReferenceFixture.directory.appendingPathComponent("weights.safetensors")))
+        let original = try FixtureDirectory.bytes(of: "NNTests", file: "weights.safetensors")
         let (tensors, metadata) = try SafeTensors.read(original)
         #expect(metadata.isEmpty)
         #expect(tensors.count == 31)
@@ -14,7 +15,8 @@ import Testing
     }
 
     @Test func metadataAndRoundTrip() throws {
-        let bytes = SafeTensors.write(["b": ([2], [1.5, -2]), "a.weight": ([1, 3], [0, 1, 2])], metadata: ["config": "{\"d\":4}"])
+        let bytes = SafeTensors.write(
+            ["b": ([2], [1.5, -2]), "a.weight": ([1, 3], [0, 1, 2])], metadata: ["config": "{\"d\":4}"])
         let (tensors, metadata) = try SafeTensors.read(bytes)
         #expect(metadata == ["config": "{\"d\":4}"])
         #expect(tensors["b"]?.float32 == [1.5, -2])

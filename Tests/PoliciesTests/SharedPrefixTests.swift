@@ -3,6 +3,7 @@ import Testing
 @testable import NN
 @testable import Policies
 import Randomness
+import TestSupport
 
 /// Shared-prefix log-probs (a group's prompt run once for its G members, `TrunkLayout`) against the
 /// plain forward of every full sequence: values and every parameter's gradient, with prompts of
@@ -13,17 +14,20 @@ import Randomness
         var promptLengths: [Int]   // per group
         var groupSize: Int
         var time: Int
-        var description: String { "C\(config.modelWidth) H\(config.heads) L\(config.layers) G\(groupSize) P\(promptLengths) T\(time)" }
+        var description: String {
+            "C\(config.modelWidth) H\(config.heads) L\(config.layers) G\(groupSize) P\(promptLengths) T\(time)"
+        }
     }
 
     static let cases: [Case] = [
         // TRL's size s and the sort task's shape: prompt 8 (<bos>, 6 digits, '='), 8 new tokens.
         Case(config: .tokenPolicySmall, promptLengths: [8, 8, 8], groupSize: 4, time: 16),
         // Prompts of different lengths, T across the 16-key chunk edge, head size 8, untied head.
-        Case(config: TransformerConfig(vocabularySize: 20, contextLength: 40, modelWidth: 32, layers: 2, heads: 4), promptLengths: [3, 11, 17, 1, 6],
-             groupSize: 3, time: 19),
+        Case(config: TransformerConfig(vocabularySize: 20, contextLength: 40, modelWidth: 32, layers: 2, heads: 4),
+             promptLengths: [3, 11, 17, 1, 6], groupSize: 3, time: 19),
         // Head size 32, three layers; a group whose continuation is one token (S = 0 rows).
-        Case(config: TransformerConfig(vocabularySize: 16, contextLength: 24, modelWidth: 64, layers: 3, heads: 2, tiedEmbeddings: true),
+        Case(config: TransformerConfig(vocabularySize: 16, contextLength: 24, modelWidth: 64, layers: 3, heads: 2,
+                                       tiedEmbeddings: true),
              promptLengths: [9, 5], groupSize: 2, time: 10),
     ]
 
@@ -44,7 +48,10 @@ import Randomness
                 promptLengths.append(p)
                 // Some continuations stop early: the rest of the row is padding (token 0).
                 let length = m == 1 ? max(1, (time - p) / 2) : time - p
-                for t in 0..<time { tokens[b * time + t] = t < p ? prompt[t] : (t < p + length ? generator.nextInt(below: vocabulary) : 0) }
+                for t in 0..<time {
+                    let continuation = t < p + length ? generator.nextInt(below: vocabulary) : 0
+                    tokens[b * time + t] = t < p ? prompt[t] : continuation
+                }
             }
         }
         // A loss that weighs every position, so every row's gradient is tested.
@@ -53,17 +60,22 @@ import Randomness
         func run(shared: Bool, temperature: Float) -> (values: [Float], gradients: [[Float]]) {
             policy.zeroGradients()
             let logp = shared
-                ? policy.nextTokenLogProbabilities(tokens: tokens, batch: batch, time: time, promptLengths: promptLengths, groupSize: g, temperature: temperature)
+                ? policy.nextTokenLogProbabilities(
+                    tokens: tokens, batch: batch, time: time, promptLengths: promptLengths, groupSize: g,
+                    temperature: temperature)
                 : policy.nextTokenLogProbabilities(tokens: tokens, batch: batch, time: time, temperature: temperature)
             #expect(logp.shape == [batch, time - 1])
             (logp * Tensor(shape: [batch, time - 1], data: weights)).sum().backward()
             return (logp.data, policy.parameters.map { $0.grad ?? [Float](repeating: 0, count: $0.count) })
         }
-        #expect(TransformerPolicy.sharedPrefixLayout(tokens: tokens, batch: batch, time: time, promptLengths: promptLengths, groupSize: g) != nil)
+        let layout = TransformerPolicy.sharedPrefixLayout(
+            tokens: tokens, batch: batch, time: time, promptLengths: promptLengths, groupSize: g)
+        #expect(layout != nil)
         for temperature: Float in [1, 0.7] {
             let plain = run(shared: false, temperature: temperature)
             let shared = run(shared: true, temperature: temperature)
-            #expect(maxRelativeDifference(shared.values, plain.values) <= 1e-5, "log-probs, \(testCase), T \(temperature)")
+            let difference = maxRelativeDifference(shared.values, plain.values)
+            #expect(difference <= 1e-5, "log-probs, \(testCase), T \(temperature)")
             for ((name, _), (a, b)) in zip(policy.namedParameters, zip(shared.gradients, plain.gradients)) {
                 #expect(maxRelativeDifference(a, b) <= 1e-4, "gradient of \(name), \(testCase), T \(temperature)")
             }
@@ -72,24 +84,22 @@ import Randomness
 
     @Test func rowsThatDoNotShareTheirPromptTakeThePlainForward() {
         let tokens = [1, 2, 3, 4, 1, 2, 5, 6, 1, 9, 3, 4, 1, 9, 3, 7]
+        func layout(_ promptLengths: [Int], groupSize: Int) -> TrunkLayout? {
+            TransformerPolicy.sharedPrefixLayout(
+                tokens: tokens, batch: 4, time: 4, promptLengths: promptLengths, groupSize: groupSize)
+        }
         // Same first two tokens in both groups: a layout.
-        #expect(TransformerPolicy.sharedPrefixLayout(tokens: tokens, batch: 4, time: 4, promptLengths: [2, 2, 2, 2], groupSize: 2) != nil)
+        #expect(layout([2, 2, 2, 2], groupSize: 2) != nil)
         // Group 0's members differ at position 2.
-        #expect(TransformerPolicy.sharedPrefixLayout(tokens: tokens, batch: 4, time: 4, promptLengths: [3, 3, 3, 3], groupSize: 2) == nil)
+        #expect(layout([3, 3, 3, 3], groupSize: 2) == nil)
         // Prompt lengths differ within a group, or the batch does not divide into groups, or no continuation.
-        #expect(TransformerPolicy.sharedPrefixLayout(tokens: tokens, batch: 4, time: 4, promptLengths: [2, 1, 2, 2], groupSize: 2) == nil)
-        #expect(TransformerPolicy.sharedPrefixLayout(tokens: tokens, batch: 4, time: 4, promptLengths: [2, 2, 2, 2], groupSize: 3) == nil)
-        #expect(TransformerPolicy.sharedPrefixLayout(tokens: tokens, batch: 4, time: 4, promptLengths: [4, 4, 4, 4], groupSize: 2) == nil)
-        let layout = TrunkLayout(members: 2, prefixLengths: [2, 3], suffixLengths: [1, 0])
-        #expect(layout.rows == 2 + 2 * 1 + 3)
-        #expect(layout.row(group: 0, member: 1, position: 2) == 3)
-        #expect(layout.row(group: 1, member: 1, position: 1) == 5)
+        #expect(layout([2, 1, 2, 2], groupSize: 2) == nil)
+        #expect(layout([2, 2, 2, 2], groupSize: 3) == nil)
+        #expect(layout([4, 4, 4, 4], groupSize: 2) == nil)
+        let trunkLayout = TrunkLayout(members: 2, prefixLengths: [2, 3], suffixLengths: [1, 0])
+        #expect(trunkLayout.rows == 2 + 2 * 1 + 3)
+        #expect(trunkLayout.row(group: 0, member: 1, position: 2) == 3)
+        #expect(trunkLayout.row(group: 1, member: 1, position: 1) == 5)
     }
 
-    /// max |a − b| / max(1e-3, max |b|).
-    func maxRelativeDifference(_ a: [Float], _ b: [Float]) -> Float {
-        precondition(a.count == b.count)
-        let scale = max(1e-3, b.map { abs($0) }.max() ?? 0)
-        return (zip(a, b).map { abs($0 - $1) }.max() ?? 0) / scale
-    }
 }

@@ -4,82 +4,132 @@ import Testing
 @testable import NN
 @testable import Policies
 import Randomness
+import TestSupport
 
 /// The full policy (trunk + value head) against PyTorch (fixtures shared with NNTests, see
 /// `Tests/NNTests/Fixtures/README.md`): values, masked sequence log-probs and their gradients for every
-/// parameter, and KV-cache decoding. Float32 within 1e-5 × each field's max |x|.
+/// parameter, a loss on both heads whose value-head gradient is non-zero (`value_loss`, made by
+/// `generate_value_case.py`), and KV-cache decoding. Float32 within 1e-5 × each field's max |x|.
 @Suite struct TransformerPolicyReferenceTests {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("NNTests/Fixtures")
-
-    let cases: [String: Any]
+    let fixture: TransformerReferenceFixture
     let policy: TransformerPolicy
-    let gradients: [String: SafeTensors.Entry]
 
     init() throws {
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.directory.appendingPathComponent("cases.json"))) as! [String: Any]
-        cases = json["cases"] as! [String: Any]
-        let c = json["config"] as! [String: Any]
-        let config = TransformerConfig(vocabularySize: c["vocab_size"] as! Int, contextLength: c["n_ctx"] as! Int, modelWidth: c["d_model"] as! Int,
-                                       layers: c["n_layer"] as! Int, heads: c["n_head"] as! Int, mlpWidth: (c["d_ff"] as! Int))
+        fixture = try TransformerReferenceFixture()
         var generator = SeededGenerator(seed: 0)
-        policy = TransformerPolicy(config: config, generator: &generator)
-        let weights = try SafeTensors.read([UInt8](Data(contentsOf: Self.directory.appendingPathComponent("weights.safetensors")))).tensors
-        try policy.load(weights.mapValues { ($0.shape, $0.float32) })
-        gradients = try SafeTensors.read([UInt8](Data(contentsOf: Self.directory.appendingPathComponent("grads_f64.safetensors")))).tensors
+        policy = TransformerPolicy(config: fixture.config, generator: &generator)
+        try policy.load(fixture.state())
     }
 
-    func flat(_ value: Any) -> [Double] {
-        if let a = value as? [Any] { return a.flatMap(flat) }
-        return [(value as! NSNumber).doubleValue]
-    }
-
-    func expectClose(_ got: [Float], _ want: [Double], scale: Double, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectClose(
+        _ got: [Float], _ want: [Double], scale: Double, _ what: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(got.count == want.count, "\(what): \(got.count) vs \(want.count)", sourceLocation: sourceLocation)
         let error = zip(got, want).map { abs(Double($0) - $1) }.max() ?? 0
         #expect(error <= 1e-5 * scale, "\(what): max error \(error) (scale \(scale))", sourceLocation: sourceLocation)
     }
 
-    @Test func valuesMatchPyTorch() {
-        for name in ["forward", "short_context"] {
-            let testCase = cases[name] as! [String: Any]
-            let ids = (testCase["inputs"] as! [String: Any])["input_ids"] as! [[Int]]
-            let (_, values) = policy.forward(tokens: ids.flatMap { $0 }, batch: ids.count, time: ids[0].count)
-            let scale = ((testCase["max_abs"] as! [String: Any])["values"] as! NSNumber).doubleValue
-            expectClose(values.data, flat((testCase["outputs"] as! [String: Any])["values"]!), scale: scale, "\(name) values")
+    /// Compares `got` with the case's float64 `outputs` and PyTorch's float32 `outputs_f32`.
+    func expectField(
+        _ got: [Float], _ testCase: JSON, _ field: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        guard let scale = testCase["max_abs"]?[field]?.double else {
+            Issue.record("the fixture has no max_abs of \(field)", sourceLocation: sourceLocation)
+            return
+        }
+        for outputs in ["outputs", "outputs_f32"] {
+            guard let reference = testCase[outputs]?[field] else {
+                Issue.record("the fixture has no \(outputs).\(field)", sourceLocation: sourceLocation)
+                continue
+            }
+            expectClose(got, reference.doubles, scale: scale, "\(outputs).\(field)", sourceLocation: sourceLocation)
         }
     }
 
-    @Test func maskedSequenceLogProbabilitiesAndTheirGradients() {
-        let testCase = cases["seq_logprob"] as! [String: Any]
-        let inputs = testCase["inputs"] as! [String: Any], outputs = testCase["outputs"] as! [String: Any]
-        let maxAbs = testCase["max_abs"] as! [String: Any]
-        let ids = inputs["input_ids"] as! [[Int]]
-        let mask = flat(inputs["completion_mask"]!)
-        let (batch, time) = (ids.count, ids[0].count)
-        let tokenLogProbabilities = policy.nextTokenLogProbabilities(tokens: ids.flatMap { $0 }, batch: batch, time: time)  // (B, T−1)
-        expectClose(tokenLogProbabilities.data, flat(outputs["token_logprobs"]!), scale: (maxAbs["token_logprobs"] as! NSNumber).doubleValue, "token_logprobs")
+    /// Every parameter's gradient against `<prefix>/<name>` of the given reference files.
+    func expectGradients(_ testCase: JSON, prefix: String, float32: Bool) throws {
+        let perParameter = try #require(testCase["max_abs"]?["grads_per_parameter"])
+        var checked = 0
+        for (name, tensor) in policy.namedParameters {
+            let gradient = tensor.grad ?? [Float](repeating: 0, count: tensor.count)
+            let scale = max(try #require(perParameter[name]?.double), 1e-30)
+            let reference64 = try #require(fixture.gradients64["\(prefix)/\(name)"])
+            expectClose(gradient, reference64.float64, scale: scale, "f64 gradient of \(name)")
+            if float32 {
+                let reference32 = try #require(fixture.gradients32["\(prefix)/\(name)"])
+                expectClose(gradient, reference32.float32.map(Double.init), scale: scale, "f32 gradient of \(name)")
+            }
+            checked += 1
+        }
+        #expect(checked == 31)
+    }
+
+    func inputs(_ testCase: JSON) throws -> (tokens: [Int], batch: Int, time: Int, mask: [Double]) {
+        let rows = try #require(testCase["inputs"]?["input_ids"]).array
+        let mask = try #require(testCase["inputs"]?["completion_mask"]).doubles
+        return (rows.flatMap(\.ints), rows.count, rows[0].array.count, mask)
+    }
+
+    @Test func valuesMatchPyTorch() throws {
+        for name in ["forward", "short_context"] {
+            let testCase = try fixture.testCase(name)
+            let rows = try #require(testCase["inputs"]?["input_ids"]).array
+            let (_, values) = policy.forward(tokens: rows.flatMap(\.ints), batch: rows.count, time: rows[0].array.count)
+            expectField(values.data, testCase, "values")
+        }
+    }
+
+    @Test func maskedSequenceLogProbabilitiesAndTheirGradients() throws {
+        let testCase = try fixture.testCase("seq_logprob")
+        let (tokens, batch, time, mask) = try inputs(testCase)
+        // (B, T−1)
+        let tokenLogProbabilities = policy.nextTokenLogProbabilities(tokens: tokens, batch: batch, time: time)
+        expectField(tokenLogProbabilities.data, testCase, "token_logprobs")
         // seq[b] = Σ_j mask[b, j+1] · token_logprobs[b, j]
         var weights = [Float](repeating: 0, count: batch * (time - 1))
         for b in 0..<batch { for j in 0..<(time - 1) { weights[b * (time - 1) + j] = Float(mask[b * time + j + 1]) } }
         let sequence = (tokenLogProbabilities * Tensor(shape: [batch, time - 1], data: weights)).sum(axis: 1)
-        expectClose(sequence.data, flat(outputs["seq_logprobs"]!), scale: (maxAbs["seq_logprobs"] as! NSNumber).doubleValue, "seq_logprobs")
+        expectField(sequence.data, testCase, "seq_logprobs")
         let total = sequence.sum()
-        expectClose(total.data, flat(outputs["total"]!), scale: (maxAbs["total"] as! NSNumber).doubleValue, "total")
+        expectField(total.data, testCase, "total")
         policy.zeroGradients()
         total.backward()
-        let perParameter = maxAbs["grads_per_parameter"] as! [String: Any]
-        for (name, tensor) in policy.namedParameters {
-            let reference = gradients["seq_logprob/\(name)"]!.float64
-            let scale = max((perParameter[name] as! NSNumber).doubleValue, 1e-30)
-            expectClose(tensor.grad ?? [Float](repeating: 0, count: tensor.count), reference, scale: scale, "grad \(name)")
-        }
+        // Only float64 gradients are stored for this case (README).
+        try expectGradients(testCase, prefix: "seq_logprob", float32: false)
     }
 
-    @Test func kvCacheStepsMatchPyTorchAndTheFullForward() {
-        let testCase = cases["kv_cache"] as! [String: Any]
-        let ids = (testCase["inputs"] as! [String: Any])["input_ids"] as! [Any]
-        let row = flat(ids).map { Int($0) }
-        let outputs = testCase["outputs"] as! [String: Any], maxAbs = testCase["max_abs"] as! [String: Any]
+    /// Both heads at once, as PPO trains a shared trunk: −mean completion log-prob plus half the masked
+    /// squared error of the values against fixed returns. The value head's gradient is non-zero here.
+    @Test func policyAndValueLossGradientsReachTheValueHead() throws {
+        let testCase = try fixture.testCase("value_loss")
+        let (tokens, batch, time, mask) = try inputs(testCase)
+        let returns = try #require(testCase["inputs"]?["returns"]).doubles.map(Float.init)
+        let count = Float(mask.reduce(0, +))
+        let (logits, values) = policy.forward(tokens: tokens, batch: batch, time: time)
+        let logProbabilities = TransformerPolicy.nextTokenLogProbabilities(
+            logits: logits, tokens: tokens, batch: batch, time: time, temperature: 1)  // (B, T−1)
+        var nextMask = [Float](repeating: 0, count: batch * (time - 1))
+        for b in 0..<batch { for j in 0..<(time - 1) { nextMask[b * (time - 1) + j] = Float(mask[b * time + j + 1]) } }
+        let policyLoss = -(logProbabilities * Tensor(shape: [batch, time - 1], data: nextMask)).sum() / count
+        let error = values - Tensor(shape: [batch, time], data: returns)
+        let positionMask = Tensor(shape: [batch, time], data: mask.map(Float.init))
+        let valueLoss = (error.square() * positionMask).sum() * (0.5 / count)
+        let loss = policyLoss + valueLoss
+        expectField(values.data, testCase, "values")
+        expectField(logProbabilities.data, testCase, "token_logprobs")
+        expectField(policyLoss.data, testCase, "policy_loss")
+        expectField(valueLoss.data, testCase, "value_loss")
+        expectField(loss.data, testCase, "loss")
+        policy.zeroGradients()
+        loss.backward()
+        #expect(policy.valueHead.weight.grad?.contains { $0 != 0 } == true, "the value head got no gradient")
+        try expectGradients(testCase, prefix: "value_loss", float32: true)
+    }
+
+    @Test func kvCacheStepsMatchPyTorchAndTheFullForward() throws {
+        let testCase = try fixture.testCase("kv_cache")
+        let row = try #require(testCase["inputs"]?["input_ids"]).ints
         let cache = policy.emptyCache(batch: 1)
         var stepLogits: [Float] = [], stepValues: [Float] = []
         for (position, token) in row.enumerated() {
@@ -87,19 +137,22 @@ import Randomness
             stepLogits += logits
             stepValues += values
         }
-        expectClose(stepLogits, flat(outputs["step_logits"]!), scale: (maxAbs["step_logits"] as! NSNumber).doubleValue, "step_logits")
-        expectClose(stepValues, flat(outputs["step_values"]!), scale: (maxAbs["step_values"] as! NSNumber).doubleValue, "step_values")
+        expectField(stepLogits, testCase, "step_logits")
+        expectField(stepValues, testCase, "step_values")
     }
 
     @Test func samplingWithTheCacheGivesTheSameTokensAsFullRecomputation() {
         var generator = SeededGenerator(seed: 4)
         let prompts = [[1, 5, 9], [2, 3], [7, 7, 7, 7]]
-        let cached = policy.sample(prompts: prompts, options: SamplingOptions(greedy: true, maxNewTokens: 4), generator: &generator)
+        let options = SamplingOptions(greedy: true, maxNewTokens: 4)
+        let cached = policy.sample(prompts: prompts, options: options, generator: &generator)
         // Recompute greedily without a cache: the whole prefix through the full forward at each step.
         for (p, prompt) in prompts.enumerated() {
             var sequence = prompt
             for _ in 0..<cached[p].tokens.count {
-                let logits = Tensor.withoutGradients { policy.forward(tokens: sequence, batch: 1, time: sequence.count).logits }
+                let logits = Tensor.withoutGradients {
+                    policy.forward(tokens: sequence, batch: 1, time: sequence.count).logits
+                }
                 let last = Array(logits.data.suffix(policy.config.vocabularySize))
                 sequence.append(last.indices.max { last[$0] < last[$1] }!)
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Store
+import TestSupport
 
 @Suite struct DatasetTests {
     let preferenceFile = """

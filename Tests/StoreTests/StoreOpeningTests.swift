@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import Store
+import TestSupport
 
 @Suite struct StoreOpeningTests {
     @Test func aNewFileIsCreatedByTheFirstWriteMigratedInWALMode() throws {
