@@ -39,9 +39,17 @@ let package = Package(
             name: "Verification", dependencies: ["Policies", "Objectives", "NN", "Autograd", "Randomness"],
             swiftSettings: nativeRelease
         ),
+        .target(
+            name: "Benchmarks",
+            dependencies: [
+                "Training", "Policies", "Objectives", "Environments", "Tasks", "NN", "Autograd", "Randomness",
+            ],
+            swiftSettings: nativeRelease
+        ),
         .executableTarget(
             name: "policylab",
             dependencies: [
+                "Benchmarks",
                 "Training", "Store", "Policies", "Objectives", "Environments", "Tasks", "NN", "Autograd", "Randomness",
                 "Verification",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -62,6 +70,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(
             name: "VerificationTests", dependencies: ["Verification", "Objectives", "Randomness", "TestSupport"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Training"]),
         .testTarget(name: "CLITests", dependencies: ["policylab", "TestSupport"]),
     ]
 )
