@@ -101,7 +101,8 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         weights.withUnsafeBufferPointer { w in
             var total: Float = 0
             for x in w { total += x }
-            precondition(total > 0 && total.isFinite, "nextCategorical needs positive finite total weight, got \(total)")
+            precondition(total > 0 && total.isFinite,
+                         "nextCategorical needs positive finite total weight, got \(total)")
             let target = nextUniformFloat() * total
             var running: Float = 0
             var lastPositive = 0

@@ -21,7 +21,8 @@ public struct AdditionTask: SequenceTask {
     public let config: Config
     public var name: String { "addition" }
     public var description: String {
-        "add the two \(config.operandDigits.lowerBound)–\(config.operandDigits.upperBound)-digit numbers in `a|b=` (`|` stands for `+`)"
+        let digits = "\(config.operandDigits.lowerBound)–\(config.operandDigits.upperBound)"
+        return "add the two \(digits)-digit numbers in `a|b=` (`|` stands for `+`)"
     }
     public var maxCompletionLength: Int { config.operandDigits.upperBound + 1 }
     public var completionAlphabet: [Character] { Array("0123456789") }
@@ -43,7 +44,7 @@ public struct AdditionTask: SequenceTask {
         return smallest + generator.nextInt(below: powerOfTen * 10 - smallest)
     }
 
-    public func makePrompt(using generator: inout SeededGenerator) -> TaskPrompt {
+    public func drawPrompt(using generator: inout SeededGenerator) -> TaskPrompt {
         let left = randomOperand(using: &generator)
         let right = randomOperand(using: &generator)
         return TaskPrompt(prompt: "\(left)|\(right)=", reference: String(left + right))

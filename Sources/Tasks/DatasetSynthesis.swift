@@ -26,14 +26,18 @@ public struct ScoredPreferencePair: Sendable, Equatable, Codable {
 }
 
 /// `count` prompts with their reference answers.
-public func makePromptDataset(task: any SequenceTask, count: Int, using generator: inout SeededGenerator) -> [TaskPrompt] {
+public func makePromptDataset(
+    task: any SequenceTask, count: Int, using generator: inout SeededGenerator
+) -> [TaskPrompt] {
     precondition(count >= 0, "makePromptDataset needs a non-negative count, got \(count)")
     return (0..<count).map { _ in task.makePrompt(using: &generator) }
 }
 
 /// `count` preference pairs with `chosenScore > rejectedScore`, half perfect-vs-near-miss and half
 /// imperfect-vs-imperfect (see the file header).
-public func makePreferencePairs(task: any SequenceTask, count: Int, using generator: inout SeededGenerator) -> [ScoredPreferencePair] {
+public func makePreferencePairs(
+    task: any SequenceTask, count: Int, using generator: inout SeededGenerator
+) -> [ScoredPreferencePair] {
     precondition(count >= 0, "makePreferencePairs needs a non-negative count, got \(count)")
     var pairs: [ScoredPreferencePair] = []
     pairs.reserveCapacity(count)
@@ -44,14 +48,16 @@ public func makePreferencePairs(task: any SequenceTask, count: Int, using genera
         // A prompt whose attempts keep tying is dropped and a new one drawn; 20 tries make that rare.
         var found = false
         for _ in 0..<20 where !found {
-            if let pair = drawPair(task: task, example: example, perfectVersusNearMiss: wantsPerfect, using: &generator) {
+            if let pair = drawPair(
+                task: task, example: example, perfectVersusNearMiss: wantsPerfect, using: &generator) {
                 pairs.append(pair)
                 found = true
             }
         }
         promptsWithoutPair = found ? 0 : promptsWithoutPair + 1
         precondition(promptsWithoutPair < 1_000,
-                     "task \(task.name): 1,000 prompts in a row gave only tied completions; its reward cannot rank near misses")
+                     "task \(task.name): 1,000 prompts in a row gave only tied completions; "
+                        + "its reward cannot rank near misses")
     }
     return pairs
 }
@@ -77,12 +83,16 @@ private func drawPair(
     else { preconditionFailure("task \(task.name) rejected its own prompt \"\(example.prompt)\"") }
     if firstScore == secondScore { return nil }
     return firstScore > secondScore
-        ? ScoredPreferencePair(prompt: example.prompt, chosen: first, rejected: second, chosenScore: firstScore, rejectedScore: secondScore)
-        : ScoredPreferencePair(prompt: example.prompt, chosen: second, rejected: first, chosenScore: secondScore, rejectedScore: firstScore)
+        ? ScoredPreferencePair(prompt: example.prompt, chosen: first, rejected: second,
+                               chosenScore: firstScore, rejectedScore: secondScore)
+        : ScoredPreferencePair(prompt: example.prompt, chosen: second, rejected: first,
+                               chosenScore: secondScore, rejectedScore: firstScore)
 }
 
 /// 1–3 successive near-miss edits of `text`.
-private func randomEdits(of text: String, task: any SequenceTask, prompt: String, using generator: inout SeededGenerator) -> String {
+private func randomEdits(
+    of text: String, task: any SequenceTask, prompt: String, using generator: inout SeededGenerator
+) -> String {
     var edited = text
     for _ in 0...generator.nextInt(below: 3) { edited = task.nearMiss(of: edited, prompt: prompt, using: &generator) }
     return edited

@@ -23,7 +23,9 @@ public struct DigitSumTask: SequenceTask {
         /// Longest completion that earns any reward.
         public var maxLength: Int = 12
 
-        public init(targetRange: ClosedRange<Int> = 2...20, referenceDigitRange: ClosedRange<Int> = 2...5, maxLength: Int = 12) {
+        public init(
+            targetRange: ClosedRange<Int> = 2...20, referenceDigitRange: ClosedRange<Int> = 2...5, maxLength: Int = 12
+        ) {
             self.targetRange = targetRange
             self.referenceDigitRange = referenceDigitRange
             self.maxLength = maxLength
@@ -33,14 +35,16 @@ public struct DigitSumTask: SequenceTask {
     public let config: Config
     public var name: String { "digitsum" }
     public var description: String {
-        "write digits summing to the number before `=` (\(config.targetRange.lowerBound)–\(config.targetRange.upperBound)); shorter is better"
+        let targets = "\(config.targetRange.lowerBound)–\(config.targetRange.upperBound)"
+        return "write digits summing to the number before `=` (\(targets)); shorter is better"
     }
     public var maxCompletionLength: Int { config.maxLength }
     public var completionAlphabet: [Character] { Array("0123456789") }
 
     public init(config: Config = Config()) throws(TaskError) {
         guard config.targetRange.lowerBound >= 1 else {
-            throw .invalidConfiguration(task: "digitsum", reason: "targets must be at least 1, got \(config.targetRange)")
+            throw .invalidConfiguration(task: "digitsum",
+                                        reason: "targets must be at least 1, got \(config.targetRange)")
         }
         guard config.referenceDigitRange.lowerBound >= 1, config.referenceDigitRange.upperBound <= 9 else {
             throw .invalidConfiguration(task: "digitsum",
@@ -50,17 +54,19 @@ public struct DigitSumTask: SequenceTask {
         let longestReference = config.targetRange.upperBound / config.referenceDigitRange.lowerBound + 1
         guard config.maxLength >= longestReference else {
             throw .invalidConfiguration(task: "digitsum",
-                                        reason: "max length \(config.maxLength) is shorter than the longest reference answer (\(longestReference) digits)")
+                                        reason: "max length \(config.maxLength) is shorter than the longest reference "
+                                            + "answer (\(longestReference) digits)")
         }
         self.config = config
     }
 
-    public func makePrompt(using generator: inout SeededGenerator) -> TaskPrompt {
+    public func drawPrompt(using generator: inout SeededGenerator) -> TaskPrompt {
         let target = config.targetRange.lowerBound + generator.nextInt(below: config.targetRange.count)
         var remaining = target
         var digits: [Int] = []
         while remaining > 0 {
-            let digit = config.referenceDigitRange.lowerBound + generator.nextInt(below: config.referenceDigitRange.count)
+            let digit = config.referenceDigitRange.lowerBound
+                + generator.nextInt(below: config.referenceDigitRange.count)
             digits.append(min(digit, remaining))
             remaining -= digits[digits.count - 1]
         }
@@ -73,7 +79,8 @@ public struct DigitSumTask: SequenceTask {
         guard prompt.last == "=", !body.isEmpty, body.allSatisfy(\.isASCIIDigit), let value = Int(body),
               config.targetRange.contains(value)
         else {
-            throw .malformedPrompt(task: name, prompt: prompt, expected: "a number in \(config.targetRange) then `=` (e.g. `17=`)")
+            throw .malformedPrompt(task: name, prompt: prompt,
+                                   expected: "a number in \(config.targetRange) then `=` (e.g. `17=`)")
         }
         return value
     }
@@ -110,7 +117,8 @@ public struct DigitSumTask: SequenceTask {
     public func nearMiss(of completion: String, prompt: String, using generator: inout SeededGenerator) -> String {
         var digits = completion.compactMap { $0.wholeNumberValue }
         let splittable = digits.indices.filter { digits[$0] >= 2 }
-        if digits.count == completion.count, digits.count < config.maxLength, !splittable.isEmpty, generator.nextUniform() < 0.5 {
+        if digits.count == completion.count, digits.count < config.maxLength, !splittable.isEmpty,
+           generator.nextUniform() < 0.5 {
             let position = splittable[generator.nextInt(below: splittable.count)]
             let first = 1 + generator.nextInt(below: digits[position] - 1)
             let second = digits[position] - first
@@ -118,6 +126,7 @@ public struct DigitSumTask: SequenceTask {
             digits.insert(second, at: position + 1)
             return digits.map(String.init).joined()
         }
-        return randomEdit(of: completion, alphabet: completionAlphabet, maxLength: maxCompletionLength, using: &generator)
+        return randomEdit(
+            of: completion, alphabet: completionAlphabet, maxLength: maxCompletionLength, using: &generator)
     }
 }

@@ -28,10 +28,11 @@ public protocol SequenceTask: Sendable {
     /// Characters a completion is made of (used to build near misses).
     var completionAlphabet: [Character] { get }
 
-    /// A fresh prompt and its reference answer, drawn from `generator`.
-    func makePrompt(using generator: inout SeededGenerator) -> TaskPrompt
+    /// A fresh prompt and its reference answer, drawn from `generator` from the task's whole prompt
+    /// space. Callers use `makePrompt` (training prompts only) or `makeHeldOutPrompt` (`PromptSplit`).
+    func drawPrompt(using generator: inout SeededGenerator) -> TaskPrompt
     /// A completion with reward 1 for `prompt` (for most tasks the unique right answer; the reference
-    /// answer of `makePrompt` may differ where several answers are right). Throws for a malformed prompt.
+    /// answer of `drawPrompt` may differ where several answers are right). Throws for a malformed prompt.
     func target(for prompt: String) throws(TaskError) -> String
     /// Reward in [0, 1] of `completion` for `prompt`. Throws `TaskError.malformedPrompt` when the
     /// prompt is not one this task (with its configuration) produces.

@@ -25,7 +25,8 @@ public struct SortTask: SequenceTask {
     public let config: Config
     public var name: String { "sort" }
     public var description: String {
-        "sort the \(config.length) digits (\(config.digitRange.lowerBound)–\(config.digitRange.upperBound)) before `=` ascending"
+        let digits = "\(config.digitRange.lowerBound)–\(config.digitRange.upperBound)"
+        return "sort the \(config.length) digits (\(digits)) before `=` ascending"
     }
     public var maxCompletionLength: Int { config.length }
     public var completionAlphabet: [Character] { config.digitRange.map { Character(String($0)) } }
@@ -35,12 +36,13 @@ public struct SortTask: SequenceTask {
             throw .invalidConfiguration(task: "sort", reason: "length must be at least 1, got \(config.length)")
         }
         guard config.digitRange.lowerBound >= 0, config.digitRange.upperBound <= 9, config.digitRange.count >= 2 else {
-            throw .invalidConfiguration(task: "sort", reason: "digit range must be two or more digits within 0...9, got \(config.digitRange)")
+            throw .invalidConfiguration(
+                task: "sort", reason: "digit range must be two or more digits within 0...9, got \(config.digitRange)")
         }
         self.config = config
     }
 
-    public func makePrompt(using generator: inout SeededGenerator) -> TaskPrompt {
+    public func drawPrompt(using generator: inout SeededGenerator) -> TaskPrompt {
         let digits = (0..<config.length).map { _ in
             config.digitRange.lowerBound + generator.nextInt(below: config.digitRange.count)
         }
@@ -56,7 +58,8 @@ public struct SortTask: SequenceTask {
               characters.dropLast().allSatisfy({ allowed.contains($0) })
         else {
             throw .malformedPrompt(task: name, prompt: prompt,
-                                   expected: "\(config.length) digits in \(config.digitRange) then `=` (e.g. `315204=`)")
+                                   expected: "\(config.length) digits in \(config.digitRange) then `=` "
+                                       + "(e.g. `315204=`)")
         }
         return String(characters.dropLast().sorted())
     }

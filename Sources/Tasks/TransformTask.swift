@@ -46,7 +46,8 @@ public struct TransformTask: SequenceTask {
     public var name: String { transform.rawValue }
     public var description: String {
         let verb = transform == .copy ? "copy" : "reverse"
-        return "\(verb) the \(config.lengthRange.lowerBound)–\(config.lengthRange.upperBound) \(config.alphabet.rawValue) before `=`"
+        let lengths = "\(config.lengthRange.lowerBound)–\(config.lengthRange.upperBound)"
+        return "\(verb) the \(lengths) \(config.alphabet.rawValue) before `=`"
     }
     public var maxCompletionLength: Int { config.lengthRange.upperBound }
     public var completionAlphabet: [Character] { config.alphabet.characters }
@@ -60,7 +61,7 @@ public struct TransformTask: SequenceTask {
         self.config = config
     }
 
-    public func makePrompt(using generator: inout SeededGenerator) -> TaskPrompt {
+    public func drawPrompt(using generator: inout SeededGenerator) -> TaskPrompt {
         let length = config.lengthRange.lowerBound + generator.nextInt(below: config.lengthRange.count)
         let symbols = completionAlphabet
         let text = String((0..<length).map { _ in symbols[generator.nextInt(below: symbols.count)] })

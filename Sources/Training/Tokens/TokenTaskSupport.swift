@@ -82,9 +82,9 @@ enum TokenTaskEvaluation {
         return (TokenEvaluation(exactMatch: exact / n, meanReward: reward / n, prompts: prompts.count), samples)
     }
 
-    /// Held-out prompts drawn from a stream no training step uses.
+    /// Held-out prompts: from the task's held-out part (`PromptSplit`), which no training step can draw.
     static func heldOutPrompts(task: any SequenceTask, count: Int, seed: UInt64) -> [TaskPrompt] {
         var generator = SeededGenerator(seed: seed ^ 0x48E1_D0DD_5EED)
-        return (0..<count).map { _ in task.makePrompt(using: &generator) }
+        return (0..<count).map { _ in task.makeHeldOutPrompt(using: &generator) }
     }
 }
