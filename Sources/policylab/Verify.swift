@@ -85,6 +85,12 @@ extension PolicyLab.Verify {
                 ])
             }
             print(estimators.render())
+            print(String(
+                format: "z = (mean − expectation) / SE per parameter, SE from the spread of %d batch estimates; "
+                    + "an estimator passes when every |z| ≤ %.1f (a correct one fails by chance with probability "
+                    + "%.1e per parameter, normal approximation).",
+                configuration.episodes / configuration.episodesPerBatch, configuration.zScoreLimit,
+                erfc(configuration.zScoreLimit / 2.0.squareRoot())))
             print("")
             print(String(
                 format: "Dropping γ^t (the trainers' default, DiscountWeighting.unweighted) estimates "
