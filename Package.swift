@@ -30,6 +30,7 @@ let package = Package(
         .target(name: "Tasks", dependencies: ["Randomness"]),
         .target(name: "Policies", dependencies: ["NN", "Autograd", "Randomness"], swiftSettings: nativeRelease),
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Studies", dependencies: ["Randomness"]),
         .target(
             name: "Training",
             dependencies: ["Policies", "Objectives", "Environments", "Tasks", "NN", "Autograd", "Randomness"],
@@ -51,7 +52,7 @@ let package = Package(
             dependencies: [
                 "Benchmarks",
                 "Training", "Store", "Policies", "Objectives", "Environments", "Tasks", "NN", "Autograd", "Randomness",
-                "Verification",
+                "Verification", "Studies",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeRelease
@@ -71,6 +72,7 @@ let package = Package(
         .testTarget(
             name: "VerificationTests", dependencies: ["Verification", "Objectives", "Randomness", "TestSupport"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Training"]),
-        .testTarget(name: "CLITests", dependencies: ["policylab", "TestSupport"]),
+        .testTarget(name: "StudiesTests", dependencies: ["Studies"], exclude: ["Fixtures"]),
+        .testTarget(name: "CLITests", dependencies: ["policylab", "Store", "TestSupport"]),
     ]
 )

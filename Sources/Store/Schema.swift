@@ -92,6 +92,26 @@ enum Schema {
                 t.primaryKey(["run_id", "step"])
             }
         }
+        // Studies (issue 19): a named set of ordinary runs, configurations × seeds at one budget. A run belongs
+        // to a study through `study_runs`; deleting the run removes it from the study, which then reruns that
+        // (configuration, seed) pair.
+        migrator.registerMigration("v2-studies") { db in
+            try db.create(table: "studies") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique()
+                t.column("config_json", .text).notNull()
+                t.column("budget", .text).notNull()
+                t.column("created_at", .double).notNull()
+            }
+            try db.create(table: "study_runs") { t in
+                t.column("study_id", .integer).notNull().references("studies", onDelete: .cascade)
+                t.column("run_id", .integer).notNull().unique().references("runs", onDelete: .cascade)
+                t.column("configuration", .text).notNull()
+                t.column("seed", .integer).notNull()
+            }
+            try db.create(
+                index: "study_runs_by_study", on: "study_runs", columns: ["study_id", "configuration", "seed"])
+        }
         return migrator
     }
 

@@ -10,6 +10,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case runExists(name: String)
     case emptyDataset(name: String)
     case invalidName(name: String)
+    case studyExists(name: String)
+    case unknownStudy(name: String)
     case sqlite(String)
 
     public var description: String {
@@ -38,6 +40,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             return "dataset '\(name)' would have no rows — give at least one row"
         case .invalidName(let name):
             return "'\(name)' is not a valid name — use 1 to 200 characters without control characters"
+        case .studyExists(let name):
+            return "a study named '\(name)' already exists — choose another name"
+        case .unknownStudy(let name):
+            return "no study '\(name)' — run `policylab study list` to see the studies"
         case .sqlite(let message):
             return "database error: \(message) — the change was rolled back; check the disk and retry"
         }

@@ -1,0 +1,156 @@
+import Foundation
+
+/// What a study runs: configurations × seeds on one target, each run at the same budget.
+///
+/// Every run is an ordinary `policylab train …` command built from this plan and parsed by the train
+/// commands themselves, so a study follows whatever those commands accept; the plan only sets the
+/// target, the seed, the run's name and the step count that spends the budget.
+struct StudyPlan: Codable, Equatable {
+    enum Target: Codable, Equatable {
+        /// A toy token task (`--task sort`); the budget counts completions.
+        case task(String)
+        /// A classic-control environment (`--env CartPole-v1`); the budget counts environment steps.
+        case environment(String)
+    }
+
+    var target: Target
+    /// Configuration names, in the order given: the algorithm as `train` names it (`token-ppo` for PPO on a task).
+    var configurations: [String]
+    var seeds: [UInt64]
+    /// Samples per run: completions for a task, environment steps for an environment.
+    var budget: Int
+    /// Token studies: prompts per step and completions per prompt (G); their product divides the budget.
+    var prompts: Int?
+    var samples: Int?
+    /// `--init RUN`: every run starts from this run's policy.
+    var initRun: String?
+    /// Options after `--`, given to every run's train command unchanged.
+    var trainOptions: [String]
+
+    /// Algorithms a study can compare, by target kind (the train subcommand each one runs).
+    static let taskAlgorithms = ["grpo": "grpo", "rloo": "rloo", "ppo": "ppo", "token-ppo": "ppo"]
+    static let environmentAlgorithms = [
+        "ppo": "ppo", "a2c": "a2c", "reinforce": "reinforce", "ac-lambda": "ac-lambda", "off-policy": "off-policy",
+    ]
+    /// Options the plan sets itself, so they cannot also come after `--`.
+    static let reservedOptions: Set = [
+        "--task", "--env", "--seed", "--steps", "--total-steps", "--prompts", "--samples", "--init", "--name", "--db",
+        "--json", "--help", "-h",
+    ]
+
+    var targetName: String {
+        switch target {
+        case .task(let name), .environment(let name): name
+        }
+    }
+
+    /// The budget as the user wrote it.
+    var budgetDescription: String {
+        switch target {
+        case .task: "completions=\(budget)"
+        case .environment: "steps=\(budget)"
+        }
+    }
+
+    /// The budget and the step count it becomes, for the first line `study run` prints.
+    var budgetMeaning: String {
+        switch target {
+        case .task:
+            let prompts = prompts ?? 8, samples = samples ?? 8
+            return "\(budgetDescription) (\(budget / (prompts * samples)) steps of \(prompts) prompts × \(samples) "
+                + "completions)"
+        case .environment:
+            return "\(budgetDescription) (--total-steps \(budget))"
+        }
+    }
+
+    /// Every (configuration, seed) pair, configurations outermost.
+    var pairs: [(configuration: String, seed: UInt64)] {
+        configurations.flatMap { configuration in seeds.map { (configuration, $0) } }
+    }
+
+    /// The `train` command line of one run. Token runs take `budget / (prompts × samples)` update steps, so
+    /// every algorithm sees the same number of completions; control runs take `--total-steps budget`.
+    func trainArguments(configuration: String, seed: UInt64, runName: String, databasePath: String) -> [String] {
+        var arguments: [String]
+        switch target {
+        case .task(let task):
+            let prompts = prompts ?? 8, samples = samples ?? 8
+            arguments = [
+                Self.taskAlgorithms[configuration] ?? configuration, "--task", task,
+                "--steps", "\(budget / (prompts * samples))", "--prompts", "\(prompts)", "--samples", "\(samples)",
+            ]
+            if let initRun { arguments += ["--init", initRun] }
+        case .environment(let environment):
+            arguments = [
+                Self.environmentAlgorithms[configuration] ?? configuration, "--env", environment,
+                "--total-steps", "\(budget)",
+            ]
+        }
+        return arguments + ["--seed", "\(seed)", "--name", runName, "--db", databasePath] + trainOptions
+    }
+
+    /// Checks what can be checked without the database; the message names the flag to change.
+    func validate() throws(StudyPlanError) {
+        guard !configurations.isEmpty else { throw .init("--algorithms needs at least one algorithm") }
+        guard Set(configurations).count == configurations.count else {
+            throw .init("--algorithms names an algorithm twice")
+        }
+        let known: [String: String], kind: String
+        switch target {
+        case .task: (known, kind) = (Self.taskAlgorithms, "a --task")
+        case .environment: (known, kind) = (Self.environmentAlgorithms, "an --env")
+        }
+        for configuration in configurations where known[configuration] == nil {
+            throw .init("'\(configuration)' cannot run in \(kind) study; choose from "
+                + known.keys.sorted().joined(separator: ", "))
+        }
+        guard !seeds.isEmpty else { throw .init("--seeds names no seed") }
+        guard budget > 0 else { throw .init("--budget must be positive") }
+        if case .task = target {
+            let perStep = (prompts ?? 8) * (samples ?? 8)
+            guard perStep > 0, budget % perStep == 0 else {
+                throw .init("completions=\(budget) is not a multiple of --prompts × --samples = \(perStep): "
+                    + "every step spends \(perStep) completions — choose a multiple so all algorithms get the same")
+            }
+        }
+        let reserved = trainOptions.first { option in
+            Self.reservedOptions.contains(option.split(separator: "=").first.map(String.init) ?? option)
+        }
+        if let reserved {
+            throw .init("\(reserved) is set by the study itself — give it before `--`, or leave it out")
+        }
+    }
+
+    /// Seeds as `1-5`, `1,3,7` or `1-3,7`, in the order given, each once.
+    static func parseSeeds(_ text: String) throws(StudyPlanError) -> [UInt64] {
+        var seeds: [UInt64] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = part.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let low = UInt64(bounds[0]), let high = bounds.count == 2 ? UInt64(bounds[1]) : low, low <= high,
+                high - low < 10_000
+            else {
+                throw .init("--seeds '\(text)' is not a list of seeds: write 1-5, 1,3,7 or 1-3,7")
+            }
+            for seed in low...high where !seeds.contains(seed) { seeds.append(seed) }
+        }
+        return seeds
+    }
+
+    /// `completions=N` (tokens) or `steps=N` (environments).
+    static func parseBudget(_ text: String) throws(StudyPlanError) -> (unit: String, amount: Int) {
+        let parts = text.split(separator: "=", maxSplits: 1)
+        guard parts.count == 2, ["completions", "steps"].contains(String(parts[0])), let amount = Int(parts[1]), amount > 0
+        else {
+            throw .init("--budget '\(text)' is not a budget: write completions=N for a --task study "
+                + "or steps=N for an --env study, N > 0")
+        }
+        return (String(parts[0]), amount)
+    }
+}
+
+/// A study plan that cannot run, worded as the cause and what to change.
+struct StudyPlanError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,185 @@
+import ArgumentParser
+import Foundation
+import Store
+
+extension PolicyLab.Study {
+    /// `policylab study run NAME …`: runs every missing (configuration, seed) pair of a study.
+    struct RunStudy: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run",
+            abstract: "Run a study: each algorithm × each seed as an ordinary run, all at the same budget.",
+            discussion: """
+                A token study (--task) gives every run the same number of completions: --budget completions=N \
+                becomes N / (--prompts × --samples) update steps. A control study (--env) gives every run \
+                --total-steps N. Options after `--` go to every run's train command (e.g. -- --eval-prompts 64).
+                Running a study again runs only the (configuration, seed) pairs without a finished run; \
+                `policylab study run NAME` alone resumes it with its stored settings.
+                """)
+
+        @Argument(help: "The study's name.") var name: String
+        @Option(help: "Toy task of a token study (sort, reverse, …).") var task: String?
+        @Option(help: "Environment id of a control study (see `policylab env list`).") var env: String?
+        @Option(help: "Algorithms to compare, comma-separated (task: grpo, rloo, token-ppo; env: ppo, a2c, …).")
+        var algorithms: String?
+        @Option(help: "Seeds: 1-5 (the default), 1,3,7 or 1-3,7.") var seeds: String?
+        @Option(help: "Samples per run: completions=N (--task) or steps=N (--env).") var budget: String?
+        @Option(name: .customLong("init"), help: "Token studies: every run starts from this run's policy.")
+        var initRun: String?
+        @Option(help: "Token studies: prompts per step.") var prompts: Int = 8
+        @Option(help: "Token studies: completions per prompt (G).") var samples: Int = 8
+        @Argument(parsing: .postTerminator, help: "Options given to every run's train command (after `--`).")
+        var trainOptions: [String] = []
+        @OptionGroup var options: GlobalOptions
+
+        /// The plan the flags describe; nil when only NAME was given (resume with the stored plan).
+        func flagPlan() throws -> StudyPlan? {
+            guard task != nil || env != nil else {
+                guard algorithms == nil, budget == nil, seeds == nil, initRun == nil, trainOptions.isEmpty else {
+                    throw ValidationError("give --task NAME or --env ID")
+                }
+                return nil
+            }
+            guard (task == nil) != (env == nil) else { throw ValidationError("give one of --task or --env, not both") }
+            guard let algorithms else { throw ValidationError("give --algorithms, e.g. grpo,rloo") }
+            guard let budget else {
+                throw ValidationError("give --budget: completions=N (--task) or steps=N (--env)")
+            }
+            do {
+                let (unit, amount) = try StudyPlan.parseBudget(budget)
+                if task != nil && unit != "completions" || env != nil && unit != "steps" {
+                    throw ValidationError(task != nil
+                        ? "a --task study counts completions: write --budget completions=N"
+                        : "an --env study counts environment steps: write --budget steps=N")
+                }
+                if env != nil && initRun != nil { throw ValidationError("--init is for token studies (--task)") }
+                let plan = StudyPlan(
+                    target: task.map { StudyPlan.Target.task($0) } ?? .environment(env ?? ""),
+                    configurations: algorithms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
+                    seeds: try StudyPlan.parseSeeds(seeds ?? "1-5"), budget: amount,
+                    prompts: task != nil ? prompts : nil, samples: task != nil ? samples : nil,
+                    initRun: initRun, trainOptions: trainOptions)
+                try plan.validate()
+                return plan
+            } catch let error as StudyPlanError {
+                throw ValidationError(error.description)
+            }
+        }
+
+        func validate() throws {
+            do { try Store.validateStudyName(name) } catch { throw ValidationError("\(error)") }
+            _ = try flagPlan()
+        }
+
+        func run() throws {
+            let store = try Store(path: options.databasePath)
+            // Everything that can refuse the command is checked before the first write.
+            let existing = try store.study(named: name)
+            let plan: StudyPlan
+            switch (try flagPlan(), existing) {
+            case (let given?, let study?):
+                plan = try StudyRecord.plan(of: study)
+                guard given == plan else {
+                    throw CLIError("study \(name) exists with other settings (\(study.configJSON)) — run "
+                        + "`policylab study run \(name)` alone to resume it, or choose another name")
+                }
+            case (let given?, nil): plan = given
+            case (nil, let study?): plan = try StudyRecord.plan(of: study)
+            case (nil, nil):
+                throw CLIError("no study '\(name)' — start it with --task or --env, --algorithms and --budget")
+            }
+            try checkTrainCommands(plan, store: store)
+            if let initRun = plan.initRun {
+                let parent = try store.run(initRun)
+                guard try store.checkpoint(runID: parent.id) != nil else {
+                    throw CLIError("run \(parent.name) has no checkpoint for --init — pick a finished token run")
+                }
+            }
+
+            try store.markAbandonedRunsInterrupted()
+            let study = try existing ?? store.createStudy(StudySpec(
+                name: name, configJSON: studyPlanJSON(plan), budget: plan.budgetDescription))
+            let finished = try StudyRecord.finishedPairs(study: study, store: store)
+            let missing = plan.pairs.filter {
+                finished[StudyRecord.Pair(configuration: $0.configuration, seed: $0.seed)] == nil
+            }
+            let total = plan.pairs.count
+            if missing.isEmpty {
+                print("study \(name): all \(total) runs are finished — nothing to run. "
+                    + "next: policylab study show \(name)")
+                return
+            }
+            if !finished.isEmpty {
+                print("study \(name): \(finished.count) of \(total) runs already finished; running the "
+                    + "\(missing.count) missing: " + missing.map { "\($0.configuration) seed \($0.seed)" }
+                    .joined(separator: ", "))
+            } else {
+                print("study \(name): \(total) runs (\(plan.configurations.joined(separator: ", ")) × seeds "
+                    + "\(StudyRecord.describe(seeds: plan.seeds))), each \(plan.budgetMeaning)")
+            }
+            let clock = ContinuousClock()
+            let start = clock.now
+            for (index, pair) in missing.enumerated() {
+                let elapsed = clock.now - start
+                let left = index == 0 ? "time left known after the first run"
+                    : "about \(formattedDuration(elapsed / index * (missing.count - index))) left"
+                FileHandle.standardError.write(Data(
+                    ("study \(name): run \(index + 1) of \(missing.count) — \(pair.configuration) seed \(pair.seed)"
+                        + " · elapsed \(formattedDuration(elapsed)) · \(left)\n").utf8))
+                let runName = try freeRunName(
+                    "\(name)__\(pair.configuration)__\(pair.seed)", store: store)
+                var command = try PolicyLab.Train.parseAsRoot(plan.trainArguments(
+                    configuration: pair.configuration, seed: pair.seed, runName: runName,
+                    databasePath: options.databasePath))
+                do {
+                    try command.run()
+                } catch {
+                    // The failed or interrupted run stays in the study, so `study show` can name it.
+                    if let run = try? store.run(runName) {
+                        try? store.addStudyRun(studyID: study.id, StudyRun(
+                            runID: run.id, configuration: pair.configuration, seed: pair.seed))
+                    }
+                    throw CLIError("study \(name) stopped at \(pair.configuration) seed \(pair.seed): \(error) — "
+                        + "`policylab study run \(name)` runs the missing runs again")
+                }
+                let run = try store.run(runName)
+                try store.addStudyRun(studyID: study.id, StudyRun(
+                    runID: run.id, configuration: pair.configuration, seed: pair.seed))
+            }
+            print("study \(name): \(total) of \(total) runs finished in \(formattedDuration(clock.now - start)) — "
+                + "next: policylab study show \(name)")
+        }
+
+        /// Parses every configuration's train command (which runs its own validation) before anything is written.
+        private func checkTrainCommands(_ plan: StudyPlan, store: Store) throws {
+            for configuration in plan.configurations {
+                let arguments = plan.trainArguments(
+                    configuration: configuration, seed: plan.seeds[0], runName: "\(name)__check",
+                    databasePath: options.databasePath)
+                do {
+                    _ = try PolicyLab.Train.parseAsRoot(arguments)
+                } catch {
+                    throw CLIError("the \(configuration) runs would be refused: "
+                        + "\(PolicyLab.Train.message(for: error)) — fix the study's options")
+                }
+            }
+        }
+
+        /// `base`, or `base__2`, `base__3`, … when a killed attempt already holds the name.
+        private func freeRunName(_ base: String, store: Store) throws -> String {
+            var name = base, attempt = 2
+            while (try? store.run(name)) != nil {
+                name = "\(base)__\(attempt)"
+                attempt += 1
+            }
+            return name
+        }
+    }
+}
+
+/// `42 s`, `3 min 05 s`, `1 h 02 min`.
+func formattedDuration(_ duration: Duration) -> String {
+    let seconds = Int(Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18)
+    if seconds < 60 { return "\(seconds) s" }
+    if seconds < 3600 { return String(format: "%d min %02d s", seconds / 60, seconds % 60) }
+    return String(format: "%d h %02d min", seconds / 3600, (seconds % 3600) / 60)
+}
