@@ -8,7 +8,7 @@ import Studies
 /// Seeds log at different x (episodes end at different environment steps), so each seed's curve is put on a
 /// common grid of `gridPoints` x values first: the mean of its points in each grid cell, carrying the last
 /// value through empty cells. The band at a grid point is the percentile bootstrap interval of the mean
-/// over the seeds that have reached it.
+/// over the seeds that have logged by then.
 enum StudyChart {
     enum Axis: String, CaseIterable {
         /// Samples seen: completions, pairs or environment steps.
@@ -64,13 +64,13 @@ enum StudyChart {
     }
 
     /// One value per grid cell (x in (grid[i-1], grid[i]]): the mean of the points there, else the last value
-    /// before; nil before the first point and after the seed's last x (a seed that stopped early).
+    /// before; nil before the first point. A finished run keeps its last value to the end of the axis (its
+    /// policy stays as it ended), so on the seconds axis a fast seed still counts where a slow one is running.
     static func onGrid(_ points: [(x: Double, y: Double)], grid: [Double]) -> [Double?] {
         var values: [Double?] = []
         var next = 0
         var previous: Double?
-        let lastX = points.map(\.x).max() ?? 0
-        for (index, x) in grid.enumerated() {
+        for x in grid {
             var sum = 0.0, count = 0
             while next < points.count, points[next].x <= x {
                 sum += points[next].y
@@ -78,8 +78,7 @@ enum StudyChart {
                 next += 1
             }
             if count > 0 { previous = sum / Double(count) }
-            let beyond = index > 0 && grid[index - 1] >= lastX
-            values.append(beyond ? nil : previous)
+            values.append(previous)
         }
         return values
     }
