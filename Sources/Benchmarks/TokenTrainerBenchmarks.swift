@@ -4,6 +4,9 @@ import Randomness
 import Tasks
 import Training
 
+/// The token RL trainers the throughput benchmarks time.
+public enum TokenRLAlgorithm: Sendable { case grpo, rloo, ppo }
+
 /// Token trainers at TRL's anchor settings (`anchors/trl`): 8 prompts × G 8 completions of 8 new tokens
 /// on `sort`, DPO batches of 64 pairs, random initial weights.
 public enum TokenTrainerBenchmarks {
@@ -13,21 +16,33 @@ public enum TokenTrainerBenchmarks {
     public static func tokenRLCompletionsPerSecond(
         _ algorithm: TokenRLAlgorithm, model: TransformerConfig, beta: Double, steps: Int
     ) throws -> (completionsPerSecond: Double, samplingShare: Double) {
-        var config = TokenRLConfig(task: "sort")
-        config.algorithm = algorithm
-        config.model = model
-        config.steps = steps
+        let clock: StepClock
+        let result: TokenTrainingResult
+        // 8 prompts × G 8 completions: each trainer's default.
+        let completionsPerStep = 64
         switch algorithm {
-        case .grpo: config.objective.beta = beta
-        case .rloo: config.rloo.beta = beta
-        case .ppo: config.ppo.klCoefficient = beta
+        case .grpo:
+            var config = GRPOTrainerConfig(task: "sort")
+            (config.model, config.steps, config.evaluationPrompts, config.evaluationInterval) = (model, steps, 0, 0)
+            config.objective.beta = beta
+            let trainer = try GRPOTrainer(config: config)
+            clock = StepClock(warmUp: 3)
+            result = try trainer.train(events: clock.record)
+        case .rloo:
+            var config = RLOOTrainerConfig(task: "sort")
+            (config.model, config.steps, config.evaluationPrompts, config.evaluationInterval) = (model, steps, 0, 0)
+            config.objective.beta = beta
+            let trainer = try RLOOTrainer(config: config)
+            clock = StepClock(warmUp: 3)
+            result = try trainer.train(events: clock.record)
+        case .ppo:
+            var config = TokenPPOTrainerConfig(task: "sort")
+            (config.model, config.steps, config.evaluationPrompts, config.evaluationInterval) = (model, steps, 0, 0)
+            config.objective.klCoefficient = beta
+            let trainer = try TokenPPOTrainer(config: config)
+            clock = StepClock(warmUp: 3)
+            result = try trainer.train(events: clock.record)
         }
-        config.evaluationPrompts = 0
-        config.evaluationInterval = 0
-        let trainer = try TokenRLTrainer(config: config)
-        let clock = StepClock(warmUp: 3)
-        let result = try trainer.train(events: clock.record)
-        let completionsPerStep = config.promptsPerStep * config.objective.groupSize
         let completionsPerSecond = try clock.itemsPerSecond(itemsPerStep: completionsPerStep)
         return (completionsPerSecond, result.samplingSeconds / (result.samplingSeconds + result.updateSeconds))
     }
@@ -46,7 +61,7 @@ public enum TokenTrainerBenchmarks {
         var modelConfig = model
         modelConfig.vocabularySize = Vocabulary.anchor.size
         let reference = TransformerPolicy(config: modelConfig, generator: &generator)
-        var config = DPOTrainingConfig(task: nil)
+        var config = DPOTrainerConfig(task: nil)
         config.steps = steps
         config.evaluationInterval = 0
         config.heldOutFraction = 0
@@ -62,14 +77,13 @@ public enum TokenTrainerBenchmarks {
     /// `train_s` (trainer construction and the greedy evaluation after training left out), and the
     /// greedy exact-match rate on 256 held-out prompts after it (evaluated once, after the timed steps).
     public static func grpoSortRun(steps: Int = 600) throws -> (seconds: Double, greedyExact: Double) {
-        var config = TokenRLConfig(task: "sort")
-        config.algorithm = .grpo
+        var config = GRPOTrainerConfig(task: "sort")
         config.model = .tokenPolicySmall
         config.objective.beta = 0
         config.steps = steps
         config.evaluationPrompts = 256
         config.evaluationInterval = 0
-        let trainer = try TokenRLTrainer(config: config)
+        let trainer = try GRPOTrainer(config: config)
         let clock = StepClock(warmUp: 0)
         let result = try trainer.train(events: clock.record)
         return (try clock.secondsToStep(steps), result.evaluation.exactMatch)

@@ -205,4 +205,19 @@ public enum LearningRateSchedule: Codable, Sendable, Equatable {
             return base * (minimum + (1 - minimum) * 0.5 * (1 + Foundation.cos(Float.pi * progress)))
         }
     }
+
+    /// The learning rate for update `step` (0-based) given a Double base rate: the linear decay is computed in
+    /// Double and rounded to Float once, `Float(lr · (1 − step/total))`, as the trainers have always set it.
+    /// (Disfavoured so that a literal base keeps choosing the Float version.)
+    @_disfavoredOverload
+    public func rate(base: Double, step: Int) -> Float {
+        switch self {
+        case .constant:
+            return Float(base)
+        case .linear(let total):
+            return Float(base * max(0, 1 - Double(step) / Double(max(total, 1))))
+        case .cosine:
+            return rate(base: Float(base), step: step)
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Policies
 import Randomness
 import Store
 import Tasks
@@ -9,8 +10,10 @@ extension PolicyLab {
     /// `policylab demo`: the lab end to end on built-in data.
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the lab end to end: import the shipped datasets, SFT → DPO and SFT → GRPO vs PPO vs RLOO on `sort`, PPO on CartPole, then compare.",
-            discussion: "Everything is recorded in the database; the comparison chart is written next to it as an SVG report.")
+            abstract: "Run the lab end to end: import the shipped datasets, SFT → DPO and SFT → GRPO vs token PPO "
+                + "vs RLOO on `sort`, PPO on CartPole, then compare.",
+            discussion: "Everything is recorded in the database; the comparison chart is written next to it as an SVG "
+                + "report.")
 
         @Flag(help: "A sub-minute version (smaller budgets).") var quick = false
         @Option(help: "Seed of every run.") var seed: UInt64 = 1
@@ -19,15 +22,20 @@ extension PolicyLab {
         func say(_ line: String) { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
 
         func run() throws {
-            let started = Date()
+            let started = ContinuousClock.now
             let store = try Store(path: options.databasePath)
-            let stamp = Int(started.timeIntervalSince1970)
+            // Run names carry the wall-clock time, so that demos in one database do not collide.
+            let stamp = Int(Date().timeIntervalSince1970)
             func runName(_ what: String) -> String { "demo-\(stamp)-\(what)" }
 
             // 1. Data: the shipped JSONL files and generated preference pairs.
             say("[1/6] datasets")
-            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            for (file, name) in [("sort-prompts.jsonl", "demo-sort-prompts"), ("sort-preferences.jsonl", "demo-sort-preferences")] {
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent()
+            let shipped = [
+                ("sort-prompts.jsonl", "demo-sort-prompts"), ("sort-preferences.jsonl", "demo-sort-preferences"),
+            ]
+            for (file, name) in shipped {
                 let path = root.appendingPathComponent("datasets/\(file)").path
                 if let data = FileManager.default.contents(atPath: path) {
                     let rows = try DatasetJSONL.parse([UInt8](data), file: path)
@@ -38,52 +46,72 @@ extension PolicyLab {
             var generator = SeededGenerator(seed: seed)
             let pairs = makePreferencePairs(task: try SortTask(), count: quick ? 600 : 2000, using: &generator)
             try store.insertDataset(name: "demo-sort-generated-pairs", rows: .preferences(pairs.map {
-                PreferencePair(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected, chosenScore: $0.chosenScore, rejectedScore: $0.rejectedScore)
+                PreferencePair(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected, chosenScore: $0.chosenScore,
+                               rejectedScore: $0.rejectedScore)
             }), task: "sort", source: "generated", replace: true)
 
             // 2. A partly trained SFT policy: the common start of DPO, GRPO, PPO and RLOO.
             say("[2/6] SFT on sort (partly trained, so the RL runs have room to improve)")
-            var sft = SFTConfig(task: "sort")
+            var sft = SFTTrainerConfig(task: "sort")
             sft.seed = seed
             sft.steps = quick ? 25 : 40
             sft.batchSize = 32
             sft.evaluationInterval = 0
-            let sftRun = try record(store, RunSpec(name: runName("sft"), algorithm: "sft", target: "sort", configJSON: configJSON(sft), seed: seed)) { recorder in
+            let sftSpec = RunSpec(name: runName("sft"), algorithm: "sft", target: "sort", configJSON: configJSON(sft),
+                                  seed: seed)
+            let sftRun = try record(store, sftSpec) { recorder in
                 try SFTTrainer(config: sft).train(events: recorder.handle, shouldStop: { Interruption.requested })
             }
             let (_, sftPolicy) = try loadPolicy(run: sftRun.name, store: store)
 
             // 3. DPO from the SFT policy on the generated pairs.
-            say("[3/6] DPO (+ RPO NLL term, α = 1) from the SFT policy on \(pairs.count) generated preference pairs")
-            var dpo = DPOTrainingConfig(task: "sort")
+            say("[3/6] DPO (+ RPO NLL term, α = 1) from the SFT policy on \(pairs.count) generated preference "
+                + "pairs")
+            var dpo = DPOTrainerConfig(task: "sort")
             dpo.seed = seed
             // Plain DPO lowers the greedy reward of this SFT policy (the chosen answers' likelihood falls
             // too); the RPO term keeps it (see README).
             dpo.rpoAlpha = 1
             dpo.steps = quick ? 60 : 300
             dpo.evaluationInterval = 0
-            let dpoTrainer = try DPOTrainer(config: dpo, pairs: pairs.map { PreferenceExample(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected) }, reference: sftPolicy)
-            let dpoRun = try record(store, RunSpec(name: runName("dpo"), algorithm: "dpo", target: "sort", parentRunID: sftRun.id, configJSON: configJSON(dpo), seed: seed)) { recorder in
+            let examples = pairs.map { PreferenceExample(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected) }
+            let dpoTrainer = try DPOTrainer(config: dpo, pairs: examples, reference: sftPolicy)
+            let dpoSpec = RunSpec(name: runName("dpo"), algorithm: "dpo", target: "sort", parentRunID: sftRun.id,
+                                  configJSON: configJSON(dpo), seed: seed)
+            let dpoRun = try record(store, dpoSpec) { recorder in
                 try dpoTrainer.train(events: recorder.handle, shouldStop: { Interruption.requested })
             }
 
-            // 4. GRPO vs PPO vs RLOO from the SFT policy, same completion budget.
+            // 4. GRPO vs token PPO vs RLOO from the SFT policy, same completion budget (each from its own copy
+            // of the SFT weights).
             let steps = quick ? 40 : 200
-            say("[4/6] GRPO, PPO and RLOO from the SFT policy, \(steps * 64) completions each")
+            let evaluationInterval = quick ? 0 : 50
+            say("[4/6] GRPO, token PPO and RLOO from the SFT policy, \(steps * 64) completions each")
             var rlRuns: [RunInfo] = []
-            for algorithm in [TokenRLAlgorithm.grpo, .ppo, .rloo] {
-                var config = TokenRLConfig(task: "sort")
-                config.algorithm = algorithm
-                config.seed = seed
-                config.steps = steps
-                config.evaluationInterval = quick ? 0 : 50
-                config.evaluationPrompts = 128
-                let (_, start) = try loadPolicy(run: sftRun.name, store: store)
-                let trainer = try TokenRLTrainer(config: config, initial: start)
-                rlRuns.append(try record(store, RunSpec(name: runName(algorithm.rawValue), algorithm: algorithm.rawValue, target: "sort", parentRunID: sftRun.id, configJSON: configJSON(config), seed: seed)) { recorder in
-                    try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested })
+            func recordTokenRL(_ algorithm: String, configJSON: String,
+                               _ train: (TrainingEventSink, () -> Bool) throws -> TokenTrainingResult) throws {
+                let spec = RunSpec(name: runName(algorithm), algorithm: algorithm, target: "sort",
+                                   parentRunID: sftRun.id, configJSON: configJSON, seed: seed)
+                rlRuns.append(try record(store, spec) { recorder in
+                    try train(recorder.handle, { Interruption.requested })
                 })
             }
+            func sftWeights() throws -> TransformerPolicy { try loadPolicy(run: sftRun.name, store: store).1 }
+            var grpo = GRPOTrainerConfig(task: "sort")
+            (grpo.seed, grpo.steps, grpo.evaluationInterval) = (seed, steps, evaluationInterval)
+            grpo.evaluationPrompts = 128
+            try recordTokenRL("grpo", configJSON: configJSON(grpo),
+                              try GRPOTrainer(config: grpo, initial: try sftWeights()).train)
+            var ppo = TokenPPOTrainerConfig(task: "sort")
+            (ppo.seed, ppo.steps, ppo.evaluationInterval) = (seed, steps, evaluationInterval)
+            ppo.evaluationPrompts = 128
+            try recordTokenRL("token-ppo", configJSON: configJSON(ppo),
+                              try TokenPPOTrainer(config: ppo, initial: try sftWeights()).train)
+            var rloo = RLOOTrainerConfig(task: "sort")
+            (rloo.seed, rloo.steps, rloo.evaluationInterval) = (seed, steps, evaluationInterval)
+            rloo.evaluationPrompts = 128
+            try recordTokenRL("rloo", configJSON: configJSON(rloo),
+                              try RLOOTrainer(config: rloo, initial: try sftWeights()).train)
 
             // 5. PPO on CartPole.
             say("[5/6] PPO on CartPole-v1")
@@ -97,12 +125,14 @@ extension PolicyLab {
             // 6. The comparison and the report.
             say("[6/6] comparison")
             let report = URL(fileURLWithPath: options.databasePath).deletingPathExtension().path + "-report.svg"
-            let compare = try Compare.parse(["--db", options.databasePath, "--svg", report, "--metric", "reward"] + rlRuns.map(\.name))
+            let compare = try Compare.parse(["--db", options.databasePath, "--svg", report, "--metric", "reward"]
+                                                + rlRuns.map(\.name))
             try compare.run()
             print("")
             let others = try Compare.parse(["--db", options.databasePath, sftRun.name, dpoRun.name, cartPoleRun.name])
             try others.run()
-            print(String(format: "\ndemo finished in %.0f s; report: %@", Date().timeIntervalSince(started), report))
+            let elapsed = started.duration(to: .now).components
+            print(String(format: "\ndemo finished in %.0f s; report: %@", Double(elapsed.seconds), report))
             print("""
 
                 Try next:

@@ -28,7 +28,7 @@ struct StudyPlan: Codable, Equatable {
     var trainOptions: [String]
 
     /// Algorithms a study can compare, by target kind (the train subcommand each one runs).
-    static let taskAlgorithms = ["grpo": "grpo", "rloo": "rloo", "ppo": "ppo", "token-ppo": "ppo"]
+    static let taskAlgorithms = ["grpo": "grpo", "rloo": "rloo", "ppo": "token-ppo", "token-ppo": "token-ppo"]
     static let environmentAlgorithms = [
         "ppo": "ppo", "a2c": "a2c", "reinforce": "reinforce", "ac-lambda": "ac-lambda", "off-policy": "off-policy",
     ]

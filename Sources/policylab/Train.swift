@@ -5,7 +5,10 @@ extension PolicyLab {
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Train a policy; every run is recorded in the database (config, metrics, samples, checkpoints).",
-            subcommands: [TrainPPO.self, TrainReinforce.self, TrainA2C.self, TrainActorCriticLambda.self, TrainOffPolicy.self, TrainGRPO.self, TrainRLOO.self, TrainSFT.self, TrainDPO.self, TrainRewardModel.self]
+            subcommands: [
+                TrainPPO.self, TrainReinforce.self, TrainA2C.self, TrainActorCriticLambda.self, TrainOffPolicy.self,
+                TrainSFT.self, TrainDPO.self, TrainRewardModel.self, TrainGRPO.self, TrainRLOO.self, TrainTokenPPO.self,
+            ]
         )
     }
 }

@@ -9,13 +9,16 @@ extension PolicyLab.Train {
     struct TrainPPO: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "ppo",
-            abstract: "PPO on a classic-control environment (--env; CleanRL's ppo.py) or on a toy task (--task; TRL's PPOTrainer with a value head).",
-            discussion: "With --env: tuned per-env defaults, ending with a greedy evaluation over --eval-episodes episodes. With --task: the token options below (shared with grpo and rloo) and --kl-coef.")
+            abstract: "PPO on a classic-control environment (CleanRL's ppo.py; tuned per-env defaults).",
+            discussion: "Ends with a greedy evaluation over --eval-episodes episodes. PPO on a toy task is "
+                + "`policylab train token-ppo --task NAME`.")
 
         @Option(help: "Environment id (see `policylab env list`).") var env: String?
-        @OptionGroup var rl: TokenRLOptions
-        @Option(help: "Tokens: KL penalty per token in the reward (TRL kl_coef).") var klCoef: Double = 0.05
-        @Option(help: "Tokens: PPO epochs per generation batch.") var ppoEpochs: Int = 4
+        @Option(help: .hidden) var task: String?
+        @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
+        @Option(help: "Adam learning rate (per-env default), annealed linearly to 0 unless --no-anneal-lr.")
+        var learningRate: Double?
+        @Option(help: "Global gradient-norm clip (per-env default).") var maxGradNorm: Double?
         @Option(help: "Total environment steps.") var totalSteps: Int?
         @Option(help: "Parallel environments.") var numEnvs: Int?
         @Option(help: "Steps per environment per rollout.") var numSteps: Int?
@@ -30,19 +33,21 @@ extension PolicyLab.Train {
         @Option(help: "Stop an update's epochs once approx-KL exceeds this.") var targetKl: Double?
         @Flag(inversion: .prefixedNo, help: "Clip the value loss (CleanRL clip_vloss).") var clipVloss = true
         @Flag(inversion: .prefixedNo, help: "Normalise advantages per minibatch.") var normAdv = true
-        @Option(help: "On truncation: bootstrap with V(final obs) (sb3) or treat as termination (cleanrl).") var truncation: TruncationHandling?
+        @Option(help: "On truncation: bootstrap with V(final obs) (sb3) or treat as termination (cleanrl).")
+        var truncation: TruncationHandling?
         @Option(help: "Greedy evaluation episodes at the end.") var evalEpisodes: Int = 20
+        @Option(help: "Run name.") var name: String?
         @OptionGroup var options: GlobalOptions
 
         enum TruncationHandling: String, ExpressibleByArgument { case sb3, cleanrl }
 
         func makeConfig() -> ControlPPOConfig {
             var c = ControlPPOConfig.defaults(for: env ?? "")
-            c.seed = rl.seed
+            c.seed = seed
             if let totalSteps { c.totalSteps = totalSteps }
             if let numEnvs { c.environments = numEnvs }
             if let numSteps { c.rolloutSteps = numSteps }
-            if let learningRate = rl.learningRate { c.learningRate = learningRate }
+            if let learningRate { c.learningRate = learningRate }
             if noAnnealLr { c.annealLearningRate = false }
             if let gamma { c.gamma = gamma }
             if let gaeLambda { c.gaeLambda = gaeLambda }
@@ -51,7 +56,7 @@ extension PolicyLab.Train {
             if let clipCoef { c.objective.clipCoefficient = clipCoef }
             if let entCoef { c.objective.entropyCoefficient = entCoef }
             if let vfCoef { c.objective.valueCoefficient = vfCoef }
-            if let maxGradNorm = rl.maxGradNorm { c.maxGradientNorm = maxGradNorm }
+            if let maxGradNorm { c.maxGradientNorm = maxGradNorm }
             c.targetKL = targetKl
             c.objective.clipValueLoss = clipVloss
             c.objective.normalizeAdvantages = normAdv
@@ -60,27 +65,18 @@ extension PolicyLab.Train {
             return c
         }
 
-        func makeTokenConfig() -> TokenRLConfig {
-            var c = rl.makeConfig(.ppo)
-            c.ppo.klCoefficient = klCoef
-            c.ppo.temperature = Double(rl.temperature)
-            c.ppoEpochs = ppoEpochs
-            if let clipCoef { c.ppo.clipRange = clipCoef }
-            if let vfCoef { c.ppo.valueCoefficient = vfCoef }
-            if let gamma { c.ppo.gamma = gamma }
-            if let gaeLambda { c.ppo.lambda = gaeLambda }
-            return c
-        }
-
         func validate() throws {
-            guard (env == nil) != (rl.task == nil) else { throw ValidationError("give exactly one of --env (classic control) or --task (tokens)") }
-            if rl.task != nil {
-                guard ppoEpochs > 0 else { throw ValidationError("--ppo-epochs must be at least 1") }
-                try rl.check(makeTokenConfig())
-                return
+            if let task {
+                throw ValidationError("`train ppo` trains on an environment (--env ID); for PPO on a task use "
+                    + "`policylab train token-ppo --task \(task)`")
             }
-            guard let env, EnvironmentIDs.all.contains(env) else {
-                throw ValidationError("unknown environment '\(env ?? "")'; choose one of \(EnvironmentIDs.all.joined(separator: ", "))")
+            guard let env else {
+                throw ValidationError("give --env ID (see `policylab env list`); PPO on a task is "
+                    + "`policylab train token-ppo --task NAME`")
+            }
+            guard EnvironmentIDs.all.contains(env) else {
+                throw ValidationError("unknown environment '\(env)'; choose one of "
+                    + "\(EnvironmentIDs.all.joined(separator: ", "))")
             }
             do { try makeConfig().validate() } catch { throw ValidationError("\(error)") }
         }
@@ -95,24 +91,28 @@ extension PolicyLab.Train {
         }
 
         func run() throws {
-            if rl.task != nil {
-                try rl.run(makeTokenConfig(), options: options)
-                return
-            }
             let env = self.env ?? ""
             let config = makeConfig()
             let store = try Store(path: options.databasePath)
-            let recorder = try RunRecorder(store: store, spec: RunSpec(name: rl.name, algorithm: "ppo", target: env, configJSON: configJSON(config), seed: rl.seed), quiet: options.json)
+            let recorder = try RunRecorder(
+                store: store,
+                spec: RunSpec(name: name, algorithm: "ppo", target: env, configJSON: configJSON(config), seed: seed),
+                quiet: options.json)
             let result = try recorder.record {
-                try ControlPPOTrainer(config: config).train(events: recorder.handle, shouldStop: { Interruption.requested })
+                try ControlPPOTrainer(config: config).train(events: recorder.handle,
+                                                            shouldStop: { Interruption.requested })
             }
-            let summary = Summary(run: recorder.run.name, evalReturnMean: result.evaluationReturnMean, evalReturnStd: result.evaluationReturnStandardDeviation,
-                                  envSteps: result.environmentSteps, wallSeconds: result.wallSeconds, sps: result.stepsPerSecond)
+            let summary = Summary(
+                run: recorder.run.name, evalReturnMean: result.evaluationReturnMean,
+                evalReturnStd: result.evaluationReturnStandardDeviation, envSteps: result.environmentSteps,
+                wallSeconds: result.wallSeconds, sps: result.stepsPerSecond)
             if options.json {
                 JSONOutput.print(summary)
             } else {
-                print(String(format: "%@: greedy evaluation over %d episodes: %.1f ± %.1f  (%d env steps, %.1f s, %.0f steps/s)",
-                             summary.run, config.evaluationEpisodes, summary.evalReturnMean, summary.evalReturnStd, summary.envSteps, summary.wallSeconds, summary.sps))
+                print(String(format: "%@: greedy evaluation over %d episodes: %.1f ± %.1f  "
+                                 + "(%d env steps, %.1f s, %.0f steps/s)",
+                             summary.run, config.evaluationEpisodes, summary.evalReturnMean, summary.evalReturnStd,
+                             summary.envSteps, summary.wallSeconds, summary.sps))
                 print("next: policylab runs show \(summary.run)")
             }
         }

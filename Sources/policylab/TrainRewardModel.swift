@@ -4,22 +4,27 @@ import Store
 import Training
 
 extension PolicyLab.Train {
+    /// `policylab train reward-model --dataset NAME`: a Bradley–Terry reward model (`RewardModelTrainer`).
     struct TrainRewardModel: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reward-model",
-            abstract: "A Bradley–Terry reward model on a preference dataset (the transformer's scalar head at the last token).")
+            abstract: "A Bradley–Terry reward model on a preference dataset (the transformer's scalar head at the "
+                + "last token).",
+            discussion: "10 % of the pairs are held out to measure preference accuracy. Use the run with "
+                + "`train grpo|rloo|token-ppo --reward RUN`.")
 
         @Option(help: "Preference dataset.") var dataset: String
-        @Option(name: .customLong("init"), help: "Start from this run's weights.") var initRun: String?
+        @Option(name: .customLong("init"), help: "Start from this run's weights instead of random ones.")
+        var initRun: String?
         @Option(help: "Update steps.") var steps: Int = 300
         @Option(help: "Pairs per step.") var batchSize: Int = 64
-        @Option(help: "AdamW learning rate (linear decay).") var learningRate: Double = 1e-3
+        @Option(help: "AdamW learning rate (linear decay to 0).") var learningRate: Double = 1e-3
         @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
         @Option(help: "Run name.") var name: String?
         @OptionGroup var options: GlobalOptions
 
-        func makeConfig() -> RewardModelConfig {
-            var c = RewardModelConfig()
+        func makeConfig() -> RewardModelTrainerConfig {
+            var c = RewardModelTrainerConfig()
             c.seed = seed
             c.steps = steps
             c.batchSize = batchSize
@@ -33,16 +38,30 @@ extension PolicyLab.Train {
             let store = try Store(path: options.databasePath)
             let info = try store.dataset(named: dataset)
             guard case .preferences(let rows) = try store.rows(ofDataset: dataset) else {
-                throw CLIError("dataset '\(dataset)' holds \(info.kind.rawValue) rows; a reward model needs preference pairs — generate them with `policylab data generate --kind preference`")
+                throw CLIError("dataset '\(dataset)' holds \(info.kind.rawValue) rows; a reward model needs preference "
+                    + "pairs — generate them with `policylab data generate --kind preference`")
             }
             let initial = try initRun.map { try loadPolicy(run: $0, store: store).1 }
+            let config = makeConfig()
+            let pairs = rows.map { PreferenceExample(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected) }
             let trainer: RewardModelTrainer
-            do { trainer = try RewardModelTrainer(config: makeConfig(), pairs: rows.map { PreferenceExample(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected) }, initial: initial) } catch { throw CLIError("\(error)") }
-            let recorder = try RunRecorder(store: store, spec: RunSpec(name: name, algorithm: "reward-model", target: info.task ?? dataset, datasetID: info.id, configJSON: configJSON(makeConfig()), seed: seed), quiet: options.json)
-            let result = try recorder.record { try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested }) }
+            do { trainer = try RewardModelTrainer(config: config, pairs: pairs, initial: initial) } catch {
+                throw CLIError("\(error)")
+            }
+            let spec = RunSpec(name: name, algorithm: "reward-model", target: info.task ?? dataset, datasetID: info.id,
+                               configJSON: configJSON(config), seed: seed)
+            let recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
+            let result = try recorder.record {
+                try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested })
+            }
             struct Summary: Encodable { let run: String; let heldOutAccuracy: Double; let wallSeconds: Double }
-            if options.json { JSONOutput.print(Summary(run: recorder.run.name, heldOutAccuracy: result.accuracy, wallSeconds: result.wallSeconds)); return }
-            print(String(format: "%@: held-out preference accuracy %.1f%% (%.1f s)", recorder.run.name, 100 * result.accuracy, result.wallSeconds))
+            if options.json {
+                JSONOutput.print(Summary(run: recorder.run.name, heldOutAccuracy: result.accuracy,
+                                         wallSeconds: result.wallSeconds))
+                return
+            }
+            print(String(format: "%@: held-out preference accuracy %.1f%% (%.1f s)", recorder.run.name,
+                         100 * result.accuracy, result.wallSeconds))
             print("next: policylab train grpo --task \(info.task ?? "sort") --reward \(recorder.run.name)")
         }
     }

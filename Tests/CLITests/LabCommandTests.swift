@@ -15,7 +15,7 @@ import Testing
             let r = try cli.run("train", algorithm, "--task", "sort", "--init", "base", "--steps", "3", "--eval-prompts", "8", "--name", algorithm)
             #expect(r.status == 0, "\(algorithm): \(r.stderr)")
         }
-        let ppo = try cli.run("train", "ppo", "--task", "sort", "--init", "base", "--steps", "2", "--ppo-epochs", "1", "--eval-prompts", "8", "--name", "ppo")
+        let ppo = try cli.run("train", "token-ppo", "--task", "sort", "--init", "base", "--steps", "2", "--ppo-epochs", "1", "--eval-prompts", "8", "--name", "ppo")
         #expect(ppo.status == 0, "\(ppo.stderr)")
         let compare = try cli.run("compare", "grpo", "ppo", "rloo", "--svg", cli.path("chart.svg"))
         #expect(compare.status == 0, "\(compare.stderr)")

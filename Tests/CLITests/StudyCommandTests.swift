@@ -146,6 +146,6 @@ import Testing
         #expect(runs.allSatisfy { $0["samples_seen"] as? Int == 16 && $0["status"] as? String == "finished" })
         let store = try Store(path: cli.path("policylab.sqlite"))
         #expect(try store.run("tok__token-ppo__2").parentRunID == (try store.run("base").id))
-        #expect(try store.run("tok__token-ppo__2").algorithm == "ppo")
+        #expect(try store.run("tok__token-ppo__2").algorithm == "token-ppo")
     }
 }

@@ -18,7 +18,7 @@ import Tasks
 @Suite struct TokenLearningTests {
     /// The SFT starting point (40 steps of 32 prompts) and its greedy reward on 64 held-out prompts.
     static func supervisedStart() throws -> (policy: TransformerPolicy, greedyReward: Double) {
-        var config = SFTConfig(task: "sort")
+        var config = SFTTrainerConfig(task: "sort")
         config.steps = 40
         config.batchSize = 32
         config.evaluationPrompts = 64
@@ -37,7 +37,7 @@ import Tasks
         let pairs = makePreferencePairs(task: task, count: 600, using: &generator).map {
             PreferenceExample(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected)
         }
-        var config = DPOTrainingConfig(task: nil)
+        var config = DPOTrainerConfig(task: nil)
         config.steps = 100
         config.batchSize = 32
         config.learningRate = 1e-3
@@ -52,39 +52,44 @@ import Tasks
     }
 
     @Test func rlooImprovesASupervisedStart() throws {
-        var config = TokenRLConfig(task: "sort")
-        config.algorithm = .rloo
+        var config = RLOOTrainerConfig(task: "sort")
         config.steps = 80
-        let (before, after, rewards) = try improve(config)
+        config.evaluationPrompts = 64
+        config.evaluationInterval = 0
+        let (before, after, rewards) = try improve("rloo", steps: config.steps) { initial, events in
+            try RLOOTrainer(config: config, initial: initial).train(events: events)
+        }
         #expect(after >= before + 0.08, "greedy reward \(before) → \(after)")
         #expect(mean(rewards.suffix(10)) >= mean(rewards.prefix(10)) + 0.1, "sampled reward \(rewards)")
     }
 
     @Test func tokenPPOImprovesASupervisedStart() throws {
-        var config = TokenRLConfig(task: "sort")
-        config.algorithm = .ppo
+        var config = TokenPPOTrainerConfig(task: "sort")
         config.steps = 30
-        let (before, after, rewards) = try improve(config)
+        config.evaluationPrompts = 64
+        config.evaluationInterval = 0
+        let (before, after, rewards) = try improve("token-ppo", steps: config.steps) { initial, events in
+            try TokenPPOTrainer(config: config, initial: initial).train(events: events)
+        }
         #expect(after >= before + 0.03, "greedy reward \(before) → \(after)")
         #expect(mean(rewards.suffix(10)) >= mean(rewards.prefix(10)) + 0.1, "sampled reward \(rewards)")
     }
 
-    /// Trains `config` from the SFT start; returns the greedy reward before and after, and the sampled
-    /// reward of every step.
-    func improve(_ config: TokenRLConfig) throws -> (before: Double, after: Double, rewards: [Double]) {
-        var config = config
-        config.evaluationPrompts = 64
-        config.evaluationInterval = 0
+    /// Trains with `train` (a trainer built from the SFT start, given the event sink) for `steps` steps;
+    /// returns the greedy reward before and after, and the sampled reward of every step.
+    func improve(_ algorithm: String, steps: Int,
+                 train: (TransformerPolicy, TrainingEventSink) throws -> TokenTrainingResult) throws
+        -> (before: Double, after: Double, rewards: [Double]) {
         let start = try Self.supervisedStart()
         var rewards: [Double] = []
         let clock = ContinuousClock(), began = clock.now
-        let result = try TokenRLTrainer(config: config, initial: start.policy).train(events: { event in
+        let result = try train(start.policy) { event in
             if case .metrics(_, _, let values) = event, let r = values["reward"] { rewards.append(r) }
-        })
-        print("\(config.algorithm) \(config.steps) steps from SFT: greedy \(start.greedyReward) → "
+        }
+        print("\(algorithm) \(steps) steps from SFT: greedy \(start.greedyReward) → "
               + "\(result.evaluation.meanReward), sampled \(mean(rewards.prefix(10))) → \(mean(rewards.suffix(10))), "
               + "\(clock.now - began)")
-        #expect(rewards.count == config.steps)
+        #expect(rewards.count == steps)
         return (start.greedyReward, result.evaluation.meanReward, rewards)
     }
 

@@ -8,7 +8,7 @@ import Randomness
 /// vocabulary scores ≈ 0.03 on `sort` (1/32 per position), so the thresholds show learning.
 @Suite struct TokenTrainerTests {
     @Test func sftLearnsSortQuickly() throws {
-        var config = SFTConfig(task: "sort")
+        var config = SFTTrainerConfig(task: "sort")
         config.steps = 150
         config.batchSize = 32
         config.evaluationPrompts = 64
@@ -22,7 +22,7 @@ import Randomness
     }
 
     @Test func grpoLearnsSortFromRandomWeightsOnACISizedBudget() throws {
-        var config = GRPOTrainingConfig(task: "sort")
+        var config = GRPOTrainerConfig(task: "sort")
         config.steps = 120
         config.evaluationPrompts = 64
         config.evaluationInterval = 0
@@ -38,7 +38,7 @@ import Randomness
     }
 
     @Test func grpoRefusesImpossibleSettingsBeforeWork() {
-        var config = GRPOTrainingConfig(task: "sort")
+        var config = GRPOTrainerConfig(task: "sort")
         config.objective.groupSize = 1
         #expect(throws: ObjectiveConfigurationError.self) { try GRPOTrainer(config: config) }
         config.objective.groupSize = 8
@@ -54,15 +54,42 @@ import Randomness
 
     /// TRL's defaults: GRPO and RLOO run under the HF Trainer (max_grad_norm 1.0); TRL 1.12's PPO loop
     /// steps the optimizer without clipping.
-    @Test func gradientClipDefaultsFollowTRL() {
-        var config = TokenRLConfig(task: "sort")
-        #expect(config.gradientClip == 1)
-        config.algorithm = .rloo
-        #expect(config.gradientClip == 1)
-        config.algorithm = .ppo
-        #expect(config.gradientClip == .infinity)
-        config.maxGradientNorm = 0.5
-        #expect(config.gradientClip == 0.5)
+    @Test func gradientClipDefaultsFollowTRL() throws {
+        #expect(GRPOTrainerConfig(task: "sort").maxGradientNorm == 1)
+        #expect(RLOOTrainerConfig(task: "sort").maxGradientNorm == 1)
+        #expect(TokenPPOTrainerConfig(task: "sort").maxGradientNorm == nil)
+        let ppo = try TokenPPOTrainer(config: TokenPPOTrainerConfig(task: "sort"))
+        #expect(ppo.optimizer.maximumGradientNorm == .infinity)
+    }
+
+    @Test func rlooLearnsSortFromRandomWeightsOnACISizedBudget() throws {
+        var config = RLOOTrainerConfig(task: "sort")
+        config.steps = 120
+        config.evaluationPrompts = 64
+        config.evaluationInterval = 0
+        var kl: [Double] = []
+        let result = try RLOOTrainer(config: config).train(events: { event in
+            if case .metrics(_, _, let values) = event, let k = values["objective/kl"] { kl.append(k) }
+        })
+        #expect(kl.count == 120)
+        #expect(result.evaluation.meanReward >= 0.3, "greedy reward \(result.evaluation.meanReward)")
+    }
+
+    /// The learning rate follows `LearningRateSchedule.linear`: lr·(1 − (step − 1)/steps), rounded once to Float.
+    @Test func learningRateDecaysLinearlyToZero() throws {
+        var config = GRPOTrainerConfig(task: "sort")
+        config.steps = 3
+        config.evaluationPrompts = 4
+        config.evaluationInterval = 0
+        var rates: [Double] = []
+        _ = try GRPOTrainer(config: config).train(events: { event in
+            if case .metrics(_, _, let values) = event, let rate = values["learning_rate"] { rates.append(rate) }
+        })
+        let expected: [Double] = (1...3).map { (step: Int) -> Double in
+            let fraction: Double = 1 - Double(step - 1) / 3
+            return Double(Float(1e-3 * fraction))
+        }
+        #expect(rates == expected)
     }
 }
 
@@ -75,9 +102,11 @@ import Randomness
             var shuffled = digits
             if shuffled == digits.sorted() { shuffled = digits.sorted().reversed() }
             if shuffled == digits.sorted() { continue }  // all equal digits: no rejected answer
-            pairs.append(PreferenceExample(prompt: digits.map(String.init).joined() + "=", chosen: digits.sorted().map(String.init).joined(), rejected: shuffled.map(String.init).joined()))
+            pairs.append(PreferenceExample(prompt: digits.map(String.init).joined() + "=",
+                                           chosen: digits.sorted().map(String.init).joined(),
+                                           rejected: shuffled.map(String.init).joined()))
         }
-        var config = RewardModelConfig()
+        var config = RewardModelTrainerConfig()
         config.steps = 120
         config.batchSize = 32
         config.evaluationInterval = 0

@@ -1,31 +1,45 @@
 import Autograd
-import Foundation
 import NN
 import Objectives
 import Policies
 import Randomness
 import Tasks
 
-/// Direct Preference Optimization (Rafailov et al. 2023) on preference pairs, TRL's `DPOTrainer`
-/// semantics: sequence log-probs of the completion tokens (EOS included), a frozen reference policy
-/// whose log-probs are computed once for every pair (TRL `precompute_ref_log_probs=True`) or on every
-/// batch (TRL's default), and the DPO loss family of `Objectives`.
-public struct DPOTrainingConfig: Codable, Sendable, Equatable {
+/// Direct Preference Optimization (Rafailov et al. 2023) and its family (IPO, hinge, robust; RPO's NLL
+/// term) on preference pairs, with TRL's `DPOTrainer` semantics: sequence log-probs of the completion
+/// tokens (EOS included), a frozen reference policy whose log-probs are computed once for every pair
+/// (TRL `precompute_ref_log_probs=True`) or on every batch (TRL's default), and the DPO loss family of
+/// `Objectives`: with h = β·((log π(y_w) − log π_ref(y_w)) − (log π(y_l) − log π_ref(y_l))), sigmoid
+/// −log σ(h), and the others as `DPOLossType` documents.
+///
+/// Symbols: β the implicit reward's inverse temperature (`objective.beta`), ε the label smoothing of the
+/// robust loss, α RPO's NLL weight.
+public struct DPOTrainerConfig: Codable, Sendable, Equatable {
+    /// The task whose held-out prompts and reward the greedy evaluation uses (nil: none, only the held-out
+    /// preference accuracy).
     public var task: String?
+    /// Seed of every random draw (the held-out split, the batches).
     public var seed: UInt64 = 1
+    /// β, the loss type and ε: TRL's `DPOConfig`.
     public var objective = DPOConfig()
     /// α of RPO (Pang et al. 2024; TRL `rpo_alpha`): adds α·NLL of the chosen completions (mean over their
     /// tokens), which keeps DPO from lowering the likelihood of the chosen answers. 0: plain DPO.
     public var rpoAlpha = 0.0
+    /// Update steps.
     public var steps = 300
     /// Pairs per step.
     public var batchSize = 64
+    /// AdamW's base learning rate, decayed linearly to 0 over the run (no weight decay).
     public var learningRate = 1e-4
+    /// Global gradient-norm clip.
     public var maxGradientNorm = 1.0
     /// Fraction of pairs held out to measure preference accuracy.
     public var heldOutFraction = 0.1
+    /// Evaluate (and checkpoint) every this many steps (0: only at the end).
     public var evaluationInterval = 100
+    /// Held-out task prompts for the greedy evaluation (when `task` is set).
     public var evaluationPrompts = 256
+    /// Maximum new tokens of the greedy evaluation.
     public var maxNewTokens = 8
     /// Compute the reference's log-probs once for every pair (true) or run the reference on every batch.
     public var precomputeReference = true
@@ -34,7 +48,9 @@ public struct DPOTrainingConfig: Codable, Sendable, Equatable {
 
     public func validate() throws {
         try objective.validate()
-        func require(_ ok: Bool, _ message: String) throws { if !ok { throw TrainingError.invalidConfiguration(message) } }
+        func require(_ ok: Bool, _ message: String) throws {
+            if !ok { throw TrainingError.invalidConfiguration(message) }
+        }
         try require(steps > 0 && batchSize > 0, "--steps and --batch-size must be positive")
         try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be > 0")
         try require(heldOutFraction >= 0 && heldOutFraction < 1, "the held-out fraction must be in [0, 1)")
@@ -64,13 +80,15 @@ public struct DPOTrainingResult: Codable, Sendable, Equatable {
 }
 
 public final class DPOTrainer {
-    public let config: DPOTrainingConfig
+    public let config: DPOTrainerConfig
     public let policy: TransformerPolicy
+    /// π_ref, frozen.
     let reference: TransformerPolicy
-    let task: (any SequenceTask)?
     let codec = TokenTaskCodec()
+    /// The greedy evaluation on the task's held-out prompts, when the pairs come from a task.
+    let evaluator: TokenEvaluator?
+    let optimizer: TokenOptimizer
     var generator: SeededGenerator
-    let optimizer: AdamW
     let training: [EncodedPair]
     let heldOut: [EncodedPair]
 
@@ -78,29 +96,45 @@ public final class DPOTrainer {
         var prompt: [Int]
         var chosen: [Int]
         var rejected: [Int]
+        /// log π_ref of the chosen and rejected completions (set once, or per batch).
         var referenceChosen = 0.0
         var referenceRejected = 0.0
     }
 
     /// `reference`: the frozen reference; the policy starts from `initial` or a copy of the reference.
-    public init(config: DPOTrainingConfig, pairs: [PreferenceExample], reference: TransformerPolicy, initial: TransformerPolicy? = nil) throws {
+    public init(config: DPOTrainerConfig, pairs: [PreferenceExample], reference: TransformerPolicy,
+                initial: TransformerPolicy? = nil) throws {
         try config.validate()
         guard reference.config.vocabularySize == codec.vocabulary.size else {
-            throw TrainingError.invalidConfiguration("the reference run's vocabulary has \(reference.config.vocabularySize) tokens, the tasks use \(codec.vocabulary.size) — use a reference trained on PolicyLab's tasks")
+            throw TrainingError.invalidConfiguration(
+                "the reference run's vocabulary has \(reference.config.vocabularySize) tokens, the tasks use "
+                    + "\(codec.vocabulary.size) — use a reference trained on PolicyLab's tasks")
         }
-        guard pairs.count >= 2 else { throw TrainingError.invalidConfiguration("DPO needs at least 2 preference pairs — generate or import more") }
+        guard pairs.count >= 2 else {
+            throw TrainingError.invalidConfiguration(
+                "DPO needs at least 2 preference pairs — generate or import more")
+        }
         self.config = config
         self.reference = reference
-        task = try config.task.map { try TaskRegistry.task(named: $0) }
+        evaluator = try config.task.map {
+            TokenEvaluator(task: try TaskRegistry.task(named: $0), codec: TokenTaskCodec(),
+                           promptCount: config.evaluationPrompts, seed: config.seed, maxNewTokens: config.maxNewTokens)
+        }
         generator = SeededGenerator(seed: config.seed)
         policy = initial ?? reference.copy()
-        optimizer = AdamW(parameters: policy.parameters, config: .init(learningRate: Float(config.learningRate)), decayMask: policy.parameters.map { _ in false })
+        optimizer = TokenOptimizer(
+            parameters: policy.parameters, adam: .init(learningRate: Float(config.learningRate)),
+            baseLearningRate: config.learningRate, schedule: .linear(totalSteps: config.steps),
+            maximumGradientNorm: Float(config.maxGradientNorm), decayMask: policy.parameters.map { _ in false })
         let codec = self.codec
         var encoded = try pairs.map { p -> EncodedPair in
             let prompt = try codec.encodePrompt(p.prompt)
-            let pair = EncodedPair(prompt: prompt, chosen: try codec.encodeCompletion(p.chosen), rejected: try codec.encodeCompletion(p.rejected))
+            let pair = EncodedPair(prompt: prompt, chosen: try codec.encodeCompletion(p.chosen),
+                                   rejected: try codec.encodeCompletion(p.rejected))
             guard prompt.count + max(pair.chosen.count, pair.rejected.count) <= reference.config.contextLength else {
-                throw TrainingError.invalidConfiguration("a pair (prompt \(p.prompt)) is longer than the model's context of \(reference.config.contextLength) tokens")
+                throw TrainingError.invalidConfiguration(
+                    "a pair (prompt \(p.prompt)) is longer than the model's context of "
+                        + "\(reference.config.contextLength) tokens")
             }
             return pair
         }
@@ -111,7 +145,8 @@ public final class DPOTrainer {
         let needReference = config.precomputeReference ? order : Array(order.prefix(heldOutCount))
         for start in stride(from: 0, to: needReference.count, by: 256) {
             let chunk = Array(needReference[start..<min(needReference.count, start + 256)])
-            let (chosen, rejected) = Self.sequenceLogProbabilities(reference, chunk.map { encoded[$0] }, recordTape: false)
+            let (chosen, rejected) = Self.sequenceLogProbabilities(reference, chunk.map { encoded[$0] },
+                                                                   recordTape: false)
             for (k, i) in chunk.enumerated() {
                 encoded[i].referenceChosen = Double(chosen.values[k])
                 encoded[i].referenceRejected = Double(rejected.values[k])
@@ -122,47 +157,15 @@ public final class DPOTrainer {
         training = order.map { encoded[$0] }
     }
 
-    /// Sum of completion-token log-probs for chosen and rejected sequences of each pair; with the tape, the
-    /// (2B, T−1) token log-prob tensor and the completion mask for the backward pass.
-    static func sequenceLogProbabilities(_ policy: TransformerPolicy, _ pairs: [EncodedPair], recordTape: Bool)
-        -> (chosen: (values: [Float], tokens: Tensor?, mask: [Double]), rejected: (values: [Float], tokens: Tensor?, mask: [Double])) {
-        let padded = PaddedSequences(prompts: pairs.map(\.prompt) + pairs.map(\.prompt), completions: pairs.map(\.chosen) + pairs.map(\.rejected), padID: 0)
-        // Chosen and rejected share their prompt: the trunk runs them as groups of two (the rows of
-        // `padded` interleaved c₀ r₀ c₁ r₁ …), the prompt once per pair, then the rows go back to
-        // chosen-then-rejected order.
-        let b = pairs.count, time = padded.time
-        let interleavedRows = (0..<b).flatMap { [$0, b + $0] }
-        let interleavedTokens = interleavedRows.flatMap { padded.tokens[($0 * time)..<(($0 + 1) * time)] }
-        let compute = {
-            policy.nextTokenLogProbabilities(tokens: interleavedTokens, batch: 2 * b, time: time, promptLengths: interleavedRows.map { padded.promptLengths[$0] },
-                                             groupSize: 2).gatherRows((0..<b).map { 2 * $0 } + (0..<b).map { 2 * $0 + 1 })
-        }
-        let logp = recordTape ? compute() : Tensor.withoutGradients(compute)
-        let width = time - 1
-        var sums = [Float](repeating: 0, count: 2 * b)
-        for r in 0..<(2 * b) { for j in 0..<width where padded.completionMask[r * width + j] != 0 { sums[r] += logp.data[r * width + j] } }
-        return ((Array(sums[0..<b]), recordTape ? logp : nil, padded.completionMask), (Array(sums[b...]), nil, []))
-    }
-
-    public func heldOutAccuracy() -> Double {
-        guard !heldOut.isEmpty else { return .nan }
-        var correct = 0
-        for start in stride(from: 0, to: heldOut.count, by: 256) {
-            let chunk = Array(heldOut[start..<min(heldOut.count, start + 256)])
-            let (chosen, rejected) = Self.sequenceLogProbabilities(policy, chunk, recordTape: false)
-            for (k, pair) in chunk.enumerated() where (Double(chosen.values[k]) - pair.referenceChosen) > (Double(rejected.values[k]) - pair.referenceRejected) { correct += 1 }
-        }
-        return Double(correct) / Double(heldOut.count)
-    }
-
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> DPOTrainingResult {
-        let start = Date()
+        let start = ContinuousClock.now
         var seen = 0
-        let heldOutPrompts = task.map { TokenTaskEvaluation.heldOutPrompts(task: $0, count: config.evaluationPrompts, seed: config.seed) }
         for step in 1...config.steps {
             if shouldStop() { throw TrainingError.interrupted(step: step - 1) }
-            optimizer.learningRate = Float(config.learningRate * (1 - Double(step - 1) / Double(config.steps)))
-            var batch = (0..<min(config.batchSize, training.count)).map { _ in training[generator.nextInt(below: training.count)] }
+            optimizer.scheduleLearningRate(step: step)
+            var batch = (0..<min(config.batchSize, training.count)).map { _ in
+                training[generator.nextInt(below: training.count)]
+            }
             if !config.precomputeReference {
                 let (chosen, rejected) = Self.sequenceLogProbabilities(reference, batch, recordTape: false)
                 for k in batch.indices {
@@ -170,61 +173,132 @@ public final class DPOTrainer {
                     batch[k].referenceRejected = Double(rejected.values[k])
                 }
             }
-            let (chosen, rejected) = Self.sequenceLogProbabilities(policy, batch, recordTape: true)
-            let inputs = PreferenceLogProbabilities(
-                policyChosen: chosen.values.map(Double.init), policyRejected: rejected.values.map(Double.init),
-                referenceChosen: batch.map(\.referenceChosen), referenceRejected: batch.map(\.referenceRejected),
-                chosenTokens: batch.map { Double($0.chosen.count) }, rejectedTokens: batch.map { Double($0.rejected.count) })
-            let loss = dpoLoss(config: config.objective, inputs)
-            guard loss.loss.isFinite else { throw TrainingError.diverged(step: step, quantity: "the DPO loss") }
-            // ∂loss/∂(token log-prob) = ∂loss/∂(sequence log-prob) on the completion tokens of that row.
-            let width = chosen.mask.count / (2 * batch.count)
-            var gradient = [Float](repeating: 0, count: chosen.mask.count)
-            for r in 0..<(2 * batch.count) {
-                let g = r < batch.count ? loss.chosenGradient[r] : loss.rejectedGradient[r - batch.count]
-                for j in 0..<width where chosen.mask[r * width + j] != 0 { gradient[r * width + j] = Float(g) }
-            }
-            var nll = 0.0
-            if config.rpoAlpha > 0 {
-                // α·mean(−log π) over the chosen completions' tokens.
-                let chosenTokens = (0..<(batch.count * width)).filter { chosen.mask[$0] != 0 }
-                let count = Double(max(chosenTokens.count, 1))
-                for i in chosenTokens {
-                    nll -= Double(chosen.tokens!.data[i]) / count
-                    gradient[i] += Float(-config.rpoAlpha / count)
-                }
-            }
-            policy.zeroGradients()
-            chosen.tokens!.backward(gradient: gradient)
-            clipGradientNorm(policy.parameters, maximumNorm: Float(config.maxGradientNorm))
-            optimizer.step()
+            let batchLoss = lossAndGradients(batch)
+            guard batchLoss.dpoLoss.isFinite else { throw TrainingError.diverged(step: step, quantity: "the DPO loss") }
+            try optimizer.step(at: step)
             seen += batch.count
-            var metrics = loss.statistics.values
-            metrics["loss"] = loss.loss + config.rpoAlpha * nll
-            if config.rpoAlpha > 0 { metrics["nll_loss"] = nll }
-            try events(.metrics(step: step, samplesSeen: seen, values: metrics))
+            try events(.metrics(step: step, samplesSeen: seen, values: batchLoss.metrics))
+
             let isLast = step == config.steps
             if isLast || (config.evaluationInterval > 0 && step % config.evaluationInterval == 0) {
                 let accuracy = heldOutAccuracy()
                 var values = ["eval/preference_accuracy": accuracy]
                 var evaluation: TokenEvaluation?
-                if let task, let heldOutPrompts {
-                    let (result, samples) = try TokenTaskEvaluation.evaluate(policy: policy, task: task, codec: codec, prompts: heldOutPrompts, maxNewTokens: config.maxNewTokens)
-                    values["eval/exact_match"] = result.exactMatch
-                    values["eval/reward"] = result.meanReward
+                if let evaluator {
+                    let (result, samples) = try evaluator.evaluate(policy)
+                    values.merge(result.metrics) { _, new in new }
                     evaluation = result
                     try events(.samples(step: step, samples))
                 }
                 try events(.metrics(step: step, samplesSeen: seen, values: values))
-                try events(.progress(String(format: "step %d/%d  loss %.4f  held-out preference accuracy %.1f%%%@  (%.1f s)", step, config.steps, loss.loss, 100 * accuracy,
-                                            evaluation.map { String(format: "  greedy reward %.3f", $0.meanReward) } ?? "", secondsSince(start))))
-                let weights = policy.encodedWeights()
-                try events(.checkpoint(step: step, configJSON: weights.configJSON, weights: weights.bytes, optimizer: nil))
+                let greedy = evaluation.map { String(format: "  greedy reward %.3f", $0.meanReward) } ?? ""
+                try events(.progress(String(
+                    format: "step %d/%d  loss %.4f  held-out preference accuracy %.1f%%%@  (%.1f s)", step,
+                    config.steps, batchLoss.dpoLoss, 100 * accuracy, greedy, start.secondsUntilNow)))
+                try events(policy.checkpoint(step: step))
                 if isLast {
-                    return DPOTrainingResult(heldOutAccuracy: accuracy, evaluation: evaluation, steps: step, pairs: seen, wallSeconds: secondsSince(start))
+                    return DPOTrainingResult(heldOutAccuracy: accuracy, evaluation: evaluation, steps: step,
+                                             pairs: seen, wallSeconds: start.secondsUntilNow)
                 }
             }
         }
         preconditionFailure("the last step returns")
+    }
+
+    /// The loss of one batch and what the trainer logs about it.
+    struct BatchLoss {
+        /// The DPO-family loss alone.
+        var dpoLoss: Double
+        /// The loss the gradients are of: the DPO loss + α·NLL of the chosen completions.
+        var loss: Double
+        /// The objective's statistics (`rewards/…`, `logps/…`), `loss` and, with α > 0, `nll_loss`.
+        var metrics: [String: Double]
+    }
+
+    /// The loss of `batch` (reference log-probs already set) and ∂loss/∂θ, left in every parameter's `grad`:
+    /// the objective's analytic gradients with respect to the sequence log-probs, spread over each row's
+    /// completion tokens and carried onto the tape. `train` steps with exactly this; the finite-difference
+    /// test checks it.
+    func lossAndGradients(_ batch: [EncodedPair]) -> BatchLoss {
+        let (chosen, rejected) = Self.sequenceLogProbabilities(policy, batch, recordTape: true)
+        let inputs = PreferenceLogProbabilities(
+            policyChosen: chosen.values.map(Double.init), policyRejected: rejected.values.map(Double.init),
+            referenceChosen: batch.map(\.referenceChosen), referenceRejected: batch.map(\.referenceRejected),
+            chosenTokens: batch.map { Double($0.chosen.count) },
+            rejectedTokens: batch.map { Double($0.rejected.count) })
+        let loss = dpoLoss(config: config.objective, inputs)
+        guard loss.loss.isFinite else {
+            return BatchLoss(dpoLoss: loss.loss, loss: loss.loss, metrics: loss.statistics.values)
+        }
+        // ∂loss/∂(token log-prob) = ∂loss/∂(sequence log-prob) on the completion tokens of that row.
+        let width = chosen.mask.count / (2 * batch.count)
+        var gradient = [Float](repeating: 0, count: chosen.mask.count)
+        for r in 0..<(2 * batch.count) {
+            let g = r < batch.count ? loss.chosenGradient[r] : loss.rejectedGradient[r - batch.count]
+            for j in 0..<width where chosen.mask[r * width + j] != 0 { gradient[r * width + j] = Float(g) }
+        }
+        var nll = 0.0
+        if config.rpoAlpha > 0 {
+            // α·mean(−log π) over the chosen completions' tokens.
+            let chosenTokens = (0..<(batch.count * width)).filter { chosen.mask[$0] != 0 }
+            let count = Double(max(chosenTokens.count, 1))
+            for i in chosenTokens {
+                nll -= Double(chosen.tokens!.data[i]) / count
+                gradient[i] += Float(-config.rpoAlpha / count)
+            }
+        }
+        policy.zeroGradients()
+        chosen.tokens!.backward(gradient: gradient)
+        var metrics = loss.statistics.values
+        metrics["loss"] = loss.loss + config.rpoAlpha * nll
+        if config.rpoAlpha > 0 { metrics["nll_loss"] = nll }
+        return BatchLoss(dpoLoss: loss.loss, loss: loss.loss + config.rpoAlpha * nll, metrics: metrics)
+    }
+
+    /// Sum of completion-token log-probs for chosen and rejected sequences of each pair; with the tape, the
+    /// (2B, T−1) token log-prob tensor and the completion mask for the backward pass.
+    static func sequenceLogProbabilities(_ policy: TransformerPolicy, _ pairs: [EncodedPair], recordTape: Bool)
+        -> (chosen: (values: [Float], tokens: Tensor?, mask: [Double]),
+            rejected: (values: [Float], tokens: Tensor?, mask: [Double])) {
+        let sequences = PaddedSequences(prompts: pairs.map(\.prompt) + pairs.map(\.prompt),
+                                        completions: pairs.map(\.chosen) + pairs.map(\.rejected), padID: 0)
+        // Chosen and rejected share their prompt: the trunk runs them as groups of two (the rows of
+        // `sequences` interleaved c₀ r₀ c₁ r₁ …), the prompt once per pair, then the rows go back to
+        // chosen-then-rejected order.
+        let b = pairs.count, time = sequences.time
+        let interleavedRows = (0..<b).flatMap { [$0, b + $0] }
+        let interleavedTokens = interleavedRows.flatMap { sequences.tokens[($0 * time)..<(($0 + 1) * time)] }
+        let compute = {
+            policy.nextTokenLogProbabilities(tokens: interleavedTokens, batch: 2 * b, time: time,
+                                             promptLengths: interleavedRows.map { sequences.promptLengths[$0] },
+                                             groupSize: 2)
+                .gatherRows((0..<b).map { 2 * $0 } + (0..<b).map { 2 * $0 + 1 })
+        }
+        let logp = recordTape ? compute() : Tensor.withoutGradients(compute)
+        let width = time - 1
+        var sums = [Float](repeating: 0, count: 2 * b)
+        for r in 0..<(2 * b) {
+            for j in 0..<width where sequences.completionMask[r * width + j] != 0 {
+                sums[r] += logp.data[r * width + j]
+            }
+        }
+        return ((Array(sums[0..<b]), recordTape ? logp : nil, sequences.completionMask), (Array(sums[b...]), nil, []))
+    }
+
+    /// Share of held-out pairs whose implicit-reward margin is positive:
+    /// (log π(y_w) − log π_ref(y_w)) > (log π(y_l) − log π_ref(y_l)).
+    public func heldOutAccuracy() -> Double {
+        guard !heldOut.isEmpty else { return .nan }
+        var correct = 0
+        for start in stride(from: 0, to: heldOut.count, by: 256) {
+            let chunk = Array(heldOut[start..<min(heldOut.count, start + 256)])
+            let (chosen, rejected) = Self.sequenceLogProbabilities(policy, chunk, recordTape: false)
+            for (k, pair) in chunk.enumerated() {
+                let chosenMargin = Double(chosen.values[k]) - pair.referenceChosen
+                let rejectedMargin = Double(rejected.values[k]) - pair.referenceRejected
+                if chosenMargin > rejectedMargin { correct += 1 }
+            }
+        }
+        return Double(correct) / Double(heldOut.count)
     }
 }

@@ -1,0 +1,47 @@
+import NN
+import Policies
+import Randomness
+import Tasks
+
+/// Encoding of task prompts and completions for the token policy, and the policy a token trainer starts
+/// from — shared by every token trainer.
+public struct TokenTaskCodec: Sendable {
+    public let vocabulary: Vocabulary
+    public init(vocabulary: Vocabulary = .anchor) { self.vocabulary = vocabulary }
+
+    /// BOS + the prompt's characters.
+    public func encodePrompt(_ prompt: String) throws -> [Int] { try vocabulary.encode(prompt, addBOS: true) }
+
+    /// The completion's characters + EOS.
+    public func encodeCompletion(_ completion: String) throws -> [Int] {
+        try vocabulary.encode(completion, addEOS: true)
+    }
+
+    /// Text of generated ids up to (not including) EOS.
+    public func completionText(_ ids: [Int]) -> String { vocabulary.completionText(fromGenerated: ids) }
+
+    /// `initial` (e.g. an SFT run's checkpoint), refused unless it speaks this vocabulary; else a policy of
+    /// shape `model` with fresh weights drawn from `generator`.
+    func startingPolicy(initial: TransformerPolicy?, model: TransformerConfig,
+                        generator: inout SeededGenerator) throws -> TransformerPolicy {
+        if let initial {
+            guard initial.config.vocabularySize == vocabulary.size else {
+                throw TrainingError.invalidConfiguration(
+                    "the initial policy has a vocabulary of \(initial.config.vocabularySize) tokens, the tasks use "
+                        + "\(vocabulary.size) — start from a run trained on PolicyLab's tasks")
+            }
+            return initial
+        }
+        var model = model
+        model.vocabularySize = vocabulary.size
+        return TransformerPolicy(config: model, generator: &generator)
+    }
+}
+
+extension TransformerPolicy {
+    /// The checkpoint event of the policy's weights (safetensors) with its config.
+    func checkpoint(step: Int) -> TrainingEvent {
+        let weights = encodedWeights()
+        return .checkpoint(step: step, configJSON: weights.configJSON, weights: weights.bytes, optimizer: nil)
+    }
+}

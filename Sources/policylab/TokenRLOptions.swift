@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import NN
+import Policies
+import Store
+import Tasks
+import Training
+
+/// The settings `TokenRLOptions` fills, which the configs of GRPO, RLOO and token PPO all have.
+protocol TokenRLCommandConfig: Encodable {
+    var task: String { get set }
+    var seed: UInt64 { get set }
+    var model: TransformerConfig { get set }
+    var steps: Int { get set }
+    var promptsPerStep: Int { get set }
+    var maxNewTokens: Int { get set }
+    var temperature: Float { get set }
+    var learningRate: Double { get set }
+    var decayLearningRate: Bool { get set }
+    var adamBeta1: Double { get set }
+    var adamBeta2: Double { get set }
+    var adamEpsilon: Double { get set }
+    var weightDecay: Double { get set }
+    var evaluationPrompts: Int { get set }
+    var evaluationInterval: Int { get set }
+    func validate() throws
+}
+
+extension GRPOTrainerConfig: TokenRLCommandConfig {}
+extension RLOOTrainerConfig: TokenRLCommandConfig {}
+extension TokenPPOTrainerConfig: TokenRLCommandConfig {}
+
+/// Options of the token RL commands (`train grpo`, `train rloo`, `train token-ppo`), every one used by
+/// all three: each step samples --samples completions of --prompts prompts from the policy and scores them.
+struct TokenRLOptions: ParsableArguments {
+    @Option(help: "Task name (sort, reverse, copy, copy-letters, addition, digitsum).") var task: String
+    @Option(name: .customLong("init"), help: "Start from this run's latest checkpoint instead of random weights.")
+    var initRun: String?
+    @Option(help: "Score completions with this reward-model run instead of the task's reward (`task` or a run).")
+    var reward: String = "task"
+    @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
+    @Option(help: "Update steps (one generation batch each).") var steps: Int = 600
+    @Option(help: "Prompts per step.") var prompts: Int = 8
+    @Option(help: "Completions per prompt (G); the budget is steps × prompts × samples completions.")
+    var samples: Int = 8
+    @Option(help: "Maximum new tokens per completion.") var maxNewTokens: Int = 8
+    @Option(help: "Sampling temperature (the loss's log-probs are taken at it too).") var temperature: Float = 1
+    @Option(help: "AdamW learning rate, decayed linearly to 0 unless --constant-lr.") var learningRate: Double = 1e-3
+    @Flag(help: "Keep the learning rate constant.") var constantLr = false
+    @Option(help: "Global gradient-norm clip (default: 1.0 for grpo and rloo, none for token-ppo, as in TRL).")
+    var maxGradNorm: Double?
+    @Option(help: "Adam β₁.") var adamBeta1: Double = 0.9
+    @Option(help: "Adam β₂.") var adamBeta2: Double = 0.999
+    @Option(help: "Adam ε.") var adamEpsilon: Double = 1e-8
+    @Option(help: "AdamW weight decay on matrices and embeddings.") var weightDecay: Double = 0
+    @Option(help: "Model width when starting from random weights (refused with --init).") var modelWidth: Int?
+    @Option(help: "Transformer layers when starting from random weights (refused with --init).") var layers: Int?
+    @Flag(help: "Give the LM head its own weights, not the token embedding's (GPT-2 ties them; refused with --init).")
+    var untiedEmbeddings = false
+    @Option(help: "Held-out prompts for the greedy evaluation.") var evalPrompts: Int = 256
+    @Option(help: "Evaluate (and checkpoint) every this many steps; 0: only at the end.") var evalInterval: Int = 100
+    @Option(help: "Run name.") var name: String?
+
+    /// Copies the shared options into a trainer's config.
+    func apply<Config: TokenRLCommandConfig>(to config: inout Config) {
+        config.task = task
+        config.seed = seed
+        config.steps = steps
+        config.promptsPerStep = prompts
+        config.maxNewTokens = maxNewTokens
+        config.temperature = temperature
+        config.learningRate = learningRate
+        config.decayLearningRate = !constantLr
+        config.adamBeta1 = adamBeta1
+        config.adamBeta2 = adamBeta2
+        config.adamEpsilon = adamEpsilon
+        config.weightDecay = weightDecay
+        let width = modelWidth ?? config.model.modelWidth
+        config.model.modelWidth = width
+        config.model.mlpWidth = 4 * width
+        if let layers { config.model.layers = layers }
+        config.model.tiedEmbeddings = !untiedEmbeddings
+        config.evaluationPrompts = evalPrompts
+        config.evaluationInterval = evalInterval
+    }
+
+    /// Refuses a config its trainer would refuse, and shape options that --init would ignore.
+    func check(_ config: some TokenRLCommandConfig) throws {
+        if initRun != nil && (modelWidth != nil || layers != nil || untiedEmbeddings) {
+            throw ValidationError("--model-width, --layers and --untied-embeddings shape random weights; "
+                + "--init starts from a run's weights — drop one of them")
+        }
+        do {
+            _ = try TaskRegistry.task(named: config.task)
+            try config.validate()
+        } catch { throw ValidationError("\(error)") }
+    }
+
+    /// Trains `config` with the trainer `makeTrainer` builds from the --init policy and the --reward model,
+    /// recorded as a run of `algorithm`.
+    func run(_ config: some TokenRLCommandConfig, algorithm: String, options: GlobalOptions,
+             makeTrainer: (_ initial: TransformerPolicy?, _ rewardModel: TransformerPolicy?) throws
+                 -> (TrainingEventSink, () -> Bool) throws -> TokenTrainingResult) throws {
+        let store = try Store(path: options.databasePath)
+        var initial: TransformerPolicy?
+        var parent: Int64?
+        if let initRun {
+            let (run, policy) = try loadPolicy(run: initRun, store: store)
+            (initial, parent) = (policy, run.id)
+        }
+        var rewardModel: TransformerPolicy?
+        if reward != "task" {
+            let (run, model) = try loadPolicy(run: reward, store: store)
+            guard run.algorithm == "reward-model" else {
+                throw CLIError("run \(run.name) is a \(run.algorithm) run, not a reward model — train one with "
+                    + "`policylab train reward-model`")
+            }
+            rewardModel = model
+        }
+        let train: (TrainingEventSink, () -> Bool) throws -> TokenTrainingResult
+        do { train = try makeTrainer(initial, rewardModel) } catch { throw CLIError("\(error)") }
+        let spec = RunSpec(name: name, algorithm: algorithm, target: config.task, parentRunID: parent,
+                           configJSON: configJSON(config), seed: seed)
+        let recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
+        let result = try recorder.record { try train(recorder.handle, { Interruption.requested }) }
+        printTokenSummary(run: recorder.run.name, result: result, json: options.json)
+    }
+}
