@@ -5,7 +5,9 @@ import Foundation
 extension Tensor {
     /// Writes exp(x_j − max x) for one row of k logits into `destination`; returns the maximum and the sum.
     @inline(__always)
-    static func shiftedExponentials(_ row: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, _ k: Int) -> (maximum: Float, total: Float) {
+    static func shiftedExponentials(
+        _ row: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, _ k: Int
+    ) -> (maximum: Float, total: Float) {
         var m = -Float.infinity
         for j in 0..<k { m = Swift.max(m, row[j]) }
         for j in 0..<k { destination[j] = row[j] - m }
@@ -18,7 +20,9 @@ extension Tensor {
     /// Writes softmax(x) of one row of k logits into `destination`; returns the maximum and the sum of
     /// the shifted exponentials (log Z = maximum + log total).
     @inline(__always)
-    static func softmaxRow(_ row: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, _ k: Int) -> (maximum: Float, total: Float) {
+    static func softmaxRow(
+        _ row: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, _ k: Int
+    ) -> (maximum: Float, total: Float) {
         let (m, total) = shiftedExponentials(row, into: destination, k)
         let inverse = 1 / total
         for j in 0..<k { destination[j] *= inverse }
@@ -104,7 +108,8 @@ extension Tensor {
     /// the backward is (softmax − onehot)/n without building the log-softmax graph.
     public func crossEntropy(targets: [Int], ignoreIndex: Int? = nil) -> Tensor {
         let k = shape.last ?? 1, rows = count / Swift.max(k, 1)
-        precondition(targets.count == rows, "crossEntropy needs \(rows) targets for logits \(shape), got \(targets.count)")
+        precondition(
+            targets.count == rows, "crossEntropy needs \(rows) targets for logits \(shape), got \(targets.count)")
         for target in targets where target != ignoreIndex {
             precondition(target >= 0 && target < k, "target \(target) out of range 0..<\(k)")
         }

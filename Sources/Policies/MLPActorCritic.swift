@@ -27,7 +27,9 @@ public final class MLPActorCritic: Module {
         public var head: ActionHead
         public var hiddenSizes: [Int] = [64, 64]
         public var activation: Activation = .tanh
-        public init(observationSize: Int, head: ActionHead, hiddenSizes: [Int] = [64, 64], activation: Activation = .tanh) {
+        public init(
+            observationSize: Int, head: ActionHead, hiddenSizes: [Int] = [64, 64], activation: Activation = .tanh
+        ) {
             self.observationSize = observationSize
             self.head = head
             self.hiddenSizes = hiddenSizes
@@ -43,8 +45,12 @@ public final class MLPActorCritic: Module {
 
     public init(config: Config, generator: inout SeededGenerator) {
         self.config = config
-        critic = MLP(sizes: [config.observationSize] + config.hiddenSizes + [1], activation: config.activation, outputGain: 1, generator: &generator)
-        actor = MLP(sizes: [config.observationSize] + config.hiddenSizes + [config.head.outputs], activation: config.activation, outputGain: 0.01, generator: &generator)
+        critic = MLP(
+            sizes: [config.observationSize] + config.hiddenSizes + [1], activation: config.activation, outputGain: 1,
+            generator: &generator)
+        actor = MLP(
+            sizes: [config.observationSize] + config.hiddenSizes + [config.head.outputs], activation: config.activation,
+            outputGain: 0.01, generator: &generator)
         if case .gaussian(let d) = config.head {
             logStandardDeviation = Tensor(zeros: [1, d], requiresGrad: true)
         } else {
@@ -68,7 +74,9 @@ public final class MLPActorCritic: Module {
     }
 
     /// Rollout-time decision without recording the tape. `greedy` takes the mode (argmax / mean).
-    public func act(observations: [Float], count: Int, generator: inout SeededGenerator, greedy: Bool = false) -> Decision {
+    public func act(
+        observations: [Float], count: Int, generator: inout SeededGenerator, greedy: Bool = false
+    ) -> Decision {
         Tensor.withoutGradients {
             let x = Tensor(shape: [count, config.observationSize], data: observations)
             let values = critic(x).data
@@ -82,7 +90,10 @@ public final class MLPActorCritic: Module {
                     let m = logits.max()!
                     let weights = logits.map { Foundation.exp($0 - m) }
                     let total = weights.reduce(0, +)
-                    let action = greedy ? weights.indices.max { weights[$0] < weights[$1] }! : generator.nextCategorical(weights: weights)
+                    let action =
+                        greedy
+                        ? weights.indices.max { weights[$0] < weights[$1] }!
+                        : generator.nextCategorical(weights: weights)
                     decision.discreteActions.append(action)
                     decision.logProbabilities.append(logits[logits.startIndex + action] - m - Foundation.log(total))
                 }
@@ -110,20 +121,22 @@ public final class MLPActorCritic: Module {
 
     /// Log-probabilities of given actions, entropies and values, on the tape (for the update).
     /// `actions`: (N) indices as Float for categorical, (N, d) for Gaussian.
-    public func evaluate(observations: Tensor, actions: [Float]) -> (logProbabilities: Tensor, entropy: Tensor, values: Tensor) {
+    public func evaluate(
+        observations: Tensor, actions: [Float]
+    ) -> (logProbabilities: Tensor, entropy: Tensor, values: Tensor) {
         let count = observations.shape[0]
         let values = critic(observations).reshaped([count])
         let out = actor(observations)
         switch config.head {
         case .categorical:
-            let logp = out.logSoftmax()                                      // (N, A)
-            let chosen = logp.pick(actions.map { Int($0) })                  // (N)
-            let entropy = -(logp.exp() * logp).sum(axis: 1)                  // (N)
+            let logp = out.logSoftmax()  // (N, A)
+            let chosen = logp.pick(actions.map { Int($0) })  // (N)
+            let entropy = -(logp.exp() * logp).sum(axis: 1)  // (N)
             return (chosen, entropy, values)
         case .gaussian(let d):
-            let logStd = logStandardDeviation!                               // (1, d)
+            let logStd = logStandardDeviation!  // (1, d)
             let target = Tensor(shape: [count, d], data: actions)
-            let z = (target - out) / logStd.exp()                            // (N, d)
+            let z = (target - out) / logStd.exp()  // (N, d)
             let constant = Float(0.5 * Foundation.log(2 * Double.pi))
             let logp = ((z.square() * -0.5 - logStd) - constant).sum(axis: 1)
             let entropyPerDimension = logStd + Float(0.5 + 0.5 * Foundation.log(2 * Double.pi))

@@ -23,6 +23,20 @@ import Testing
         #expect(try cli.run("train", "a2c", "--env", "CartPole-v1", "--gamma", "2").status == 64)
         #expect(!FileManager.default.fileExists(atPath: cli.path("policylab.sqlite")))
     }
+
+    /// Each control command shows only options its trainer uses: ac-lambda (plain SGD, one environment,
+    /// no entropy term) refuses the Adam rate, the entropy coefficient and parallel environments.
+    @Test func controlCommandsRefuseOptionsTheirTrainerDoesNotUse() throws {
+        let cli = CommandRunner()
+        for unused in [["--learning-rate", "0.1"], ["--ent-coef", "0.1"], ["--num-envs", "2"]] {
+            let result = try cli.run(["train", "ac-lambda", "--env", "CartPole-v1"] + unused)
+            #expect(result.status == 64, "\(unused): \(result.stderr)")
+        }
+        let help = try cli.run("train", "ac-lambda", "--help").stdout
+        #expect(help.contains("--actor-step-size"))
+        for unused in ["--learning-rate", "--ent-coef", "--num-envs"] { #expect(!help.contains(unused), "\(unused)") }
+        #expect(!FileManager.default.fileExists(atPath: cli.path("policylab.sqlite")))
+    }
 }
 
 @Suite struct DivergenceTests {

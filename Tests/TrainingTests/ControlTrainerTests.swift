@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Training
+import NN
 import Objectives
 
 /// Small-budget learning tests (fixed seeds): each algorithm must beat what a random CartPole policy
@@ -40,15 +41,15 @@ import Objectives
     }
 
     @Test func reinforceWithBaselineAndA2CLearnCartPoleOnASmallBudget() throws {
-        var reinforce = PolicyGradientConfig(algorithm: .reinforce, environmentID: "CartPole-v1")
+        var reinforce = ReinforceConfig(environmentID: "CartPole-v1")
         reinforce.totalSteps = 40_000
         reinforce.evaluationEpisodes = 5
-        let r = try PolicyGradientTrainer(config: reinforce).train(events: { _ in })
+        let r = try ReinforceTrainer(config: reinforce).train(events: { _ in })
         #expect(r.evaluationReturnMean >= 60, "REINFORCE greedy return \(r.evaluationReturnMean)")
-        var a2c = PolicyGradientConfig(algorithm: .actorCritic, environmentID: "CartPole-v1")
+        var a2c = A2CConfig(environmentID: "CartPole-v1")
         a2c.totalSteps = 60_000
         a2c.evaluationEpisodes = 5
-        let a = try PolicyGradientTrainer(config: a2c).train(events: { _ in })
+        let a = try A2CTrainer(config: a2c).train(events: { _ in })
         #expect(a.evaluationReturnMean >= 100, "A2C greedy return \(a.evaluationReturnMean)")
     }
 
@@ -62,6 +63,18 @@ import Objectives
         #expect(result.environmentSteps == 4_096)
         let worstReturn = -(Double.pi * Double.pi + 0.1 * 64 + 0.001 * 4) * 200
         #expect((worstReturn...0).contains(result.evaluationReturnMean), "return \(result.evaluationReturnMean)")
+    }
+
+    /// Every trainer anneals through `LearningRateSchedule`; it must give the bits of the inline
+    /// `Float(lr · (1 − (update − 1)/updates))` the seeded figures were recorded with.
+    @Test func linearScheduleGivesTheRecordedDecayBitForBit() {
+        for (base, total) in [(1e-3, 390), (2.5e-4, 7), (7.77e-5, 146), (3e-4, 1)] {
+            let schedule = LearningRateSchedule.linear(totalSteps: total)
+            for update in 1...total {
+                let recorded = Float(base * (1 - Double(update - 1) / Double(total)))
+                #expect(schedule.rate(base: base, step: update - 1).bitPattern == recorded.bitPattern)
+            }
+        }
     }
 
     @Test func impossibleSettingsAreRefusedBeforeWork() {
@@ -79,11 +92,11 @@ import Objectives
 
 @Suite struct ActorCriticVariantTests {
     @Test func offPolicyActorCriticLearnsCartPoleFromAStoredBehaviourPolicy() throws {
-        var config = PolicyGradientConfig(algorithm: .offPolicy, environmentID: "CartPole-v1")
+        var config = OffPolicyActorCriticConfig(environmentID: "CartPole-v1")
         config.totalSteps = 60_000
         config.evaluationEpisodes = 5
         var weightMeans: [Double] = []
-        let result = try PolicyGradientTrainer(config: config).train(events: { event in
+        let result = try OffPolicyActorCriticTrainer(config: config).train(events: { event in
             if case .metrics(_, _, let values) = event, let w = values["importance/weight_mean"] { weightMeans.append(w) }
         })
         #expect(result.evaluationReturnMean >= 100, "greedy return \(result.evaluationReturnMean)")
@@ -92,11 +105,11 @@ import Objectives
     }
 
     @Test func actorCriticLambdaWithEligibilityTracesLearnsCartPole() throws {
-        var config = PolicyGradientConfig(algorithm: .actorCriticLambda, environmentID: "CartPole-v1")
+        var config = ActorCriticLambdaConfig(environmentID: "CartPole-v1")
         config.totalSteps = 20_000
         config.evaluationEpisodes = 5
         var returns: [Double] = []
-        let result = try PolicyGradientTrainer(config: config).train(events: { event in
+        let result = try ActorCriticLambdaTrainer(config: config).train(events: { event in
             if case .metrics(_, _, let values) = event, let r = values["charts/episodic_return"] { returns.append(r) }
         })
         let early = returns.prefix(20).reduce(0, +) / 20, late = returns.suffix(10).reduce(0, +) / 10

@@ -1,20 +1,129 @@
 import Autograd
 import Environments
-import Foundation
 import NN
 import Objectives
 import Policies
 import Randomness
 
-/// PPO on a vector of classic-control environments, CleanRL's `ppo.py` loop:
-/// rollout → GAE → K epochs of shuffled minibatches with the clipped objective → greedy evaluation.
+// PPO on a vector of classic-control environments (Schulman et al. 2017), CleanRL's `ppo.py` and
+// `ppo_continuous_action.py` loop: rollout → GAE(λ) → K epochs of shuffled minibatches with the clipped
+// objective → greedy evaluation. Settings per environment from RL Zoo where it has them.
+
+/// PPO's hyperparameters, each with its CleanRL name and paper symbol. `defaults(for:)` gives tuned
+/// per-environment settings.
+public struct ControlPPOConfig: Codable, Sendable, Equatable {
+    /// Gymnasium id of the environment.
+    public var environmentID: String
+    /// Seed of every random draw of the run.
+    public var seed: UInt64 = 1
+    /// Environment steps of the whole run (`total_timesteps`).
+    public var totalSteps: Int = 100_000
+    /// E: parallel environments (`num_envs`).
+    public var environments: Int = 8
+    /// S: steps per environment per rollout (`num_steps`); the batch is E × S.
+    public var rolloutSteps: Int = 32
+    /// α: Adam step size (`learning_rate`), annealed linearly to 0 when `annealLearningRate` (`anneal_lr`).
+    public var learningRate: Double = 1e-3
+    public var annealLearningRate = true
+    /// γ: discount.
+    public var gamma: Double = 0.98
+    /// λ: GAE parameter (`gae_lambda`).
+    public var gaeLambda: Double = 0.8
+    /// K: epochs over each batch (`update_epochs`).
+    public var epochs: Int = 20
+    /// Minibatches per epoch (`num_minibatches`).
+    public var minibatches: Int = 1
+    /// The loss: ε, value clipping, advantage normalisation, c₁, c₂.
+    public var objective = PPOConfig(entropyCoefficient: 0)
+    /// Global gradient-norm clip (`max_grad_norm`).
+    public var maxGradientNorm: Double = 0.5
+    /// Stop an update's epochs early once approx-KL exceeds this (`target_kl`; nil: never).
+    public var targetKL: Double?
+    /// Adam ε (CleanRL: 1e-5).
+    public var adamEpsilon: Double = 1e-5
+    /// Hidden layer sizes of actor and critic.
+    public var hiddenSizes: [Int] = [64, 64]
+    /// On truncation, bootstrap with the final observation's value (SB3) instead of treating it as
+    /// termination (CleanRL).
+    public var bootstrapOnTruncation = true
+    /// Gymnasium's NormalizeObservation / NormalizeReward with CleanRL's ±10 clips.
+    public var normalizeObservations = false
+    public var normalizeRewards = false
+    /// Greedy evaluation episodes at the end.
+    public var evaluationEpisodes: Int = 20
+
+    public init(environmentID: String) { self.environmentID = environmentID }
+
+    public var batchSize: Int { environments * rolloutSteps }
+    public var minibatchSize: Int { batchSize / max(minibatches, 1) }
+    public var updates: Int { max(1, totalSteps / max(batchSize, 1)) }
+
+    /// Tuned settings per environment.
+    public static func defaults(for id: String) -> ControlPPOConfig {
+        var c = ControlPPOConfig(environmentID: id)
+        switch id {
+        case "CartPole-v1":
+            // RL Zoo: 8 envs, n_steps 32, batch 256, λ 0.8, γ 0.98, 20 epochs, lr 1e-3 linear, ent 0.
+            break
+        case "Acrobot-v1":
+            // RL Zoo: 16 envs, n_steps 256, λ 0.94, γ 0.99, 4 epochs, SB3's minibatch of 64 (64 per epoch),
+            // ent 0, obs normalisation. Greedy −84.9 ± 11.9 after 500k steps (seed 1).
+            c.totalSteps = 500_000
+            c.environments = 16; c.rolloutSteps = 256; c.gaeLambda = 0.94; c.gamma = 0.99; c.epochs = 4
+            c.minibatches = 64; c.learningRate = 3e-4; c.normalizeObservations = true
+        case "MountainCar-v0":
+            // RL Zoo: 16 envs, n_steps 16, λ 0.98, γ 0.99, 4 epochs, ent 0, obs normalisation, 1M steps.
+            c.totalSteps = 1_000_000
+            c.environments = 16; c.rolloutSteps = 16; c.gaeLambda = 0.98; c.gamma = 0.99; c.epochs = 4
+            c.minibatches = 1; c.learningRate = 3e-4; c.normalizeObservations = true
+        case "MountainCarContinuous-v0":
+            c.totalSteps = 300_000
+            c.environments = 4; c.rolloutSteps = 512; c.gaeLambda = 0.9; c.gamma = 0.9999; c.epochs = 10
+            c.minibatches = 32; c.learningRate = 7.77e-5; c.normalizeObservations = true; c.normalizeRewards = true
+            c.objective = PPOConfig(clipCoefficient: 0.1, entropyCoefficient: 0.00429, valueCoefficient: 0.19)
+            c.maxGradientNorm = 5
+        case "Pendulum-v1":
+            // RL Zoo: 4 envs, n_steps 1024, λ 0.95, γ 0.9, 10 epochs, lr 1e-3, batch 64, clip 0.2.
+            c.totalSteps = 200_000
+            c.environments = 4; c.rolloutSteps = 1024; c.gaeLambda = 0.95; c.gamma = 0.9; c.epochs = 10
+            c.minibatches = 64; c.learningRate = 1e-3; c.normalizeObservations = true; c.normalizeRewards = true
+        default:
+            c.environments = 4; c.rolloutSteps = 128; c.gamma = 0.99; c.gaeLambda = 0.95; c.epochs = 4
+            c.minibatches = 4; c.learningRate = 2.5e-4; c.objective = PPOConfig()
+        }
+        return c
+    }
+
+    /// Refuses impossible settings before any work starts.
+    public func validate() throws {
+        try objective.validate()
+        func require(_ ok: Bool, _ message: String) throws {
+            if !ok { throw TrainingError.invalidConfiguration(message) }
+        }
+        try require(totalSteps > 0, "--total-steps must be positive")
+        try require(environments > 0 && rolloutSteps > 0, "--num-envs and --num-steps must be positive")
+        try require(
+            minibatches > 0 && batchSize % minibatches == 0,
+            "the batch of \(batchSize) steps (num-envs × num-steps) is not divisible into \(minibatches) "
+                + "minibatches — choose a divisor")
+        try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be positive")
+        try require((0...1).contains(gamma) && (0...1).contains(gaeLambda), "γ and λ must lie in [0, 1]")
+        try require(epochs > 0, "--update-epochs must be positive")
+        try require(maxGradientNorm > 0, "--max-grad-norm must be positive")
+        try require(evaluationEpisodes >= 0, "--eval-episodes must be 0 or more")
+        try require(
+            totalSteps >= batchSize,
+            "--total-steps \(totalSteps) is smaller than one batch of \(batchSize) steps — raise it or shrink the batch"
+        )
+    }
+}
+
+/// PPO on classic control; `train` reads top to bottom as CleanRL's loop.
 public final class ControlPPOTrainer {
     public let config: ControlPPOConfig
     public let policy: MLPActorCritic
     var generator: SeededGenerator
-    var environments: VectorEnvironment
-    var observationNormalizer: ObservationNormalizer?
-    var rewardNormalizer: RewardNormalizer?
+    let rollouts: ControlRolloutCollector
     let optimizer: AdamW
 
     public init(config: ControlPPOConfig) throws {
@@ -22,145 +131,131 @@ public final class ControlPPOTrainer {
         self.config = config
         generator = SeededGenerator(seed: config.seed)
         var environmentGenerator = generator.split()
-        environments = try VectorEnvironment(id: config.environmentID, count: config.environments, generator: &environmentGenerator)
-        policy = try ControlAgent.makePolicy(environmentID: config.environmentID, hiddenSizes: config.hiddenSizes, generator: &generator)
-        optimizer = AdamW(parameters: policy.parameters, config: .init(learningRate: Float(config.learningRate), epsilon: Float(config.adamEpsilon)), decayMask: policy.parameters.map { _ in false })
-        if config.normalizeObservations { observationNormalizer = ObservationNormalizer(dimension: environments.observationSize) }
-        if config.normalizeRewards { rewardNormalizer = RewardNormalizer(environments: config.environments, gamma: config.gamma) }
+        let environments = try VectorEnvironment(
+            id: config.environmentID, count: config.environments, generator: &environmentGenerator)
+        policy = try MLPActorCritic.make(
+            environmentID: config.environmentID, hiddenSizes: config.hiddenSizes, generator: &generator)
+        optimizer = AdamW(
+            parameters: policy.parameters,
+            config: .init(learningRate: Float(config.learningRate), epsilon: Float(config.adamEpsilon)),
+            decayMask: policy.parameters.map { _ in false })
+        rollouts = ControlRolloutCollector(
+            environments: environments,
+            observationNormalizer: config.normalizeObservations
+                ? ObservationNormalizer(dimension: environments.observationSize) : nil,
+            rewardNormalizer: config.normalizeRewards
+                ? RewardNormalizer(environments: config.environments, gamma: config.gamma) : nil)
     }
 
     /// Trains for `config.totalSteps` environment steps, reporting through `events`;
     /// `shouldStop` is polled between updates (Ctrl-C).
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> ControlTrainingResult {
-        let n = config.environments, steps = config.rolloutSteps, d = environments.observationSize
-        let batch = config.batchSize
-        let actionWidth = policy.config.head.outputs
-        let isGaussian = if case .gaussian = policy.config.head { true } else { false }
-        let start = Date()
+        let schedule: LearningRateSchedule = config.annealLearningRate ? .linear(totalSteps: config.updates) : .constant
+        let start = ContinuousClock.now
         var globalStep = 0
-        var observation = normalize(environments.reset(), rows: n)
-        var nextDone = [Double](repeating: 0, count: n)
         var recentReturns: [Double] = []
 
         for update in 1...config.updates {
             if shouldStop() { throw TrainingError.interrupted(step: update - 1) }
-            if config.annealLearningRate {
-                optimizer.learningRate = Float(config.learningRate * (1 - Double(update - 1) / Double(config.updates)))
-            }
-            // Rollout: (S, E) arrays stored step-major.
-            var observations = [Float](repeating: 0, count: batch * d)
-            var actions = [Float](repeating: 0, count: batch * (isGaussian ? actionWidth : 1))
-            var logProbabilities = [Double](repeating: 0, count: batch)
-            var rewards = [Double](repeating: 0, count: batch), dones = rewards, values = rewards
-            var truncationBootstrap = [Double](repeating: 0, count: batch)
-            var finishedReturns: [Double] = [], finishedLengths: [Double] = []
-            for step in 0..<steps {
-                globalStep += n
-                observations.replaceSubrange((step * n * d)..<((step + 1) * n * d), with: observation)
-                for e in 0..<n { dones[step * n + e] = nextDone[e] }
-                let decision = policy.act(observations: observation, count: n, generator: &generator)
-                let stored = ControlAgent.storedActions(decision, policy: policy)
-                actions.replaceSubrange((step * stored.count)..<((step + 1) * stored.count), with: stored)
-                for e in 0..<n {
-                    values[step * n + e] = Double(decision.values[e])
-                    logProbabilities[step * n + e] = Double(decision.logProbabilities[e])
-                }
-                let result = try environments.step(ControlAgent.actions(decision, policy: policy, count: n))
-                let stepRewards = rewardNormalizer.map { normalizer in var r = normalizer; let out = r(result.rewards, terminated: (0..<n).map { result.terminated[$0] || result.truncated[$0] }); rewardNormalizer = r; return out } ?? result.rewards
-                for e in 0..<n {
-                    rewards[step * n + e] = stepRewards[e]
-                    nextDone[e] = result.terminated[e] || result.truncated[e] ? 1 : 0
-                }
-                if config.bootstrapOnTruncation {
-                    let truncated = (0..<n).filter { result.truncated[$0] && !result.terminated[$0] }
-                    if !truncated.isEmpty {
-                        var finals = [Float]()
-                        for e in truncated { finals += result.finalObservations[e]! }
-                        let finalValues = policy.values(observations: normalize(finals, rows: truncated.count, update: false), count: truncated.count)
-                        for (j, e) in truncated.enumerated() { truncationBootstrap[step * n + e] = Double(finalValues[j]) }
-                    }
-                }
-                for episode in environments.drainCompletedEpisodes() {
-                    finishedReturns.append(episode.totalReward)
-                    finishedLengths.append(Double(episode.length))
-                }
-                observation = normalize(result.observations, rows: n)
-            }
-            recentReturns = Array((recentReturns + finishedReturns).suffix(20))
-            let nextValue = policy.values(observations: observation, count: n).map(Double.init)
-            let (advantages, returns) = generalizedAdvantages(
-                rewards: rewards, values: values, dones: dones, nextValue: nextValue, nextDone: nextDone, environments: n,
-                gamma: config.gamma, lambda: config.gaeLambda, truncationBootstrap: config.bootstrapOnTruncation ? truncationBootstrap : nil)
+            optimizer.learningRate = schedule.rate(base: config.learningRate, step: update - 1)
 
-            // Update: K epochs of shuffled minibatches.
+            // Rollout of E × S steps, then advantages Â by GAE(λ) and returns R = Â + V.
+            let rollout = try rollouts.collect(
+                steps: config.rolloutSteps, policy: policy, acting: policy,
+                truncationValues: config.bootstrapOnTruncation ? .batched : .none, generator: &generator)
+            globalStep += config.batchSize
+            let finishedReturns = rollout.finishedEpisodes.map(\.totalReward)
+            recentReturns = Array((recentReturns + finishedReturns).suffix(20))
+            let (advantages, returns) = generalizedAdvantages(
+                rewards: rollout.rewards, values: rollout.values, dones: rollout.dones, nextValue: rollout.nextValues,
+                nextDone: rollout.nextDone, environments: config.environments, gamma: config.gamma,
+                lambda: config.gaeLambda,
+                truncationBootstrap: config.bootstrapOnTruncation ? rollout.truncationBootstrap : nil)
+
+            // Update: K epochs of shuffled minibatches, stopping early past the target KL.
             var last: PPOMinibatchLoss?
             var clipFractions: [Double] = []
             epochs: for _ in 0..<config.epochs {
-                let order = generator.permutation(batch)
-                for startIndex in stride(from: 0, to: batch, by: config.minibatchSize) {
+                let order = generator.permutation(config.batchSize)
+                for startIndex in stride(from: 0, to: config.batchSize, by: config.minibatchSize) {
                     let indices = Array(order[startIndex..<(startIndex + config.minibatchSize)])
-                    let loss = try minibatchUpdate(indices: indices, observations: observations, actions: actions, actionWidth: isGaussian ? actionWidth : 1,
-                                                   logProbabilities: logProbabilities, advantages: advantages, returns: returns, values: values, step: update)
+                    let loss = try minibatchUpdate(
+                        indices: indices, rollout: rollout, advantages: advantages, returns: returns, step: update)
                     clipFractions.append(loss.clipFraction)
                     last = loss
                 }
                 if let target = config.targetKL, let last, last.approximateKL > target { break epochs }
             }
+
             let seconds = secondsSince(start)
             var metrics = last?.statistics.values ?? [:]
-            metrics["losses/clipfrac"] = clipFractions.isEmpty ? 0 : clipFractions.reduce(0, +) / Double(clipFractions.count)
-            metrics["losses/explained_variance"] = explainedVariance(returns: returns, values: values)
+            metrics["losses/clipfrac"] =
+                clipFractions.isEmpty ? 0 : clipFractions.reduce(0, +) / Double(clipFractions.count)
+            metrics["losses/explained_variance"] = explainedVariance(returns: returns, values: rollout.values)
             metrics["charts/learning_rate"] = Double(optimizer.learningRate)
             metrics["charts/SPS"] = Double(globalStep) / max(seconds, 1e-9)
             if !finishedReturns.isEmpty {
+                let lengths = rollout.finishedEpisodes.map { Double($0.length) }
                 metrics["charts/episodic_return"] = finishedReturns.reduce(0, +) / Double(finishedReturns.count)
-                metrics["charts/episodic_length"] = finishedLengths.reduce(0, +) / Double(finishedLengths.count)
+                metrics["charts/episodic_length"] = lengths.reduce(0, +) / Double(lengths.count)
             }
             try events(.metrics(step: update, samplesSeen: globalStep, values: metrics))
             if update == config.updates || update % max(1, config.updates / 10) == 0 {
-                let meanReturn = recentReturns.isEmpty ? Double.nan : recentReturns.reduce(0, +) / Double(recentReturns.count)
-                try events(.progress(String(format: "update %d/%d  steps %d  SPS %.0f  mean return (last 20 episodes) %.1f", update, config.updates, globalStep, Double(globalStep) / max(seconds, 1e-9), meanReturn)))
-                let checkpoint = ControlAgent.checkpoint(policy: policy, normalizer: observationNormalizer)
-                try events(.checkpoint(step: update, configJSON: checkpoint.configJSON, weights: checkpoint.weights, optimizer: nil))
+                let meanReturn =
+                    recentReturns.isEmpty ? Double.nan : recentReturns.reduce(0, +) / Double(recentReturns.count)
+                try events(
+                    .progress(
+                        String(
+                            format: "update %d/%d  steps %d  SPS %.0f  mean return (last 20 episodes) %.1f",
+                            update, config.updates, globalStep, Double(globalStep) / max(seconds, 1e-9), meanReturn)))
+                let checkpoint = policy.checkpoint(normalizer: rollouts.observationNormalizer)
+                try events(
+                    .checkpoint(
+                        step: update, configJSON: checkpoint.configJSON, weights: checkpoint.weights, optimizer: nil))
             }
         }
+
         let trainingSeconds = secondsSince(start)
-        let evaluation = try ControlAgent.evaluate(policy: policy, environmentID: config.environmentID, episodes: config.evaluationEpisodes, normalizer: observationNormalizer, seed: config.seed)
-        try events(.metrics(step: config.updates, samplesSeen: globalStep, values: ["eval/return_mean": evaluation.mean, "eval/return_std": evaluation.standardDeviation]))
+        let evaluation = try ControlEvaluator.greedyReturns(
+            policy: policy, environmentID: config.environmentID, episodes: config.evaluationEpisodes,
+            normalizer: rollouts.observationNormalizer, seed: config.seed)
+        try events(
+            .metrics(
+                step: config.updates, samplesSeen: globalStep,
+                values: [
+                    "eval/return_mean": evaluation.mean, "eval/return_std": evaluation.standardDeviation,
+                ]))
         return ControlTrainingResult(
             evaluationReturnMean: evaluation.mean, evaluationReturnStandardDeviation: evaluation.standardDeviation,
-            environmentSteps: globalStep, wallSeconds: secondsSince(start), stepsPerSecond: Double(globalStep) / max(trainingSeconds, 1e-9))
+            environmentSteps: globalStep, wallSeconds: secondsSince(start),
+            stepsPerSecond: Double(globalStep) / max(trainingSeconds, 1e-9))
     }
 
-    private func normalize(_ observations: [Float], rows: Int, update: Bool = true) -> [Float] {
-        guard var normalizer = observationNormalizer else { return observations }
-        if !update { normalizer.frozen = true }
-        let out = normalizer(observations, rows: rows)
-        if update { observationNormalizer = normalizer }
-        return out
-    }
-
+    /// One minibatch: the clipped surrogate, value and entropy terms (Objectives' `ppoLoss`) on the tape,
+    /// the global gradient-norm clip, one Adam step.
     private func minibatchUpdate(
-        indices: [Int], observations: [Float], actions: [Float], actionWidth: Int, logProbabilities: [Double],
-        advantages: [Double], returns: [Double], values: [Double], step: Int
+        indices: [Int], rollout: ControlRollout, advantages: [Double], returns: [Double], step: Int
     ) throws -> PPOMinibatchLoss {
-        let d = environments.observationSize
+        let d = rollouts.environments.observationSize
+        let actionWidth = if case .gaussian(let dimension) = policy.config.head { dimension } else { 1 }
         var x = [Float](), a = [Float]()
         x.reserveCapacity(indices.count * d)
         for i in indices {
-            x += observations[(i * d)..<((i + 1) * d)]
-            a += actions[(i * actionWidth)..<((i + 1) * actionWidth)]
+            x += rollout.observations[(i * d)..<((i + 1) * d)]
+            a += rollout.actions[(i * actionWidth)..<((i + 1) * actionWidth)]
         }
         let evaluation = policy.evaluate(observations: Tensor(shape: [indices.count, d], data: x), actions: a)
         let loss = ppoLoss(
             config: config.objective, newLogProbabilities: evaluation.logProbabilities.data.map(Double.init),
-            oldLogProbabilities: indices.map { logProbabilities[$0] }, advantages: indices.map { advantages[$0] },
-            returns: indices.map { returns[$0] }, oldValues: indices.map { values[$0] },
+            oldLogProbabilities: indices.map { rollout.logProbabilities[$0] },
+            advantages: indices.map { advantages[$0] },
+            returns: indices.map { returns[$0] }, oldValues: indices.map { rollout.values[$0] },
             newValues: evaluation.values.data.map(Double.init), entropies: evaluation.entropy.data.map(Double.init))
         guard loss.loss.isFinite else { throw TrainingError.diverged(step: step, quantity: "the PPO loss") }
         policy.zeroGradients()
-        ControlAgent.surrogate([
-            (evaluation.logProbabilities, loss.logProbabilityGradient), (evaluation.values, loss.valueGradient), (evaluation.entropy, loss.entropyGradient),
+        PolicyGradientTerms.surrogate([
+            (evaluation.logProbabilities, loss.logProbabilityGradient), (evaluation.values, loss.valueGradient),
+            (evaluation.entropy, loss.entropyGradient),
         ]).backward()
         let norm = clipGradientNorm(policy.parameters, maximumNorm: Float(config.maxGradientNorm))
         guard norm.isFinite else { throw TrainingError.diverged(step: step, quantity: "the gradient norm") }

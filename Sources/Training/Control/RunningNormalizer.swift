@@ -19,12 +19,15 @@ public struct RunningMeanStandardDeviation: Codable, Sendable, Equatable {
         guard rows > 0 else { return }
         var batchMean = [Double](repeating: 0, count: d), batchVariance = batchMean
         for r in 0..<rows { for j in 0..<d { batchMean[j] += batch[r * d + j] / Double(rows) } }
-        for r in 0..<rows { for j in 0..<d { let x = batch[r * d + j] - batchMean[j]; batchVariance[j] += x * x / Double(rows) } }
+        for r in 0..<rows {
+            for j in 0..<d { let x = batch[r * d + j] - batchMean[j]; batchVariance[j] += x * x / Double(rows) }
+        }
         let total = count + Double(rows)
         for j in 0..<d {
             let delta = batchMean[j] - mean[j]
             let newMean = mean[j] + delta * Double(rows) / total
-            let m2 = variance[j] * count + batchVariance[j] * Double(rows) + delta * delta * count * Double(rows) / total
+            let m2 =
+                variance[j] * count + batchVariance[j] * Double(rows) + delta * delta * count * Double(rows) / total
             mean[j] = newMean
             variance[j] = m2 / total
         }
@@ -47,11 +50,20 @@ public struct ObservationNormalizer: Codable, Sendable, Equatable {
         var out = observations
         for r in 0..<rows {
             for j in 0..<d {
-                let z = (Double(observations[r * d + j]) - statistics.mean[j]) / (statistics.variance[j] + 1e-8).squareRoot()
+                let z =
+                    (Double(observations[r * d + j]) - statistics.mean[j])
+                    / (statistics.variance[j] + 1e-8).squareRoot()
                 out[r * d + j] = Float(min(max(z, -clip), clip))
             }
         }
         return out
+    }
+
+    /// The normalised rows with the statistics left as they are (final observations are not new data).
+    public func normalizedKeepingStatistics(_ observations: [Float], rows: Int) -> [Float] {
+        var copy = self
+        copy.frozen = true
+        return copy(observations, rows: rows)
     }
 }
 

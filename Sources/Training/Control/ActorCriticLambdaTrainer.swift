@@ -1,0 +1,158 @@
+import Autograd
+import Environments
+import Objectives
+import Policies
+import Randomness
+
+// One-environment, online actor-critic(λ) with accumulating eligibility traces (Sutton & Barto 2018,
+// §13.5, "Actor–Critic with Eligibility Traces (episodic)"), plain SGD on every step:
+// δ = R + γ·v̂(S′) − v̂(S);  z_w ← γλ·z_w + ∇v̂(S);  z_θ ← γλ·z_θ + I·∇ln π(A|S);
+// w ← w + α_w·δ·z_w;  θ ← θ + α_θ·δ·z_θ;  I ← γ·I — with traces and I reset at each episode start.
+
+/// Actor-critic(λ)'s hyperparameters.
+public struct ActorCriticLambdaConfig: Codable, Sendable, Equatable {
+    /// Gymnasium id of the environment.
+    public var environmentID: String
+    /// Seed of every random draw of the run.
+    public var seed: UInt64 = 1
+    /// Environment steps of the whole run (one update per step).
+    public var totalSteps = 100_000
+    /// γ: discount.
+    public var gamma = 0.99
+    /// λ: trace decay, the same for actor and critic (λ^θ = λ^w).
+    public var traceLambda = 0.9
+    /// α_θ, α_w: SGD step sizes of actor and critic.
+    public var actorStepSize = 1e-3
+    public var criticStepSize = 1e-3
+    /// Hidden layer sizes of actor and critic.
+    public var hiddenSizes = [64, 64]
+    /// Greedy evaluation episodes at the end.
+    public var evaluationEpisodes = 20
+
+    public init(environmentID: String) { self.environmentID = environmentID }
+
+    /// Refuses impossible settings before any work starts.
+    public func validate() throws {
+        func require(_ ok: Bool, _ message: String) throws {
+            if !ok { throw TrainingError.invalidConfiguration(message) }
+        }
+        try require(totalSteps > 0, "--total-steps must be positive")
+        try require((0...1).contains(gamma), "γ must lie in [0, 1]")
+        try require((0...1).contains(traceLambda), "λ must lie in [0, 1]")
+        try require(actorStepSize > 0 && criticStepSize > 0, "step sizes must be > 0")
+        try require(evaluationEpisodes >= 0, "--eval-episodes must be 0 or more")
+    }
+}
+
+/// Actor-critic(λ) on classic control; `train` reads top to bottom as S&B's pseudocode.
+public final class ActorCriticLambdaTrainer {
+    public let config: ActorCriticLambdaConfig
+    public let policy: MLPActorCritic
+    var generator: SeededGenerator
+
+    public init(config: ActorCriticLambdaConfig) throws {
+        try config.validate()
+        self.config = config
+        generator = SeededGenerator(seed: config.seed)
+        // The draw that once seeded an unused vector environment, kept so seeded runs keep their figures.
+        _ = generator.split()
+        policy = try MLPActorCritic.make(
+            environmentID: config.environmentID, hiddenSizes: config.hiddenSizes, generator: &generator)
+    }
+
+    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> ControlTrainingResult {
+        let start = ContinuousClock.now
+        var environment = try EnvironmentRegistry.make(config.environmentID)
+        let actorParameters = policy.actor.parameters + (policy.logStandardDeviation.map { [$0] } ?? [])
+        let criticParameters = policy.critic.parameters
+        var actorTraces = actorParameters.map { [Double](repeating: 0, count: $0.count) }
+        var criticTraces = criticParameters.map { [Double](repeating: 0, count: $0.count) }
+        var observation = environment.reset(generator: &generator)
+        var discount = 1.0  // I = γᵗ
+        var episodeReturn = 0.0
+        var recent: [Double] = []
+        var episodes = 0
+        for step in 1...config.totalSteps {
+            if step % 1000 == 0, shouldStop() { throw TrainingError.interrupted(step: step) }
+            let decision = policy.act(observations: observation, count: 1, generator: &generator)
+            let result = try environment.step(policy.environmentActions(decision, count: 1)[0])
+            episodeReturn += result.reward
+
+            // ∇ ln π(A|S) and ∇ v̂(S) on the tape, then the TD error δ.
+            policy.zeroGradients()
+            let evaluation = policy.evaluate(
+                observations: Tensor(shape: [1, environment.observationSize], data: observation),
+                actions: policy.storedActions(decision))
+            evaluation.logProbabilities.sum().backward()
+            evaluation.values.sum().backward()
+            let value = Double(evaluation.values.data[0])
+            let nextValue = result.terminated ? 0 : Double(policy.values(observations: result.observation, count: 1)[0])
+            let delta = result.reward + config.gamma * nextValue - value
+            guard delta.isFinite else { throw TrainingError.diverged(step: step, quantity: "the TD error") }
+
+            // Traces and SGD steps: z_θ with I·∇ln π, z_w with ∇v̂.
+            for (index, parameter) in actorParameters.enumerated() {
+                let gradient = parameter.grad ?? [Float](repeating: 0, count: parameter.count)
+                actorTraces[index] = eligibilityTraceUpdate(
+                    trace: actorTraces[index], gradient: gradient.map { discount * Double($0) }, gamma: config.gamma,
+                    lambda: config.traceLambda)
+                for i in 0..<parameter.count {
+                    parameter.data[i] += Float(config.actorStepSize * delta * actorTraces[index][i])
+                }
+            }
+            for (index, parameter) in criticParameters.enumerated() {
+                let gradient = parameter.grad ?? [Float](repeating: 0, count: parameter.count)
+                criticTraces[index] = eligibilityTraceUpdate(
+                    trace: criticTraces[index], gradient: gradient.map(Double.init), gamma: config.gamma,
+                    lambda: config.traceLambda)
+                for i in 0..<parameter.count {
+                    parameter.data[i] += Float(config.criticStepSize * delta * criticTraces[index][i])
+                }
+            }
+            discount *= config.gamma
+            observation = result.observation
+
+            // Episode end: report, reset traces and I.
+            if result.terminated || result.truncated {
+                episodes += 1
+                recent = Array((recent + [episodeReturn]).suffix(20))
+                try events(
+                    .metrics(
+                        step: episodes, samplesSeen: step,
+                        values: [
+                            "charts/episodic_return": episodeReturn, "losses/td_error": abs(delta),
+                        ]))
+                episodeReturn = 0
+                discount = 1
+                for i in actorTraces.indices { actorTraces[i] = actorTraces[i].map { _ in 0 } }
+                for i in criticTraces.indices { criticTraces[i] = criticTraces[i].map { _ in 0 } }
+                observation = environment.reset(generator: &generator)
+                if episodes % 50 == 0 {
+                    try events(
+                        .progress(
+                            String(
+                                format: "episode %d  steps %d  mean return (last 20) %.1f",
+                                episodes, step, recent.reduce(0, +) / Double(recent.count))))
+                }
+            }
+        }
+        let checkpoint = policy.checkpoint(normalizer: nil)
+        try events(
+            .checkpoint(
+                step: episodes, configJSON: checkpoint.configJSON, weights: checkpoint.weights, optimizer: nil))
+        let trainingSeconds = secondsSince(start)
+        let evaluation = try ControlEvaluator.greedyReturns(
+            policy: policy, environmentID: config.environmentID, episodes: config.evaluationEpisodes,
+            normalizer: nil, seed: config.seed)
+        try events(
+            .metrics(
+                step: episodes, samplesSeen: config.totalSteps,
+                values: [
+                    "eval/return_mean": evaluation.mean, "eval/return_std": evaluation.standardDeviation,
+                ]))
+        return ControlTrainingResult(
+            evaluationReturnMean: evaluation.mean, evaluationReturnStandardDeviation: evaluation.standardDeviation,
+            environmentSteps: config.totalSteps, wallSeconds: secondsSince(start),
+            stepsPerSecond: Double(config.totalSteps) / max(trainingSeconds, 1e-9))
+    }
+}

@@ -1,0 +1,40 @@
+import Environments
+import Policies
+import Randomness
+
+/// The evaluator every control trainer ends with: the undiscounted return of greedy episodes (argmax or
+/// Gaussian mean) on fresh environments, with the observation normaliser frozen.
+enum ControlEvaluator {
+    /// Mean and population standard deviation of the returns of `episodes` greedy episodes; NaN for none.
+    /// The episodes' resets draw from a generator of their own, so evaluating does not move the run's.
+    static func greedyReturns(
+        policy: MLPActorCritic, environmentID: String, episodes: Int, normalizer: ObservationNormalizer?, seed: UInt64
+    ) throws -> (mean: Double, standardDeviation: Double) {
+        guard episodes > 0 else { return (.nan, .nan) }
+        var generator = SeededGenerator(seed: seed ^ 0xE7A1_0A7E)
+        var frozen = normalizer
+        frozen?.frozen = true
+        var returns: [Double] = []
+        for _ in 0..<episodes {
+            var environment = try EnvironmentRegistry.make(environmentID)
+            var observation = environment.reset(generator: &generator)
+            var total = 0.0
+            while true {
+                let input =
+                    frozen.map { normalizer in
+                        var normalizer = normalizer; return normalizer(observation, rows: 1)
+                    }
+                    ?? observation
+                let decision = policy.act(observations: input, count: 1, generator: &generator, greedy: true)
+                let result = try environment.step(policy.environmentActions(decision, count: 1)[0])
+                total += result.reward
+                observation = result.observation
+                if result.terminated || result.truncated { break }
+            }
+            returns.append(total)
+        }
+        let mean = returns.reduce(0, +) / Double(returns.count)
+        let variance = returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count)
+        return (mean, variance.squareRoot())
+    }
+}

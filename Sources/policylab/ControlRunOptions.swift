@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Store
+import Training
+
+/// Options every classic-control training command uses (`train ppo --env`, `reinforce`, `a2c`,
+/// `ac-lambda`, `off-policy`), and the recording and summary they share.
+struct ControlRunOptions: ParsableArguments {
+    @Option(help: "Environment id (see `policylab env list`).") var env: String
+    @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
+    @Option(help: "Total environment steps (default: the algorithm's).") var totalSteps: Int?
+    @Option(help: "γ, the discount (default: the algorithm's).") var gamma: Double?
+    @Option(help: "Greedy evaluation episodes at the end.") var evalEpisodes: Int = 20
+    @Option(help: "Run name.") var name: String?
+
+    /// Refuses an unknown environment, then the algorithm's own checks, as one-line usage errors.
+    func check(_ validateConfig: () throws -> Void) throws {
+        guard EnvironmentIDs.all.contains(env) else {
+            throw ValidationError(
+                "unknown environment '\(env)'; choose one of \(EnvironmentIDs.all.joined(separator: ", "))")
+        }
+        do { try validateConfig() } catch { throw ValidationError("\(error)") }
+    }
+
+    /// Records a run of `algorithm`, trains it, and prints its summary (JSON with --json).
+    func run(
+        algorithm: String, configJSON: String, evaluationEpisodes: Int, options: GlobalOptions, showsSPS: Bool = false,
+        train: (RunRecorder) throws -> ControlTrainingResult
+    ) throws {
+        let store = try Store(path: options.databasePath)
+        let spec = RunSpec(name: name, algorithm: algorithm, target: env, configJSON: configJSON, seed: seed)
+        let recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
+        let result = try recorder.record { try train(recorder) }
+        let summary = ControlRunSummary(
+            run: recorder.run.name, evalReturnMean: result.evaluationReturnMean,
+            evalReturnStd: result.evaluationReturnStandardDeviation, envSteps: result.environmentSteps,
+            wallSeconds: result.wallSeconds, sps: result.stepsPerSecond)
+        if options.json {
+            JSONOutput.print(summary)
+            return
+        }
+        let line = String(
+            format: "%@: greedy evaluation over %d episodes: %.1f ± %.1f  (%d env steps, %.1f s",
+            summary.run, evaluationEpisodes, summary.evalReturnMean, summary.evalReturnStd, summary.envSteps,
+            summary.wallSeconds)
+        print(line + (showsSPS ? String(format: ", %.0f steps/s)", summary.sps) : ")"))
+        if showsSPS { print("next: policylab runs show \(summary.run)") }
+    }
+}
+
+/// What a classic-control training command prints at the end.
+struct ControlRunSummary: Encodable {
+    let run: String
+    let evalReturnMean: Double
+    let evalReturnStd: Double
+    let envSteps: Int
+    let wallSeconds: Double
+    let sps: Double
+}

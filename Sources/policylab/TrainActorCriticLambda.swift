@@ -1,0 +1,43 @@
+import ArgumentParser
+import Training
+
+extension PolicyLab.Train {
+    /// `policylab train ac-lambda --env ID`: online actor-critic(λ) (ActorCriticLambdaTrainer.swift).
+    struct TrainActorCriticLambda: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ac-lambda",
+            abstract:
+                "Online actor-critic(λ) with eligibility traces and plain SGD, one environment (Sutton & Barto §13.5).")
+
+        @OptionGroup var control: ControlRunOptions
+        @Option(help: "λ, the trace decay.") var lambda: Double = 0.9
+        @Option(help: "α_θ, the actor's SGD step size.") var actorStepSize: Double = 1e-3
+        @Option(help: "α_w, the critic's SGD step size.") var criticStepSize: Double = 1e-3
+        @OptionGroup var options: GlobalOptions
+
+        func makeConfig() -> ActorCriticLambdaConfig {
+            var c = ActorCriticLambdaConfig(environmentID: control.env)
+            c.seed = control.seed
+            if let totalSteps = control.totalSteps { c.totalSteps = totalSteps }
+            if let gamma = control.gamma { c.gamma = gamma }
+            c.evaluationEpisodes = control.evalEpisodes
+            c.traceLambda = lambda
+            c.actorStepSize = actorStepSize
+            c.criticStepSize = criticStepSize
+            return c
+        }
+
+        func validate() throws { try control.check { try makeConfig().validate() } }
+
+        func run() throws {
+            let config = makeConfig()
+            try control.run(
+                algorithm: "ac-lambda", configJSON: configJSON(config), evaluationEpisodes: config.evaluationEpisodes,
+                options: options
+            ) { recorder in
+                try ActorCriticLambdaTrainer(config: config).train(
+                    events: recorder.handle, shouldStop: { Interruption.requested })
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Training
+
+extension PolicyLab.Train {
+    /// `policylab train reinforce --env ID`: REINFORCE on whole episodes (ReinforceTrainer.swift).
+    struct TrainReinforce: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reinforce",
+            abstract: "REINFORCE with Monte-Carlo returns, with a learned baseline unless --no-baseline.")
+
+        @OptionGroup var control: ControlRunOptions
+        @Option(help: "Episodes per update, one per parallel environment (default 8).") var numEnvs: Int?
+        @Option(help: "Adam learning rate, constant (default 1e-3).") var learningRate: Double?
+        @Option(help: "c₂, the entropy bonus (default 0).") var entCoef: Double?
+        @Flag(inversion: .prefixedNo, help: "Subtract a learned baseline V(s).") var baseline = true
+        @OptionGroup var options: GlobalOptions
+
+        func makeConfig() -> ReinforceConfig {
+            var c = ReinforceConfig(environmentID: control.env)
+            c.seed = control.seed
+            if let totalSteps = control.totalSteps { c.totalSteps = totalSteps }
+            if let gamma = control.gamma { c.gamma = gamma }
+            c.evaluationEpisodes = control.evalEpisodes
+            if let numEnvs { c.environments = numEnvs }
+            if let learningRate { c.learningRate = learningRate }
+            if let entCoef { c.entropyCoefficient = entCoef }
+            c.baseline = baseline
+            return c
+        }
+
+        func validate() throws { try control.check { try makeConfig().validate() } }
+
+        func run() throws {
+            let config = makeConfig()
+            try control.run(
+                algorithm: "reinforce", configJSON: configJSON(config), evaluationEpisodes: config.evaluationEpisodes,
+                options: options
+            ) { recorder in
+                try ReinforceTrainer(config: config).train(
+                    events: recorder.handle, shouldStop: { Interruption.requested })
+            }
+        }
+    }
+}
