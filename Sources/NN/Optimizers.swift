@@ -23,7 +23,10 @@ public final class AdamW: Optimizer {
         public var epsilon: Float = 1e-8
         /// λ: decoupled weight decay (0 = Adam).
         public var weightDecay: Float = 0
-        public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+        public init(
+            learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+            weightDecay: Float = 0
+        ) {
             self.learningRate = learningRate
             self.beta1 = beta1
             self.beta2 = beta2
@@ -67,16 +70,25 @@ public final class AdamW: Optimizer {
                 firstMoments[index].withUnsafeMutableBufferPointer { m in
                     secondMoments[index].withUnsafeMutableBufferPointer { v in
                         grad.withUnsafeBufferPointer { g in
-                            guard let theta = theta.baseAddress, let m = m.baseAddress, let v = v.baseAddress, let g = g.baseAddress else { return }
+                            guard let theta = theta.baseAddress, let m = m.baseAddress, let v = v.baseAddress,
+                                let g = g.baseAddress
+                            else { return }
                             let pointers = UncheckedSendable((theta, m, v, g))
                             let update: @Sendable (Range<Int>) -> Void = { range in
                                 let (theta, m, v, g) = pointers.value, i = range.lowerBound
-                                AdamW.update(theta: theta + i, m: m + i, v: v + i, g: g + i, count: range.count, beta1: b1, beta2: b2,
-                                             decay: decay, stepSize: stepSize, inverseRootCorrection2: inverseRootCorrection2, epsilon: eps)
+                                AdamW.update(
+                                    theta: theta + i, m: m + i, v: v + i, g: g + i, count: range.count, beta1: b1,
+                                    beta2: b2,
+                                    decay: decay, stepSize: stepSize, inverseRootCorrection2: inverseRootCorrection2,
+                                    epsilon: eps)
                             }
                             // Large tensors are split over the kernel threads (the update is elementwise and
                             // the same in its vector and scalar parts, so the split does not change the result).
-                            if n < 1 << 14 { update(0..<n) } else { CPUKernels.split(count: n) { _, range in update(range) } }
+                            if n < 1 << 14 {
+                                update(0..<n)
+                            } else {
+                                CPUKernels.split(count: n) { _, range in update(range) }
+                            }
                         }
                     }
                 }
@@ -87,14 +99,21 @@ public final class AdamW: Optimizer {
     /// The update of n parameters, 16 lanes at a time (then one by one), in the same operation order
     /// per element either way, so the result does not depend on where the vector part ends.
     @inline(__always)
-    static func update(theta: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>,
-                       count n: Int, beta1 b1: Float, beta2 b2: Float, decay: Float, stepSize: Float, inverseRootCorrection2: Float, epsilon: Float) {
+    static func update(
+        theta: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+        g: UnsafePointer<Float>,
+        count n: Int, beta1 b1: Float, beta2 b2: Float, decay: Float, stepSize: Float, inverseRootCorrection2: Float,
+        epsilon: Float
+    ) {
         typealias Vector = SIMD16<Float>
-        let vb1 = Vector(repeating: b1), vb2 = Vector(repeating: b2), va1 = Vector(repeating: 1 - b1), va2 = Vector(repeating: 1 - b2)
+        let vb1 = Vector(repeating: b1), vb2 = Vector(repeating: b2), va1 = Vector(repeating: 1 - b1),
+            va2 = Vector(repeating: 1 - b2)
         let vDecay = Vector(repeating: decay), vStep = Vector(repeating: stepSize)
         let vRoot = Vector(repeating: inverseRootCorrection2), vEpsilon = Vector(repeating: epsilon)
         func load(_ p: UnsafePointer<Float>) -> Vector { UnsafeRawPointer(p).loadUnaligned(as: Vector.self) }
-        func store(_ x: Vector, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: x, as: Vector.self) }
+        func store(_ x: Vector, _ p: UnsafeMutablePointer<Float>) {
+            UnsafeMutableRawPointer(p).storeBytes(of: x, as: Vector.self)
+        }
         var i = 0
         while i + 16 <= n {
             let gi = load(g + i)
@@ -123,8 +142,10 @@ public final class AdamW: Optimizer {
 
     /// Restores a state saved by `state()` for the same parameter list.
     public func restore(step: Int, firstMoments: [[Float]], secondMoments: [[Float]]) {
-        precondition(firstMoments.map(\.count) == parameters.map(\.count) && secondMoments.map(\.count) == parameters.map(\.count),
-                     "optimizer state does not fit the parameters")
+        precondition(
+            firstMoments.map(\.count) == parameters.map(\.count)
+                && secondMoments.map(\.count) == parameters.map(\.count),
+            "optimizer state does not fit the parameters")
         stepCount = step
         self.firstMoments = firstMoments
         self.secondMoments = secondMoments

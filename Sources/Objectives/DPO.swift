@@ -27,9 +27,12 @@ public struct DPOConfig: Codable, Sendable, Equatable {
     }
 
     public func validate() throws {
-        guard beta > 0 && beta.isFinite else { throw ObjectiveConfigurationError("β = \(beta) must be > 0", fix: "use e.g. --beta 0.1") }
+        guard beta > 0 && beta.isFinite else {
+            throw ObjectiveConfigurationError("β = \(beta) must be > 0", fix: "use e.g. --beta 0.1")
+        }
         guard labelSmoothing >= 0 && labelSmoothing < 0.5 else {
-            throw ObjectiveConfigurationError("label smoothing ε = \(labelSmoothing) must be in [0, 0.5)", fix: "use e.g. 0.1")
+            throw ObjectiveConfigurationError(
+                "label smoothing ε = \(labelSmoothing) must be in [0, 0.5)", fix: "use e.g. 0.1")
         }
     }
 }
@@ -44,7 +47,10 @@ public struct PreferenceLogProbabilities: Sendable {
     public var chosenTokens: [Double]
     public var rejectedTokens: [Double]
 
-    public init(policyChosen: [Double], policyRejected: [Double], referenceChosen: [Double], referenceRejected: [Double], chosenTokens: [Double], rejectedTokens: [Double]) {
+    public init(
+        policyChosen: [Double], policyRejected: [Double], referenceChosen: [Double], referenceRejected: [Double],
+        chosenTokens: [Double], rejectedTokens: [Double]
+    ) {
         self.policyChosen = policyChosen
         self.policyRejected = policyRejected
         self.referenceChosen = referenceChosen
@@ -117,7 +123,9 @@ public func dpoLoss(config: DPOConfig, _ x: PreferenceLogProbabilities) -> DPOLo
 
 /// Bradley–Terry reward-model loss (Bradley & Terry 1952; Ouyang et al. 2022):
 /// L = −mean log σ(r_c − r_r − margin), with accuracy = mean 1[r_c > r_r].
-public func bradleyTerryLoss(chosenRewards: [Double], rejectedRewards: [Double], margin: Double = 0) -> (loss: Double, accuracy: Double, chosenGradient: [Double], rejectedGradient: [Double]) {
+public func bradleyTerryLoss(
+    chosenRewards: [Double], rejectedRewards: [Double], margin: Double = 0
+) -> (loss: Double, accuracy: Double, chosenGradient: [Double], rejectedGradient: [Double]) {
     let count = chosenRewards.count
     let n = Double(max(count, 1))
     var loss = 0.0

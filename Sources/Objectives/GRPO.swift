@@ -70,15 +70,32 @@ public struct GRPOConfig: Codable, Sendable, Equatable {
 
     /// Refuses impossible settings; `batchRows` is the number of completions per step, if known.
     public func validate(batchRows: Int? = nil) throws {
-        guard groupSize >= 2 else { throw ObjectiveConfigurationError("group size G = \(groupSize) is below 2, so group-relative advantages are undefined", fix: "use --samples 2 or more per prompt") }
-        if let batchRows, batchRows % groupSize != 0 {
-            throw ObjectiveConfigurationError("a batch of \(batchRows) completions is not divisible by the group size \(groupSize)", fix: "make the batch a multiple of G")
+        guard groupSize >= 2 else {
+            throw ObjectiveConfigurationError(
+                "group size G = \(groupSize) is below 2, so group-relative advantages are undefined",
+                fix: "use --samples 2 or more per prompt")
         }
-        guard beta >= 0 && beta.isFinite else { throw ObjectiveConfigurationError("β = \(beta) is negative", fix: "use β ≥ 0 (0 disables the KL term)") }
-        guard epsilonLow > 0 && effectiveEpsilonHigh > 0 else { throw ObjectiveConfigurationError("ε_low = \(epsilonLow), ε_high = \(effectiveEpsilonHigh) must be > 0", fix: "use e.g. 0.2 and 0.28") }
-        guard iterations >= 1 else { throw ObjectiveConfigurationError("μ = \(iterations) iterations", fix: "use 1 or more") }
-        guard maxCompletionLength >= 1 else { throw ObjectiveConfigurationError("max completion length \(maxCompletionLength)", fix: "use 1 or more") }
-        if let delta, !(delta > 1) { throw ObjectiveConfigurationError("δ = \(delta) must exceed 1", fix: "use e.g. 1.25, or no δ") }
+        if let batchRows, batchRows % groupSize != 0 {
+            throw ObjectiveConfigurationError(
+                "a batch of \(batchRows) completions is not divisible by the group size \(groupSize)",
+                fix: "make the batch a multiple of G")
+        }
+        guard beta >= 0 && beta.isFinite else {
+            throw ObjectiveConfigurationError("β = \(beta) is negative", fix: "use β ≥ 0 (0 disables the KL term)")
+        }
+        guard epsilonLow > 0 && effectiveEpsilonHigh > 0 else {
+            throw ObjectiveConfigurationError(
+                "ε_low = \(epsilonLow), ε_high = \(effectiveEpsilonHigh) must be > 0", fix: "use e.g. 0.2 and 0.28")
+        }
+        guard iterations >= 1 else {
+            throw ObjectiveConfigurationError("μ = \(iterations) iterations", fix: "use 1 or more")
+        }
+        guard maxCompletionLength >= 1 else {
+            throw ObjectiveConfigurationError("max completion length \(maxCompletionLength)", fix: "use 1 or more")
+        }
+        if let delta, !(delta > 1) {
+            throw ObjectiveConfigurationError("δ = \(delta) must exceed 1", fix: "use e.g. 1.25, or no δ")
+        }
     }
 }
 
@@ -93,7 +110,8 @@ public struct GroupAdvantages: Sendable {
 /// group (`.group`, also computed for logging with `.none`) or of the whole batch (`.batch`).
 /// Groups of equal rewards get A = 0; NaN becomes 0. Rows are grouped consecutively (G per prompt).
 public func grpoAdvantages(rewards: [Double], groupSize: Int, scaling: RewardScaling) -> GroupAdvantages {
-    precondition(groupSize > 0 && rewards.count % groupSize == 0, "\(rewards.count) rewards do not form groups of \(groupSize)")
+    precondition(
+        groupSize > 0 && rewards.count % groupSize == 0, "\(rewards.count) rewards do not form groups of \(groupSize)")
     var means = [Double](repeating: 0, count: rewards.count)
     var deviations = [Double](repeating: 0, count: rewards.count)
     let batchDeviation = unbiasedStandardDeviation(rewards)
@@ -126,8 +144,13 @@ public struct TokenBatch: Sendable {
     /// log π_ref, [B·T]; needed when β > 0.
     public var referenceLogProbabilities: [Double]?
 
-    public init(rows: Int, tokens: Int, mask: [Double], logProbabilities: [Double], oldLogProbabilities: [Double]? = nil, referenceLogProbabilities: [Double]? = nil) {
-        precondition(mask.count == rows * tokens && logProbabilities.count == rows * tokens, "token arrays must be [\(rows)·\(tokens)]")
+    public init(
+        rows: Int, tokens: Int, mask: [Double], logProbabilities: [Double], oldLogProbabilities: [Double]? = nil,
+        referenceLogProbabilities: [Double]? = nil
+    ) {
+        precondition(
+            mask.count == rows * tokens && logProbabilities.count == rows * tokens,
+            "token arrays must be [\(rows)·\(tokens)]")
         self.rows = rows
         self.tokens = tokens
         self.mask = mask
@@ -192,7 +215,8 @@ public func grpoLoss(
         case .grpo, .sapo: return 1 / (Double(rows) * max(lengths[i], 1) * gas)
         case .bnpo: return 1 / (max(totalMask, 1) * gas)
         case .drGRPO: return 1 / (Double(rows) * Double(config.maxCompletionLength) * gas)
-        case .dapo, .cispo, .vespo: return 1 / (max(Double(generationTokens), 1) / Double(processes) * gas / Double(stepsPerGeneration))
+        case .dapo, .cispo, .vespo:
+            return 1 / (max(Double(generationTokens), 1) / Double(processes) * gas / Double(stepsPerGeneration))
         case .luspo: return 1 / (Double(rows) * gas)
         }
     }
@@ -202,7 +226,9 @@ public func grpoLoss(
     if config.lossType == .vespo {
         phi = (0..<rows).map { i in
             var s = 0.0
-            for t in 0..<tokens { s += m[i * tokens + t] * min(max(logp[i * tokens + t] - old[i * tokens + t], -20), 20) }
+            for t in 0..<tokens {
+                s += m[i * tokens + t] * min(max(logp[i * tokens + t] - old[i * tokens + t], -20), 20)
+            }
             let logWeight = min(max(s, log(1e-8)), 20)
             let positive = advantages[i] >= 0
             let k = positive ? config.vespoKPositive : config.vespoKNegative
@@ -214,8 +240,8 @@ public func grpoLoss(
     var perTokenLoss = [Double](repeating: 0, count: count)
     var perTokenKL: [Double]? = config.beta != 0 ? [Double](repeating: 0, count: count) : nil
     var loggedRatio = ratio
-    var directGradient = [Double](repeating: 0, count: count)   // ∂loss/∂logp through explicit log π terms
-    var ratioGradient = [Double](repeating: 0, count: count)    // ∂loss/∂ρ at each position
+    var directGradient = [Double](repeating: 0, count: count)  // ∂loss/∂logp through explicit log π terms
+    var ratioGradient = [Double](repeating: 0, count: count)  // ∂loss/∂ρ at each position
     for i in 0..<rows {
         let a = advantages[i]
         for t in 0..<tokens {
@@ -233,7 +259,13 @@ public func grpoLoss(
                 let cappedSlope = config.delta.map { c < $0 ? 1.0 : 0.0 } ?? 1
                 let clippedSlope = (c > 1 - epsilonLow && c < 1 + epsilonHigh) ? 1.0 : 0.0
                 let slope: Double
-                if unclippedTerm < clippedTerm { slope = cappedSlope } else if unclippedTerm > clippedTerm { slope = clippedSlope } else { slope = 0.5 * (cappedSlope + clippedSlope) }
+                if unclippedTerm < clippedTerm {
+                    slope = cappedSlope
+                } else if unclippedTerm > clippedTerm {
+                    slope = clippedSlope
+                } else {
+                    slope = 0.5 * (cappedSlope + clippedSlope)
+                }
                 ratioGradient[k] += w * -a * slope
             case .cispo:
                 let cappedWeight = min(c, epsilonHigh)
@@ -270,7 +302,9 @@ public func grpoLoss(
         if sequenceLevel {
             var total = 0.0
             for t in 0..<tokens { total += ratioGradient[i * tokens + t] }
-            for t in 0..<tokens { gradient[i * tokens + t] += total * rowRatio[i] * m[i * tokens + t] / max(lengths[i], 1) }
+            for t in 0..<tokens {
+                gradient[i * tokens + t] += total * rowRatio[i] * m[i * tokens + t] / max(lengths[i], 1)
+            }
         } else {
             for t in 0..<tokens { let k = i * tokens + t; gradient[k] += ratioGradient[k] * ratio[k] }
         }
@@ -304,14 +338,19 @@ public func grpoLoss(
             statistics["clip_ratio/region_mean"] = Double(Float(maskedMean(region, mask: m)))
             // Extremes over rows of each row's masked mean.
             func rowMeans(_ x: [Double]) -> [Double] {
-                (0..<rows).map { i in maskedMean(Array(x[(i * tokens)..<((i + 1) * tokens)]), mask: Array(m[(i * tokens)..<((i + 1) * tokens)])) }
+                (0..<rows).map { i in
+                    maskedMean(
+                        Array(x[(i * tokens)..<((i + 1) * tokens)]), mask: Array(m[(i * tokens)..<((i + 1) * tokens)]))
+                }
             }
             statistics["clip_ratio/low_min"] = Double(Float(rowMeans(low).min() ?? 0))
             statistics["clip_ratio/high_max"] = Double(Float(rowMeans(high).max() ?? 0))
         }
     }
     return GRPOLoss(
-        loss: loss, importanceRatio: sequenceLevel ? (config.delta.map { d in rowRatio.map { min($0, d) } } ?? rowRatio) : loggedRatio,
+        loss: loss,
+        importanceRatio: sequenceLevel
+            ? (config.delta.map { d in rowRatio.map { min($0, d) } } ?? rowRatio) : loggedRatio,
         perTokenKL: perTokenKL, perTokenLoss: perTokenLoss, vespoWeights: phi, statistics: statistics,
         logProbabilityGradient: gradient)
 }

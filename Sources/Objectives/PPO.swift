@@ -13,7 +13,10 @@ public struct PPOConfig: Codable, Sendable, Equatable {
     /// c₁: value loss coefficient (`vf_coef`).
     public var valueCoefficient = 0.5
 
-    public init(clipCoefficient: Double = 0.2, clipValueLoss: Bool = true, normalizeAdvantages: Bool = true, entropyCoefficient: Double = 0.01, valueCoefficient: Double = 0.5) {
+    public init(
+        clipCoefficient: Double = 0.2, clipValueLoss: Bool = true, normalizeAdvantages: Bool = true,
+        entropyCoefficient: Double = 0.01, valueCoefficient: Double = 0.5
+    ) {
         self.clipCoefficient = clipCoefficient
         self.clipValueLoss = clipValueLoss
         self.normalizeAdvantages = normalizeAdvantages
@@ -22,8 +25,14 @@ public struct PPOConfig: Codable, Sendable, Equatable {
     }
 
     public func validate() throws {
-        guard clipCoefficient > 0 && clipCoefficient.isFinite else { throw ObjectiveConfigurationError("clip coefficient ε = \(clipCoefficient) must be > 0", fix: "use e.g. 0.2") }
-        guard entropyCoefficient >= 0, valueCoefficient >= 0 else { throw ObjectiveConfigurationError("entropy and value coefficients must be ≥ 0", fix: "use e.g. 0.01 and 0.5") }
+        guard clipCoefficient > 0 && clipCoefficient.isFinite else {
+            throw ObjectiveConfigurationError(
+                "clip coefficient ε = \(clipCoefficient) must be > 0", fix: "use e.g. 0.2")
+        }
+        guard entropyCoefficient >= 0, valueCoefficient >= 0 else {
+            throw ObjectiveConfigurationError(
+                "entropy and value coefficients must be ≥ 0", fix: "use e.g. 0.01 and 0.5")
+        }
     }
 }
 

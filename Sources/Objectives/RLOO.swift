@@ -17,10 +17,20 @@ public struct RLOOConfig: Codable, Sendable, Equatable {
     public init() {}
 
     public func validate(batchRows: Int? = nil) throws {
-        guard groupSize >= 2 else { throw ObjectiveConfigurationError("group size k = \(groupSize) is below 2, so the leave-one-out baseline is undefined", fix: "use 2 or more completions per prompt") }
-        if let batchRows, batchRows % groupSize != 0 { throw ObjectiveConfigurationError("a batch of \(batchRows) completions is not divisible by k = \(groupSize)", fix: "make the batch a multiple of k") }
+        guard groupSize >= 2 else {
+            throw ObjectiveConfigurationError(
+                "group size k = \(groupSize) is below 2, so the leave-one-out baseline is undefined",
+                fix: "use 2 or more completions per prompt")
+        }
+        if let batchRows, batchRows % groupSize != 0 {
+            throw ObjectiveConfigurationError(
+                "a batch of \(batchRows) completions is not divisible by k = \(groupSize)",
+                fix: "make the batch a multiple of k")
+        }
         guard beta >= 0 else { throw ObjectiveConfigurationError("β = \(beta) is negative", fix: "use β ≥ 0") }
-        guard epsilonLow > 0 && (epsilonHigh ?? epsilonLow) > 0 else { throw ObjectiveConfigurationError("ε must be > 0", fix: "use e.g. 0.2") }
+        guard epsilonLow > 0 && (epsilonHigh ?? epsilonLow) > 0 else {
+            throw ObjectiveConfigurationError("ε must be > 0", fix: "use e.g. 0.2")
+        }
     }
 }
 
@@ -38,7 +48,9 @@ public func rlooAdvantages(config: RLOOConfig, rewards: [Double], batch: TokenBa
     let clipped = rewards.map { r in config.rewardClipRange.map { min(max(r, $0.lowerBound), $0.upperBound) } ?? r }
     let sequenceKL = (0..<rows).map { i -> Double in
         guard let reference = batch.referenceLogProbabilities else { return 0 }
-        return (0..<tokens).reduce(0) { $0 + batch.mask[i * tokens + $1] * (old[i * tokens + $1] - reference[i * tokens + $1]) }
+        return (0..<tokens).reduce(0) {
+            $0 + batch.mask[i * tokens + $1] * (old[i * tokens + $1] - reference[i * tokens + $1])
+        }
     }
     let penalized = (0..<rows).map { clipped[$0] - config.beta * sequenceKL[$0] }
     var baselines = [Double](repeating: 0, count: rows)
@@ -51,7 +63,8 @@ public func rlooAdvantages(config: RLOOConfig, rewards: [Double], batch: TokenBa
         let m = mean(advantages), s = unbiasedStandardDeviation(advantages)
         advantages = advantages.map { ($0 - m) / (s + 1e-4) }
     }
-    return RLOOAdvantages(sequenceKL: sequenceKL, penalizedRewards: penalized, baselines: baselines, advantages: advantages)
+    return RLOOAdvantages(
+        sequenceKL: sequenceKL, penalizedRewards: penalized, baselines: baselines, advantages: advantages)
 }
 
 public struct RLOOLoss: Sendable {
@@ -71,7 +84,9 @@ public func rlooLoss(config: RLOOConfig, batch: TokenBatch, advantages: [Double]
     let m = batch.mask
     let old = batch.oldLogProbabilities ?? batch.logProbabilities
     let epsilonLow = config.epsilonLow, epsilonHigh = config.epsilonHigh ?? config.epsilonLow
-    let logps = (0..<rows).map { i in (0..<tokens).reduce(0) { $0 + m[i * tokens + $1] * batch.logProbabilities[i * tokens + $1] } }
+    let logps = (0..<rows).map { i in
+        (0..<tokens).reduce(0) { $0 + m[i * tokens + $1] * batch.logProbabilities[i * tokens + $1] }
+    }
     let oldLogps = (0..<rows).map { i in (0..<tokens).reduce(0) { $0 + m[i * tokens + $1] * old[i * tokens + $1] } }
     let ratio = (0..<rows).map { exp(logps[$0] - oldLogps[$0]) }
     var perSequence = [Double](repeating: 0, count: rows)

@@ -25,9 +25,15 @@ public struct TokenPPOConfig: Codable, Sendable, Equatable {
     public init() {}
 
     public func validate() throws {
-        guard klCoefficient >= 0 else { throw ObjectiveConfigurationError("kl_coef = \(klCoefficient) is negative", fix: "use ≥ 0") }
-        guard clipRange > 0 && valueClipRange > 0 else { throw ObjectiveConfigurationError("clip ranges must be > 0", fix: "use e.g. 0.2") }
-        guard (0...1).contains(gamma) && (0...1).contains(lambda) else { throw ObjectiveConfigurationError("γ and λ must lie in [0, 1]", fix: "use e.g. γ 1, λ 0.95") }
+        guard klCoefficient >= 0 else {
+            throw ObjectiveConfigurationError("kl_coef = \(klCoefficient) is negative", fix: "use ≥ 0")
+        }
+        guard clipRange > 0 && valueClipRange > 0 else {
+            throw ObjectiveConfigurationError("clip ranges must be > 0", fix: "use e.g. 0.2")
+        }
+        guard (0...1).contains(gamma) && (0...1).contains(lambda) else {
+            throw ObjectiveConfigurationError("γ and λ must lie in [0, 1]", fix: "use e.g. γ 1, λ 0.95")
+        }
         guard temperature > 0 else { throw ObjectiveConfigurationError("temperature must be > 0", fix: "use e.g. 0.7") }
     }
 }
@@ -89,7 +95,9 @@ public func tokenPPORollout(
     let maskedValues = (0..<count).map { paddingMaskPlusOne[$0] == 1 ? 0 : values[$0] }
     var scores = rawScores
     if let penalty = config.missingEOSPenalty {
-        for i in 0..<rows where !(0..<tokens).contains(where: { responses[i * tokens + $0] == eosID }) { scores[i] -= penalty }
+        for i in 0..<rows where !(0..<tokens).contains(where: { responses[i * tokens + $0] == eosID }) {
+            scores[i] -= penalty
+        }
     }
     let kl = (0..<count).map { k -> Double in
         let logRatio = reference[k] - logp[k]
@@ -118,7 +126,9 @@ public func tokenPPORollout(
     advantages = maskedWhiten(advantages, mask: paddingMask.map { 1 - $0 })
     for k in 0..<count where paddingMask[k] == 1 { advantages[k] = 0 }
 
-    func rowSumMean(_ x: [Double]) -> Double { mean((0..<rows).map { i in (0..<tokens).reduce(0) { $0 + x[i * tokens + $1] } }) }
+    func rowSumMean(_ x: [Double]) -> Double {
+        mean((0..<rows).map { i in (0..<tokens).reduce(0) { $0 + x[i * tokens + $1] } })
+    }
     var statistics = ObjectiveStatistics()
     statistics["objective/kl"] = rowSumMean(kl)
     statistics["objective/entropy"] = rowSumMean(logp.map { -$0 })
@@ -126,9 +136,12 @@ public func tokenPPORollout(
     statistics["objective/rlhf_reward"] = rowSumMean(nonScoreReward) + mean(scores)
     statistics["objective/scores"] = mean(scores)
     return TokenPPORollout(
-        rows: rows, tokens: tokens, sequenceLengths: sequenceLengths, paddingMask: paddingMask, paddingMaskPlusOne: paddingMaskPlusOne,
-        logProbabilities: logp, referenceLogProbabilities: reference, values: maskedValues, kl: kl, nonScoreReward: nonScoreReward,
-        scores: scores, scoreIndex: scoreIndex, rewards: rewards, advantages: advantages, returns: returns, statistics: statistics)
+        rows: rows, tokens: tokens, sequenceLengths: sequenceLengths, paddingMask: paddingMask,
+        paddingMaskPlusOne: paddingMaskPlusOne,
+        logProbabilities: logp, referenceLogProbabilities: reference, values: maskedValues, kl: kl,
+        nonScoreReward: nonScoreReward,
+        scores: scores, scoreIndex: scoreIndex, rewards: rewards, advantages: advantages, returns: returns,
+        statistics: statistics)
 }
 
 public struct TokenPPOLoss: Sendable {
@@ -152,7 +165,10 @@ public struct TokenPPOLoss: Sendable {
 /// One PPO minibatch loss on tokens: pg = masked_mean(max(−A·ρ, −A·clip(ρ))), vf = ½·masked_mean(max((V − R)²,
 /// (clip(V, V_old ± ε_v) − R)²)) including the first padding position, loss = pg + c₁·vf.
 /// Rows are a subset of the rollout given by `rowIndices` (TRL's micro-batch).
-public func tokenPPOLoss(config: TokenPPOConfig, rollout: TokenPPORollout, rowIndices: [Int], newLogProbabilities raw: [Double], newValues: [Double]) -> TokenPPOLoss {
+public func tokenPPOLoss(
+    config: TokenPPOConfig, rollout: TokenPPORollout, rowIndices: [Int], newLogProbabilities raw: [Double],
+    newValues: [Double]
+) -> TokenPPOLoss {
     let tokens = rollout.tokens
     let count = rowIndices.count * tokens
     func source(_ k: Int) -> Int { rowIndices[k / tokens] * tokens + k % tokens }
@@ -161,7 +177,8 @@ public func tokenPPOLoss(config: TokenPPOConfig, rollout: TokenPPORollout, rowIn
     let keep = padding.map { 1 - $0 }, keepValue = paddingPlusOne.map { 1 - $0 }
     let newLogp = (0..<count).map { padding[$0] == 1 ? invalidLogProbability : raw[$0] }
     let vpred = (0..<count).map { paddingPlusOne[$0] == 1 ? 0 : newValues[$0] }
-    var clippedValues = [Double](repeating: 0, count: count), valueLosses = clippedValues, clippedValueLosses = clippedValues
+    var clippedValues = [Double](repeating: 0, count: count), valueLosses = clippedValues,
+        clippedValueLosses = clippedValues
     var ratio = clippedValues, policyLosses = clippedValues, clippedPolicyLosses = clippedValues
     var logpGradient = clippedValues, valueGradient = clippedValues
     let keptTokens = max(keep.reduce(0, +), 1e-300), keptValueTokens = max(keepValue.reduce(0, +), 1e-300)
@@ -176,7 +193,9 @@ public func tokenPPOLoss(config: TokenPPOConfig, rollout: TokenPPORollout, rowIn
         if clippedValueLosses[k] > valueLosses[k] { valueClipCount += keepValue[k] }
         if keepValue[k] == 1 {
             let inside = vpred[k] > oldValue - config.valueClipRange && vpred[k] < oldValue + config.valueClipRange
-            let gradient = valueLosses[k] >= clippedValueLosses[k] ? (vpred[k] - returnValue) : (inside ? clippedValues[k] - returnValue : 0)
+            let gradient =
+                valueLosses[k] >= clippedValueLosses[k]
+                ? (vpred[k] - returnValue) : (inside ? clippedValues[k] - returnValue : 0)
             valueGradient[k] = config.valueCoefficient * gradient / keptValueTokens
         }
         let advantage = rollout.advantages[s]
@@ -188,7 +207,8 @@ public func tokenPPOLoss(config: TokenPPOConfig, rollout: TokenPPORollout, rowIn
         if clippedPolicyLosses[k] > policyLosses[k] { policyClipCount += keep[k] }
         if keep[k] == 1 {
             let inside = ratio[k] > 1 - config.clipRange && ratio[k] < 1 + config.clipRange
-            logpGradient[k] = policyLosses[k] >= clippedPolicyLosses[k] || inside ? -advantage * ratio[k] / keptTokens : 0
+            logpGradient[k] =
+                policyLosses[k] >= clippedPolicyLosses[k] || inside ? -advantage * ratio[k] / keptTokens : 0
         }
     }
     var statistics = ObjectiveStatistics()
@@ -196,11 +216,19 @@ public func tokenPPOLoss(config: TokenPPOConfig, rollout: TokenPPORollout, rowIn
     statistics["loss/value_avg"] = valueLoss
     statistics["loss/policy_avg"] = policyLoss
     statistics["val/clipfrac_avg"] = Double(Float(valueClipCount / keptValueTokens))
-    statistics["policy/approxkl_avg"] = 0.5 * mean((0..<count).map { (newLogp[$0] - rollout.logProbabilities[source($0)]) * (newLogp[$0] - rollout.logProbabilities[source($0)]) })
+    statistics["policy/approxkl_avg"] =
+        0.5
+        * mean(
+            (0..<count).map {
+                (newLogp[$0] - rollout.logProbabilities[source($0)])
+                    * (newLogp[$0] - rollout.logProbabilities[source($0)])
+            })
     statistics["val/ratio"] = mean(ratio)
     return TokenPPOLoss(
-        loss: policyLoss + config.valueCoefficient * valueLoss, policyLoss: policyLoss, valueLoss: valueLoss, newLogProbabilities: newLogp,
-        predictedValues: vpred, clippedValues: clippedValues, valueLosses: valueLosses, clippedValueLosses: clippedValueLosses,
+        loss: policyLoss + config.valueCoefficient * valueLoss, policyLoss: policyLoss, valueLoss: valueLoss,
+        newLogProbabilities: newLogp,
+        predictedValues: vpred, clippedValues: clippedValues, valueLosses: valueLosses,
+        clippedValueLosses: clippedValueLosses,
         ratio: ratio, policyLosses: policyLosses, clippedPolicyLosses: clippedPolicyLosses, statistics: statistics,
         logProbabilityGradient: logpGradient, valueGradient: valueGradient)
 }

@@ -17,7 +17,9 @@ public struct SamplingOptions: Sendable, Equatable {
     public var maxNewTokens = 8
     /// Stop a row when it emits this token (it is kept in the completion).
     public var stopToken: Int?
-    public init(temperature: Float = 1, greedy: Bool = false, topK: Int? = nil, maxNewTokens: Int = 8, stopToken: Int? = nil) {
+    public init(
+        temperature: Float = 1, greedy: Bool = false, topK: Int? = nil, maxNewTokens: Int = 8, stopToken: Int? = nil
+    ) {
         self.temperature = temperature
         self.greedy = greedy
         self.topK = topK
@@ -54,7 +56,9 @@ extension TransformerPolicy {
     }
 
     /// Completions for each prompt (token ids, e.g. BOS + characters), sampled with the KV cache.
-    public func sample(prompts: [[Int]], options: SamplingOptions, generator: inout SeededGenerator) -> [SampledCompletion] {
+    public func sample(
+        prompts: [[Int]], options: SamplingOptions, generator: inout SeededGenerator
+    ) -> [SampledCompletion] {
         precondition(options.temperature > 0 || options.greedy, "temperature must be > 0")
         let batch = prompts.count
         guard batch > 0 else { return [] }
@@ -62,7 +66,8 @@ extension TransformerPolicy {
         precondition(prompts.allSatisfy { !$0.isEmpty }, "every prompt needs at least one token")
         let lastPosition = min(config.contextLength, longest + options.maxNewTokens) - 1
         let cache = emptyCache(batch: batch)
-        var completions = [SampledCompletion](repeating: SampledCompletion(tokens: [], logProbabilities: []), count: batch)
+        var completions = [SampledCompletion](
+            repeating: SampledCompletion(tokens: [], logProbabilities: []), count: batch)
         var finished = [Bool](repeating: false, count: batch)
         var current = prompts.map { $0[0] }
         let vocabulary = config.vocabularySize
@@ -73,7 +78,8 @@ extension TransformerPolicy {
             let logits = prefill(prompts: prompts, cache: cache)
             var scratch = [Float](repeating: 0, count: vocabulary)
             for b in 0..<batch {
-                let (token, logProbability) = Self.choose(logits, row: b, vocabulary: vocabulary, options: options, scratch: &scratch, generator: &generator)
+                let (token, logProbability) = Self.choose(
+                    logits, row: b, vocabulary: vocabulary, options: options, scratch: &scratch, generator: &generator)
                 completions[b].tokens.append(token)
                 completions[b].logProbabilities.append(logProbability)
                 current[b] = token
@@ -95,7 +101,8 @@ extension TransformerPolicy {
                     current[b] = options.stopToken ?? 0
                     continue
                 }
-                let (token, logProbability) = Self.choose(logits, row: b, vocabulary: vocabulary, options: options, scratch: &scratch, generator: &generator)
+                let (token, logProbability) = Self.choose(
+                    logits, row: b, vocabulary: vocabulary, options: options, scratch: &scratch, generator: &generator)
                 completions[b].tokens.append(token)
                 completions[b].logProbabilities.append(logProbability)
                 current[b] = token
@@ -123,13 +130,17 @@ extension TransformerPolicy {
         let unique = distinct.count
         var projections: [[Float]] = []
         let logits = Tensor.withoutGradients {
-            trunk.forward(tokens: distinct.flatMap { $0 }, batch: unique, time: time) { _, qkv in projections.append(qkv.data) }.logits.data
+            trunk.forward(tokens: distinct.flatMap { $0 }, batch: unique, time: time) { _, qkv in
+                projections.append(qkv.data)
+            }.logits.data
         }
         for layer in 0..<config.layers {
             projections[layer].withUnsafeBufferPointer { qkvBuffer in
                 let qkv = qkvBuffer.baseAddress!
                 for b in 0..<batch {
-                    for t in 0..<time { cache.store(layer: layer, row: b, position: t, projection: qkv + (source[b] * time + t) * 3 * c) }
+                    for t in 0..<time {
+                        cache.store(layer: layer, row: b, position: t, projection: qkv + (source[b] * time + t) * 3 * c)
+                    }
                 }
             }
         }
@@ -144,9 +155,14 @@ extension TransformerPolicy {
     /// Picks a token from row `row` of a (B, V) logits array (temperature, then top-k); returns it with
     /// its log-probability under the sampling distribution. `scratch` (V floats) holds the weights, so
     /// no row is copied.
-    static func choose(_ logits: [Float], row: Int, vocabulary: Int, options: SamplingOptions, scratch: inout [Float], generator: inout SeededGenerator) -> (Int, Float) {
+    static func choose(
+        _ logits: [Float], row: Int, vocabulary: Int, options: SamplingOptions, scratch: inout [Float],
+        generator: inout SeededGenerator
+    ) -> (Int, Float) {
         let base = row * vocabulary
-        for v in 0..<vocabulary { scratch[v] = options.greedy ? logits[base + v] : logits[base + v] / options.temperature }
+        for v in 0..<vocabulary {
+            scratch[v] = options.greedy ? logits[base + v] : logits[base + v] / options.temperature
+        }
         if let k = options.topK, k < vocabulary {
             let threshold = scratch.sorted(by: >)[max(0, k - 1)]
             for v in 0..<vocabulary where scratch[v] < threshold { scratch[v] = -.infinity }

@@ -27,17 +27,24 @@ public final class TransformerPolicy: Module {
     }
 
     /// Next-token log-probs (B, T−1) and values (B, T) from one forward pass.
-    public func nextTokenLogProbabilitiesAndValues(tokens: [Int], batch: Int, time: Int, temperature: Float = 1) -> (logProbabilities: Tensor, values: Tensor) {
+    public func nextTokenLogProbabilitiesAndValues(
+        tokens: [Int], batch: Int, time: Int, temperature: Float = 1
+    ) -> (logProbabilities: Tensor, values: Tensor) {
         let (logits, values) = forward(tokens: tokens, batch: batch, time: time)
-        return (Self.nextTokenLogProbabilities(logits: logits, tokens: tokens, batch: batch, time: time, temperature: temperature), values)
+        return (
+            Self.nextTokenLogProbabilities(
+                logits: logits, tokens: tokens, batch: batch, time: time, temperature: temperature), values
+        )
     }
 
-    static func nextTokenLogProbabilities(logits: Tensor, tokens: [Int], batch: Int, time: Int, temperature: Float) -> Tensor {
-        let inputs = logits.slice(axis: 1, 0..<(time - 1))                          // (B, T−1, V)
+    static func nextTokenLogProbabilities(
+        logits: Tensor, tokens: [Int], batch: Int, time: Int, temperature: Float
+    ) -> Tensor {
+        let inputs = logits.slice(axis: 1, 0..<(time - 1))  // (B, T−1, V)
         let scaled = temperature == 1 ? inputs : inputs * (1 / temperature)
         var targets = [Int](repeating: 0, count: batch * (time - 1))
         for b in 0..<batch { for t in 0..<(time - 1) { targets[b * (time - 1) + t] = tokens[b * time + t + 1] } }
-        return scaled.logSoftmax().pick(targets)                                     // (B, T−1)
+        return scaled.logSoftmax().pick(targets)  // (B, T−1)
     }
 
     /// log π(x_{t+1} | x_≤t) for every position t < T−1 of each row: (B, T−1), on the tape.
@@ -45,7 +52,8 @@ public final class TransformerPolicy: Module {
     public func nextTokenLogProbabilities(tokens: [Int], batch: Int, time: Int, temperature: Float = 1) -> Tensor {
         precondition(time >= 2, "next-token log-probs need sequences of at least 2 tokens")
         let (logits, _) = trunk.forward(tokens: tokens, batch: batch, time: time)
-        return Self.nextTokenLogProbabilities(logits: logits, tokens: tokens, batch: batch, time: time, temperature: temperature)
+        return Self.nextTokenLogProbabilities(
+            logits: logits, tokens: tokens, batch: batch, time: time, temperature: temperature)
     }
 
     /// As `nextTokenLogProbabilities(tokens:batch:time:temperature:)` for rows that come in groups of
@@ -54,9 +62,13 @@ public final class TransformerPolicy: Module {
     /// G times, and the last position, which predicts nothing, not at all (`TrunkLayout`): the same
     /// values and gradients as the plain forward, up to float rounding, from fewer rows. Rows that do not
     /// share their prompts this way take the plain forward.   (B, T−1)
-    public func nextTokenLogProbabilities(tokens: [Int], batch: Int, time: Int, promptLengths: [Int], groupSize: Int, temperature: Float = 1) -> Tensor {
+    public func nextTokenLogProbabilities(
+        tokens: [Int], batch: Int, time: Int, promptLengths: [Int], groupSize: Int, temperature: Float = 1
+    ) -> Tensor {
         guard trunk.supportsSharedPrefixes,
-              let layout = Self.sharedPrefixLayout(tokens: tokens, batch: batch, time: time, promptLengths: promptLengths, groupSize: groupSize) else {
+            let layout = Self.sharedPrefixLayout(
+                tokens: tokens, batch: batch, time: time, promptLengths: promptLengths, groupSize: groupSize)
+        else {
             return nextTokenLogProbabilities(tokens: tokens, batch: batch, time: time, temperature: temperature)
         }
         var rowTokens = [Int](repeating: 0, count: layout.rows)
@@ -70,23 +82,29 @@ public final class TransformerPolicy: Module {
                 targets[b * (time - 1) + t] = tokens[b * time + t + 1]
             }
         }
-        let hidden = trunk.hidden(tokens: rowTokens, layout: layout)                  // (N, C)
-        let logits = trunk.logits(hidden.gatherRows(predictors))                      // (B·(T−1), V)
+        let hidden = trunk.hidden(tokens: rowTokens, layout: layout)  // (N, C)
+        let logits = trunk.logits(hidden.gatherRows(predictors))  // (B·(T−1), V)
         let scaled = temperature == 1 ? logits : logits * (1 / temperature)
-        return scaled.logSoftmax().pick(targets).reshaped([batch, time - 1])          // (B, T−1)
+        return scaled.logSoftmax().pick(targets).reshaped([batch, time - 1])  // (B, T−1)
     }
 
     /// The shared-prefix layout of `batch` rows of `time` tokens in groups of `groupSize` with equal
     /// prompts (P_i = the prompt length, S_i = T − 1 − P_i), or nil when the rows are not so grouped.
-    static func sharedPrefixLayout(tokens: [Int], batch: Int, time: Int, promptLengths: [Int], groupSize: Int) -> TrunkLayout? {
-        guard groupSize > 1, batch > 0, batch % groupSize == 0, promptLengths.count == batch, tokens.count == batch * time else { return nil }
+    static func sharedPrefixLayout(
+        tokens: [Int], batch: Int, time: Int, promptLengths: [Int], groupSize: Int
+    ) -> TrunkLayout? {
+        guard groupSize > 1, batch > 0, batch % groupSize == 0, promptLengths.count == batch,
+            tokens.count == batch * time
+        else { return nil }
         var prefixes: [Int] = [], suffixes: [Int] = []
         for first in stride(from: 0, to: batch, by: groupSize) {
             let p = promptLengths[first]
             guard p >= 1, p <= time - 1 else { return nil }
             let prompt = tokens[(first * time)..<(first * time + p)]
             for b in (first + 1)..<(first + groupSize) {
-                guard promptLengths[b] == p, tokens[(b * time)..<(b * time + p)].elementsEqual(prompt) else { return nil }
+                guard promptLengths[b] == p, tokens[(b * time)..<(b * time + p)].elementsEqual(prompt) else {
+                    return nil
+                }
             }
             prefixes.append(p)
             suffixes.append(time - 1 - p)

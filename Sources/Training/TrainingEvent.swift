@@ -41,7 +41,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .diverged(let step, let quantity):
-            "training diverged at step \(step): \(quantity) is not finite — lower the learning rate or enable gradient clipping; the last good checkpoint is kept"
+            "training diverged at step \(step): \(quantity) is not finite — lower the learning rate or enable "
+                + "gradient clipping; the last good checkpoint is kept"
         case .interrupted(let step):
             "training was interrupted at step \(step) — the run is marked interrupted; its last checkpoint is kept"
         case .invalidConfiguration(let message):
@@ -50,5 +51,3 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Wall-clock seconds since `start`.
-func secondsSince(_ start: Date) -> Double { Date().timeIntervalSince(start) }

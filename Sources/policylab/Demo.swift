@@ -45,10 +45,14 @@ extension PolicyLab {
             }
             var generator = SeededGenerator(seed: seed)
             let pairs = makePreferencePairs(task: try SortTask(), count: quick ? 600 : 2000, using: &generator)
-            try store.insertDataset(name: "demo-sort-generated-pairs", rows: .preferences(pairs.map {
-                PreferencePair(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected, chosenScore: $0.chosenScore,
-                               rejectedScore: $0.rejectedScore)
-            }), task: "sort", source: "generated", replace: true)
+            try store.insertDataset(
+                name: "demo-sort-generated-pairs",
+                rows: .preferences(
+                    pairs.map {
+                        PreferencePair(
+                            prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected, chosenScore: $0.chosenScore,
+                            rejectedScore: $0.rejectedScore)
+                    }), task: "sort", source: "generated", replace: true)
 
             // 2. A partly trained SFT policy: the common start of DPO, GRPO, PPO and RLOO.
             say("[2/6] SFT on sort (partly trained, so the RL runs have room to improve)")
@@ -57,16 +61,18 @@ extension PolicyLab {
             sft.steps = quick ? 25 : 40
             sft.batchSize = 32
             sft.evaluationInterval = 0
-            let sftSpec = RunSpec(name: runName("sft"), algorithm: "sft", target: "sort", configJSON: configJSON(sft),
-                                  seed: seed)
+            let sftSpec = RunSpec(
+                name: runName("sft"), algorithm: "sft", target: "sort", configJSON: configJSON(sft),
+                seed: seed)
             let sftRun = try record(store, sftSpec) { recorder in
                 try SFTTrainer(config: sft).train(events: recorder.handle, shouldStop: { Interruption.requested })
             }
             let (_, sftPolicy) = try loadPolicy(run: sftRun.name, store: store)
 
             // 3. DPO from the SFT policy on the generated pairs.
-            say("[3/6] DPO (+ RPO NLL term, α = 1) from the SFT policy on \(pairs.count) generated preference "
-                + "pairs")
+            say(
+                "[3/6] DPO (+ RPO NLL term, α = 1) from the SFT policy on \(pairs.count) generated preference "
+                    + "pairs")
             var dpo = DPOTrainerConfig(task: "sort")
             dpo.seed = seed
             // Plain DPO lowers the greedy reward of this SFT policy (the chosen answers' likelihood falls
@@ -76,8 +82,9 @@ extension PolicyLab {
             dpo.evaluationInterval = 0
             let examples = pairs.map { PreferenceExample(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected) }
             let dpoTrainer = try DPOTrainer(config: dpo, pairs: examples, reference: sftPolicy)
-            let dpoSpec = RunSpec(name: runName("dpo"), algorithm: "dpo", target: "sort", parentRunID: sftRun.id,
-                                  configJSON: configJSON(dpo), seed: seed)
+            let dpoSpec = RunSpec(
+                name: runName("dpo"), algorithm: "dpo", target: "sort", parentRunID: sftRun.id,
+                configJSON: configJSON(dpo), seed: seed)
             let dpoRun = try record(store, dpoSpec) { recorder in
                 try dpoTrainer.train(events: recorder.handle, shouldStop: { Interruption.requested })
             }
@@ -88,52 +95,67 @@ extension PolicyLab {
             let evaluationInterval = quick ? 0 : 50
             say("[4/6] GRPO, token PPO and RLOO from the SFT policy, \(steps * 64) completions each")
             var rlRuns: [RunInfo] = []
-            func recordTokenRL(_ algorithm: String, configJSON: String,
-                               _ train: (TrainingEventSink, () -> Bool) throws -> TokenTrainingResult) throws {
-                let spec = RunSpec(name: runName(algorithm), algorithm: algorithm, target: "sort",
-                                   parentRunID: sftRun.id, configJSON: configJSON, seed: seed)
-                rlRuns.append(try record(store, spec) { recorder in
-                    try train(recorder.handle, { Interruption.requested })
-                })
+            func recordTokenRL(
+                _ algorithm: String, configJSON: String,
+                _ train: (TrainingEventSink, () -> Bool) throws -> TokenTrainingResult
+            ) throws {
+                let spec = RunSpec(
+                    name: runName(algorithm), algorithm: algorithm, target: "sort",
+                    parentRunID: sftRun.id, configJSON: configJSON, seed: seed)
+                rlRuns.append(
+                    try record(store, spec) { recorder in
+                        try train(recorder.handle, { Interruption.requested })
+                    })
             }
             func sftWeights() throws -> TransformerPolicy { try loadPolicy(run: sftRun.name, store: store).1 }
             var grpo = GRPOTrainerConfig(task: "sort")
             (grpo.seed, grpo.steps, grpo.evaluationInterval) = (seed, steps, evaluationInterval)
             grpo.evaluationPrompts = 128
-            try recordTokenRL("grpo", configJSON: configJSON(grpo),
-                              try GRPOTrainer(config: grpo, initial: try sftWeights()).train)
+            try recordTokenRL(
+                "grpo", configJSON: configJSON(grpo),
+                try GRPOTrainer(config: grpo, initial: try sftWeights()).train)
             var ppo = TokenPPOTrainerConfig(task: "sort")
             (ppo.seed, ppo.steps, ppo.evaluationInterval) = (seed, steps, evaluationInterval)
             ppo.evaluationPrompts = 128
-            try recordTokenRL("token-ppo", configJSON: configJSON(ppo),
-                              try TokenPPOTrainer(config: ppo, initial: try sftWeights()).train)
+            try recordTokenRL(
+                "token-ppo", configJSON: configJSON(ppo),
+                try TokenPPOTrainer(config: ppo, initial: try sftWeights()).train)
             var rloo = RLOOTrainerConfig(task: "sort")
             (rloo.seed, rloo.steps, rloo.evaluationInterval) = (seed, steps, evaluationInterval)
             rloo.evaluationPrompts = 128
-            try recordTokenRL("rloo", configJSON: configJSON(rloo),
-                              try RLOOTrainer(config: rloo, initial: try sftWeights()).train)
+            try recordTokenRL(
+                "rloo", configJSON: configJSON(rloo),
+                try RLOOTrainer(config: rloo, initial: try sftWeights()).train)
 
             // 5. PPO on CartPole.
             say("[5/6] PPO on CartPole-v1")
             var cartPole = ControlPPOConfig.defaults(for: "CartPole-v1")
             cartPole.seed = seed
             if quick { cartPole.totalSteps = 25_600; cartPole.evaluationEpisodes = 5 }
-            let cartPoleRun = try record(store, RunSpec(name: runName("cartpole-ppo"), algorithm: "ppo", target: "CartPole-v1", configJSON: configJSON(cartPole), seed: seed)) { recorder in
-                try ControlPPOTrainer(config: cartPole).train(events: recorder.handle, shouldStop: { Interruption.requested })
+            let cartPoleRun = try record(
+                store,
+                RunSpec(
+                    name: runName("cartpole-ppo"), algorithm: "ppo", target: "CartPole-v1",
+                    configJSON: configJSON(cartPole), seed: seed)
+            ) { recorder in
+                try ControlPPOTrainer(config: cartPole).train(
+                    events: recorder.handle, shouldStop: { Interruption.requested })
             }
 
             // 6. The comparison and the report.
             say("[6/6] comparison")
             let report = URL(fileURLWithPath: options.databasePath).deletingPathExtension().path + "-report.svg"
-            let compare = try Compare.parse(["--db", options.databasePath, "--svg", report, "--metric", "reward"]
-                                                + rlRuns.map(\.name))
+            let compare = try Compare.parse(
+                ["--db", options.databasePath, "--svg", report, "--metric", "reward"]
+                    + rlRuns.map(\.name))
             try compare.run()
             print("")
             let others = try Compare.parse(["--db", options.databasePath, sftRun.name, dpoRun.name, cartPoleRun.name])
             try others.run()
             let elapsed = started.duration(to: .now).components
             print(String(format: "\ndemo finished in %.0f s; report: %@", Double(elapsed.seconds), report))
-            print("""
+            print(
+                """
 
                 Try next:
                   policylab inspect \(rlRuns[0].name)                   # what GRPO generated while training

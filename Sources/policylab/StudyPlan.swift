@@ -102,16 +102,18 @@ struct StudyPlan: Codable, Equatable {
         case .environment: (known, kind) = (Self.environmentAlgorithms, "an --env")
         }
         for configuration in configurations where known[configuration] == nil {
-            throw .init("'\(configuration)' cannot run in \(kind) study; choose from "
-                + known.keys.sorted().joined(separator: ", "))
+            throw .init(
+                "'\(configuration)' cannot run in \(kind) study; choose from "
+                    + known.keys.sorted().joined(separator: ", "))
         }
         guard !seeds.isEmpty else { throw .init("--seeds names no seed") }
         guard budget > 0 else { throw .init("--budget must be positive") }
         if case .task = target {
             let perStep = (prompts ?? 8) * (samples ?? 8)
             guard perStep > 0, budget % perStep == 0 else {
-                throw .init("completions=\(budget) is not a multiple of --prompts × --samples = \(perStep): "
-                    + "every step spends \(perStep) completions — choose a multiple so all algorithms get the same")
+                throw .init(
+                    "completions=\(budget) is not a multiple of --prompts × --samples = \(perStep): "
+                        + "every step spends \(perStep) completions — choose a multiple so all algorithms get the same")
             }
         }
         let reserved = trainOptions.first { option in
@@ -140,10 +142,12 @@ struct StudyPlan: Codable, Equatable {
     /// `completions=N` (tokens) or `steps=N` (environments).
     static func parseBudget(_ text: String) throws(StudyPlanError) -> (unit: String, amount: Int) {
         let parts = text.split(separator: "=", maxSplits: 1)
-        guard parts.count == 2, ["completions", "steps"].contains(String(parts[0])), let amount = Int(parts[1]), amount > 0
+        guard parts.count == 2, ["completions", "steps"].contains(String(parts[0])), let amount = Int(parts[1]),
+            amount > 0
         else {
-            throw .init("--budget '\(text)' is not a budget: write completions=N for a --task study "
-                + "or steps=N for an --env study, N > 0")
+            throw .init(
+                "--budget '\(text)' is not a budget: write completions=N for a --task study "
+                    + "or steps=N for an --env study, N > 0")
         }
         return (String(parts[0]), amount)
     }

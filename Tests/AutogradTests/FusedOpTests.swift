@@ -5,7 +5,9 @@ import Randomness
 /// Fused kernels are checked twice: by finite differences, and tightly against the same maths built
 /// from primitive ops (values and gradients within 1e-5).
 @Suite struct FusedOpTests {
-    func expectClose(_ a: [Float], _ b: [Float], tolerance: Float = 1e-5, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectClose(
+        _ a: [Float], _ b: [Float], tolerance: Float = 1e-5, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(a.count == b.count, sourceLocation: sourceLocation)
         let scale = max(1, b.map { abs($0) }.max() ?? 1)
         let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
@@ -31,7 +33,12 @@ import Randomness
             let a = randomTensor([m, k], &g, requiresGrad: false), b = randomTensor([k, n], &g, requiresGrad: false)
             let c = a.matmul(b)
             var naive = [Float](repeating: 0, count: m * n)
-            for i in 0..<m { for j in 0..<n { var s: Float = 0; for p in 0..<k { s += a.data[i * k + p] * b.data[p * n + j] }; naive[i * n + j] = s } }
+            for i in 0..<m {
+                for j in 0..<n {
+                    var s: Float = 0; for p in 0..<k { s += a.data[i * k + p] * b.data[p * n + j] };
+                    naive[i * n + j] = s
+                }
+            }
             expectClose(c.data, naive, tolerance: 1e-5 * Float(k).squareRoot())
         }
     }
@@ -45,14 +52,22 @@ import Randomness
             let bias = randomTensor([n], &g, requiresGrad: false)
             let bt = b.transposedMatrix()
             var expected = [Float](repeating: 0, count: m * n), got = [Float](repeating: .nan, count: m * n)
-            a.data.withUnsafeBufferPointer { a in b.data.withUnsafeBufferPointer { b in bt.withUnsafeBufferPointer { bt in
-                bias.data.withUnsafeBufferPointer { bias in
-                    CPUKernels.matmul(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n, c: &expected, ldc: n,
-                                      accumulate: false, bias: bias.baseAddress!)
-                    CPUKernels.matmulTransposedB(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: bt.baseAddress!, ldb: k, c: &got, ldc: n,
-                                                 accumulate: false, parallel: true, bias: bias.baseAddress!)
+            a.data.withUnsafeBufferPointer { a in
+                b.data.withUnsafeBufferPointer { b in
+                    bt.withUnsafeBufferPointer { bt in
+                        bias.data.withUnsafeBufferPointer { bias in
+                            CPUKernels.matmul(
+                                m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n, c: &expected,
+                                ldc: n,
+                                accumulate: false, bias: bias.baseAddress!)
+                            CPUKernels.matmulTransposedB(
+                                m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: bt.baseAddress!, ldb: k, c: &got,
+                                ldc: n,
+                                accumulate: false, parallel: true, bias: bias.baseAddress!)
+                        }
+                    }
                 }
-            } } }
+            }
             #expect(got == expected, "m \(m) n \(n) k \(k)")
         }
     }
@@ -65,12 +80,20 @@ import Randomness
             let a = randomTensor([m, k], &g, requiresGrad: false), b = randomTensor([k, n], &g, requiresGrad: false)
             let factor = randomTensor([m, n], &g, requiresGrad: false)
             var expected = [Float](repeating: 0, count: m * n), got = [Float](repeating: .nan, count: m * n)
-            a.data.withUnsafeBufferPointer { a in b.data.withUnsafeBufferPointer { b in factor.data.withUnsafeBufferPointer { f in
-                CPUKernels.matmul(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n, c: &expected, ldc: n, accumulate: false)
-                for i in 0..<(m * n) { expected[i] *= f[i] }
-                CPUKernels.matmul(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n, c: &got, ldc: n, accumulate: false,
-                                  parallel: true, epilogue: .multiply(factor: f.baseAddress!))
-            } } }
+            a.data.withUnsafeBufferPointer { a in
+                b.data.withUnsafeBufferPointer { b in
+                    factor.data.withUnsafeBufferPointer { f in
+                        CPUKernels.matmul(
+                            m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n, c: &expected,
+                            ldc: n, accumulate: false)
+                        for i in 0..<(m * n) { expected[i] *= f[i] }
+                        CPUKernels.matmul(
+                            m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n, c: &got, ldc: n,
+                            accumulate: false,
+                            parallel: true, epilogue: .multiply(factor: f.baseAddress!))
+                    }
+                }
+            }
             #expect(got == expected, "m \(m) n \(n) k \(k)")
         }
     }
@@ -88,12 +111,17 @@ import Randomness
             a.data.withUnsafeBufferPointer { a in
                 b.data.withUnsafeBufferPointer { b in
                     bias.data.withUnsafeBufferPointer { bias in
-                        packed.withUnsafeMutableBufferPointer { CPUKernels.pack(b.baseAddress!, ldb: n, k: k, n: n, into: $0.baseAddress!) }
-                        CPUKernels.matmul(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n, c: &expected, ldc: n,
-                                          accumulate: false, bias: bias.baseAddress!)
+                        packed.withUnsafeMutableBufferPointer {
+                            CPUKernels.pack(b.baseAddress!, ldb: n, k: k, n: n, into: $0.baseAddress!)
+                        }
+                        CPUKernels.matmul(
+                            m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n, c: &expected,
+                            ldc: n,
+                            accumulate: false, bias: bias.baseAddress!)
                         packed.withUnsafeBufferPointer { p in
-                            CPUKernels.matmul(m: m, n: n, k: k, a: a.baseAddress!, lda: k, packedB: p.baseAddress!, c: &got, ldc: n,
-                                              accumulate: false, parallel: true, bias: bias.baseAddress!)
+                            CPUKernels.matmul(
+                                m: m, n: n, k: k, a: a.baseAddress!, lda: k, packedB: p.baseAddress!, c: &got, ldc: n,
+                                accumulate: false, parallel: true, bias: bias.baseAddress!)
                         }
                     }
                 }
@@ -201,17 +229,31 @@ import Randomness
             var out = [Float](repeating: 0, count: time * d), gradient = [Float](repeating: 0, count: time * stride)
             var weights = [Float](repeating: .nan, count: attentionWeightsCount(time: time))
             var scratch = [Float](repeating: .nan, count: attentionScratchCount(time: time, headSize: d))
-            qkv.withUnsafeBufferPointer { x in outGradient.withUnsafeBufferPointer { dOut in
-                out.withUnsafeMutableBufferPointer { o in gradient.withUnsafeMutableBufferPointer { dx in
-                    weights.withUnsafeMutableBufferPointer { a in scratch.withUnsafeMutableBufferPointer { s in
-                        let (x, dOut, o, dx, a, s) = (x.baseAddress!, dOut.baseAddress!, o.baseAddress!, dx.baseAddress!, a.baseAddress!, s.baseAddress!)
-                        causalAttentionForward(q: x, k: x + d, v: x + 2 * d, stride: stride, time: time, headSize: d, scale: scale,
-                                               out: o, outStride: d, weights: a, scratch: s, firstQuery: firstQuery)
-                        causalAttentionBackward(q: x, k: x + d, v: x + 2 * d, stride: stride, time: time, headSize: d, scale: scale, weights: a,
-                                                outGradient: dOut, outStride: d, dq: dx, dk: dx + d, dv: dx + 2 * d, scratch: s, firstQuery: firstQuery)
-                    } }
-                } }
-            } }
+            qkv.withUnsafeBufferPointer { x in
+                outGradient.withUnsafeBufferPointer { dOut in
+                    out.withUnsafeMutableBufferPointer { o in
+                        gradient.withUnsafeMutableBufferPointer { dx in
+                            weights.withUnsafeMutableBufferPointer { a in
+                                scratch.withUnsafeMutableBufferPointer { s in
+                                    let (x, dOut, o, dx, a, s) = (
+                                        x.baseAddress!, dOut.baseAddress!, o.baseAddress!, dx.baseAddress!,
+                                        a.baseAddress!, s.baseAddress!
+                                    )
+                                    causalAttentionForward(
+                                        q: x, k: x + d, v: x + 2 * d, stride: stride, time: time, headSize: d,
+                                        scale: scale,
+                                        out: o, outStride: d, weights: a, scratch: s, firstQuery: firstQuery)
+                                    causalAttentionBackward(
+                                        q: x, k: x + d, v: x + 2 * d, stride: stride, time: time, headSize: d,
+                                        scale: scale, weights: a,
+                                        outGradient: dOut, outStride: d, dq: dx, dk: dx + d, dv: dx + 2 * d, scratch: s,
+                                        firstQuery: firstQuery)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             #expect(weights.allSatisfy { $0.isFinite }, "every weight is defined")
             return (out, gradient)
         }
@@ -219,8 +261,11 @@ import Randomness
         expectClose(Array(partial.out[(first * d)...]), Array(full.out[(first * d)...]))
         for t in 0..<time {
             let row = t * stride
-            if t >= first { expectClose(Array(partial.gradient[row..<(row + d)]), Array(full.gradient[row..<(row + d)])) }
-            expectClose(Array(partial.gradient[(row + d)..<(row + 3 * d)]), Array(full.gradient[(row + d)..<(row + 3 * d)]))
+            if t >= first {
+                expectClose(Array(partial.gradient[row..<(row + d)]), Array(full.gradient[row..<(row + d)]))
+            }
+            expectClose(
+                Array(partial.gradient[(row + d)..<(row + 3 * d)]), Array(full.gradient[(row + d)..<(row + 3 * d)]))
         }
     }
 

@@ -3,9 +3,13 @@ import Testing
 import Randomness
 
 /// Random tensor with entries uniform in [low, high).
-func randomTensor(_ shape: [Int], _ generator: inout SeededGenerator, low: Float = -1, high: Float = 1, requiresGrad: Bool = true) -> Tensor {
+func randomTensor(
+    _ shape: [Int], _ generator: inout SeededGenerator, low: Float = -1, high: Float = 1, requiresGrad: Bool = true
+) -> Tensor {
     let count = shape.reduce(1, *)
-    return Tensor(shape: shape, data: (0..<count).map { _ in low + (high - low) * generator.nextUniformFloat() }, requiresGrad: requiresGrad)
+    return Tensor(
+        shape: shape, data: (0..<count).map { _ in low + (high - low) * generator.nextUniformFloat() },
+        requiresGrad: requiresGrad)
 }
 
 /// Checks the tape's gradient of L = Σ w ⊙ f(inputs) (w fixed random weights) against central finite
@@ -40,7 +44,9 @@ func checkGradients(
             let error = abs(analytic[i] - numeric) - relativeTolerance * abs(numeric)
             worst = max(worst, error)
             if error > absoluteTolerance {
-                Issue.record("input \(index) element \(i): analytic \(analytic[i]) vs numeric \(numeric)", sourceLocation: sourceLocation)
+                Issue.record(
+                    "input \(index) element \(i): analytic \(analytic[i]) vs numeric \(numeric)",
+                    sourceLocation: sourceLocation)
                 return
             }
         }

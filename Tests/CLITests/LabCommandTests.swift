@@ -4,18 +4,27 @@ import Testing
 @Suite struct LabCommandTests {
     @Test func generateDPOAndTokenRLThenCompareWithAnSVGChart() throws {
         let cli = CommandRunner()
-        #expect(try cli.run("train", "sft", "--task", "sort", "--steps", "20", "--batch-size", "16", "--name", "base").status == 0)
-        let generate = try cli.run("data", "generate", "--task", "sort", "--kind", "preference", "--count", "64", "--name", "pairs")
+        #expect(
+            try cli.run("train", "sft", "--task", "sort", "--steps", "20", "--batch-size", "16", "--name", "base")
+                .status == 0)
+        let generate = try cli.run(
+            "data", "generate", "--task", "sort", "--kind", "preference", "--count", "64", "--name", "pairs")
         #expect(generate.status == 0, "\(generate.stderr)")
-        let dpo = try cli.run("train", "dpo", "--dataset", "pairs", "--ref", "base", "--steps", "5", "--batch-size", "8", "--name", "dpo", "--json")
+        let dpo = try cli.run(
+            "train", "dpo", "--dataset", "pairs", "--ref", "base", "--steps", "5", "--batch-size", "8", "--name", "dpo",
+            "--json")
         #expect(dpo.status == 0, "\(dpo.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(dpo.stdout.utf8)) as! [String: Any]
         #expect(summary["held_out_accuracy"] is Double)
         for algorithm in ["grpo", "rloo"] {
-            let r = try cli.run("train", algorithm, "--task", "sort", "--init", "base", "--steps", "3", "--eval-prompts", "8", "--name", algorithm)
+            let r = try cli.run(
+                "train", algorithm, "--task", "sort", "--init", "base", "--steps", "3", "--eval-prompts", "8", "--name",
+                algorithm)
             #expect(r.status == 0, "\(algorithm): \(r.stderr)")
         }
-        let ppo = try cli.run("train", "token-ppo", "--task", "sort", "--init", "base", "--steps", "2", "--ppo-epochs", "1", "--eval-prompts", "8", "--name", "ppo")
+        let ppo = try cli.run(
+            "train", "token-ppo", "--task", "sort", "--init", "base", "--steps", "2", "--ppo-epochs", "1",
+            "--eval-prompts", "8", "--name", "ppo")
         #expect(ppo.status == 0, "\(ppo.stderr)")
         let compare = try cli.run("compare", "grpo", "ppo", "rloo", "--svg", cli.path("chart.svg"))
         #expect(compare.status == 0, "\(compare.stderr)")
@@ -30,13 +39,21 @@ import Testing
 
     @Test func trainingRefusesTheWrongInputsAtOnce() throws {
         let cli = CommandRunner()
-        #expect(try cli.run("train", "sft", "--task", "sort", "--steps", "2", "--batch-size", "4", "--name", "base").status == 0)
-        #expect(try cli.run("data", "generate", "--task", "sort", "--kind", "prompt", "--count", "8", "--name", "prompts").status == 0)
+        #expect(
+            try cli.run("train", "sft", "--task", "sort", "--steps", "2", "--batch-size", "4", "--name", "base").status
+                == 0)
+        #expect(
+            try cli.run("data", "generate", "--task", "sort", "--kind", "prompt", "--count", "8", "--name", "prompts")
+                .status == 0)
         let missing = try cli.run("train", "dpo", "--dataset", "nope", "--ref", "base")
         #expect(missing.status == 1 && missing.stderr.contains("policylab data list"))
         let wrongKind = try cli.run("train", "dpo", "--dataset", "prompts", "--ref", "base")
         #expect(wrongKind.status == 1 && wrongKind.stderr.contains("preference"))
-        #expect(try cli.run("train", "ppo", "--env", "CartPole-v1", "--total-steps", "2560", "--eval-episodes", "0", "--name", "cart").status == 0)
+        #expect(
+            try cli.run(
+                "train", "ppo", "--env", "CartPole-v1", "--total-steps", "2560", "--eval-episodes", "0", "--name",
+                "cart"
+            ).status == 0)
         let notTokens = try cli.run("train", "grpo", "--task", "sort", "--init", "cart", "--steps", "1")
         #expect(notTokens.status == 1 && notTokens.stderr.contains("token policy"))
         let notRewardModel = try cli.run("train", "grpo", "--task", "sort", "--reward", "base", "--steps", "1")

@@ -4,10 +4,14 @@ import Testing
 @Suite struct TrainCommandTests {
     @Test func trainPPOPrintsJSONAndRecordsTheRun() throws {
         let cli = CommandRunner()
-        let result = try cli.run("train", "ppo", "--env", "CartPole-v1", "--total-steps", "2560", "--eval-episodes", "2", "--seed", "3", "--json")
+        let result = try cli.run(
+            "train", "ppo", "--env", "CartPole-v1", "--total-steps", "2560", "--eval-episodes", "2", "--seed", "3",
+            "--json")
         #expect(result.status == 0, "\(result.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
-        for key in ["run", "eval_return_mean", "eval_return_std", "env_steps", "wall_seconds", "sps"] { #expect(summary[key] != nil, "missing \(key)") }
+        for key in ["run", "eval_return_mean", "eval_return_std", "env_steps", "wall_seconds", "sps"] {
+            #expect(summary[key] != nil, "missing \(key)")
+        }
         #expect(summary["env_steps"] as? Int == 2560)
         let show = try cli.run("runs", "show", summary["run"] as! String, "--json")
         let run = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as! [String: Any]
@@ -43,7 +47,9 @@ import Testing
     /// A run whose loss becomes NaN stops, is marked failed with the step, and keeps the checkpoints it saved.
     @Test func aDivergingRunIsMarkedFailedWithItsStep() throws {
         let cli = CommandRunner()
-        let result = try cli.run("train", "sft", "--task", "sort", "--steps", "200", "--batch-size", "8", "--learning-rate", "1e30", "--eval-interval", "1", "--name", "boom")
+        let result = try cli.run(
+            "train", "sft", "--task", "sort", "--steps", "200", "--batch-size", "8", "--learning-rate", "1e30",
+            "--eval-interval", "1", "--name", "boom")
         #expect(result.status == 1)
         #expect(result.stderr.contains("diverged at step"), "\(result.stderr)")
         let show = try cli.run("runs", "show", "boom", "--json")

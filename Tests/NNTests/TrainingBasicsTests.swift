@@ -27,12 +27,16 @@ import Randomness
     @Test func sameSeedGivesBitIdenticalParameters() {
         func train(seed: UInt64) -> [Float] {
             var generator = SeededGenerator(seed: seed)
-            let model = CausalTransformer(config: TransformerConfig(vocabularySize: 8, contextLength: 6, modelWidth: 16, layers: 1, heads: 2), generator: &generator)
+            let model = CausalTransformer(
+                config: TransformerConfig(vocabularySize: 8, contextLength: 6, modelWidth: 16, layers: 1, heads: 2),
+                generator: &generator)
             let optimizer = AdamW(parameters: model.parameters, config: .init(learningRate: 3e-3, weightDecay: 0.1))
             for _ in 0..<5 {
                 let tokens = (0..<12).map { _ in generator.nextInt(below: 8) }
                 model.zeroGradients()
-                model.forward(tokens: tokens, batch: 2, time: 6).logits.crossEntropy(targets: tokens.map { ($0 + 1) % 8 }).backward()
+                model.forward(tokens: tokens, batch: 2, time: 6).logits.crossEntropy(
+                    targets: tokens.map { ($0 + 1) % 8 }
+                ).backward()
                 optimizer.step()
             }
             return model.parameters.flatMap(\.data)
@@ -47,7 +51,9 @@ import Randomness
         let config = TransformerConfig(vocabularySize: 10, contextLength: 8, modelWidth: 32, layers: 2, heads: 4)
         let model = CausalTransformer(config: config, generator: &generator)
         let optimizer = AdamW(parameters: model.parameters, config: .init(learningRate: 3e-3))
-        let sequences: [[Int]] = [[1, 5, 2, 7, 3, 9, 4, 0], [2, 2, 8, 6, 1, 1, 3, 5], [9, 8, 7, 6, 5, 4, 3, 2], [0, 3, 0, 3, 6, 0, 6, 9]]
+        let sequences: [[Int]] = [
+            [1, 5, 2, 7, 3, 9, 4, 0], [2, 2, 8, 6, 1, 1, 3, 5], [9, 8, 7, 6, 5, 4, 3, 2], [0, 3, 0, 3, 6, 0, 6, 9],
+        ]
         let inputs = sequences.flatMap { Array($0.dropLast()) }
         let targets = sequences.flatMap { Array($0.dropFirst()) }
         var loss: Float = 10
@@ -60,7 +66,9 @@ import Randomness
         }
         #expect(loss < 0.05, "final loss \(loss)")
         let logits = Tensor.withoutGradients { model.forward(tokens: inputs, batch: 4, time: 7).logits }
-        let predicted = (0..<targets.count).map { r in (0..<10).max { logits.data[r * 10 + $0] < logits.data[r * 10 + $1] }! }
+        let predicted = (0..<targets.count).map { r in
+            (0..<10).max { logits.data[r * 10 + $0] < logits.data[r * 10 + $1] }!
+        }
         // The first token of each sequence is ambiguous only if prefixes collide; here all prefixes differ.
         #expect(predicted == targets)
     }
@@ -75,7 +83,11 @@ import Randomness
             for i in 0..<n {
                 for j in 0..<n {
                     var s: Float = 0
-                    if tall { for r in 0..<rows { s += w[r * columns + i] * w[r * columns + j] } } else { for c in 0..<columns { s += w[i * columns + c] * w[j * columns + c] } }
+                    if tall {
+                        for r in 0..<rows { s += w[r * columns + i] * w[r * columns + j] }
+                    } else {
+                        for c in 0..<columns { s += w[i * columns + c] * w[j * columns + c] }
+                    }
                     #expect(abs(s - (i == j ? 4 : 0)) < 1e-4)
                 }
             }
@@ -98,7 +110,8 @@ import Randomness
     }
 
     @Test func gradientClippingAndSchedules() {
-        let a = Tensor(shape: [2], data: [0, 0], requiresGrad: true), b = Tensor(shape: [1], data: [0], requiresGrad: true)
+        let a = Tensor(shape: [2], data: [0, 0], requiresGrad: true),
+            b = Tensor(shape: [1], data: [0], requiresGrad: true)
         a.grad = [3, 0]; b.grad = [4]
         let norm = clipGradientNorm([a, b], maximumNorm: 1)
         #expect(abs(norm - 5) < 1e-6)

@@ -14,7 +14,9 @@ import Testing
 
     @Test func dpoIsLn2WithZeroMarginsWhenPolicyEqualsReference() {
         let logps = [-3.0, -7.5, -1.25]
-        let x = PreferenceLogProbabilities(policyChosen: logps, policyRejected: logps.map { $0 - 1 }, referenceChosen: logps, referenceRejected: logps.map { $0 - 1 }, chosenTokens: [3, 3, 3], rejectedTokens: [3, 3, 3])
+        let x = PreferenceLogProbabilities(
+            policyChosen: logps, policyRejected: logps.map { $0 - 1 }, referenceChosen: logps,
+            referenceRejected: logps.map { $0 - 1 }, chosenTokens: [3, 3, 3], rejectedTokens: [3, 3, 3])
         let result = dpoLoss(config: DPOConfig(), x)
         #expect(abs(result.loss - log(2)) < 1e-15)
         #expect(result.statistics["rewards/margins"] == 0)
@@ -48,8 +50,10 @@ import Testing
 
     @Test func ppoRatioIsOneOnTheFirstMinibatch() {
         let logp = [-0.2, -1.3, -0.7, -2.2]
-        let result = ppoLoss(config: PPOConfig(), newLogProbabilities: logp, oldLogProbabilities: logp, advantages: [1, -1, 0.5, 2],
-                             returns: [1, 0, 1, 2], oldValues: [0.5, 0.2, 0.1, 1], newValues: [0.5, 0.2, 0.1, 1], entropies: [0.6, 0.6, 0.6, 0.6])
+        let result = ppoLoss(
+            config: PPOConfig(), newLogProbabilities: logp, oldLogProbabilities: logp, advantages: [1, -1, 0.5, 2],
+            returns: [1, 0, 1, 2], oldValues: [0.5, 0.2, 0.1, 1], newValues: [0.5, 0.2, 0.1, 1],
+            entropies: [0.6, 0.6, 0.6, 0.6])
         #expect(result.ratio == [1, 1, 1, 1])
         #expect(result.clipFraction == 0 && result.approximateKL == 0 && result.oldApproximateKL == 0)
     }
@@ -85,10 +89,15 @@ import Testing
         return (f(plus) - f(minus)) / (2 * step)
     }
 
-    func expectGradient(_ analytic: [Double], _ x: [Double], mask: [Double]? = nil, context: String, sourceLocation: SourceLocation = #_sourceLocation, _ f: ([Double]) -> Double) {
+    func expectGradient(
+        _ analytic: [Double], _ x: [Double], mask: [Double]? = nil, context: String,
+        sourceLocation: SourceLocation = #_sourceLocation, _ f: ([Double]) -> Double
+    ) {
         for i in 0..<x.count where (mask?[i] ?? 1) != 0 {
             let numeric = finiteDifference(x, at: i, f)
-            #expect(abs(analytic[i] - numeric) <= 1e-6 * max(1, abs(numeric)), "\(context)[\(i)]: analytic \(analytic[i]) vs numeric \(numeric)", sourceLocation: sourceLocation)
+            #expect(
+                abs(analytic[i] - numeric) <= 1e-6 * max(1, abs(numeric)),
+                "\(context)[\(i)]: analytic \(analytic[i]) vs numeric \(numeric)", sourceLocation: sourceLocation)
         }
     }
 
@@ -108,15 +117,19 @@ import Testing
 
     @Test func grpoGradientsMatchFiniteDifferences() {
         for lossType in GRPOLossType.allCases where lossType != .cispo && lossType != .vespo {
-            for level in [ImportanceSamplingLevel.token, .sequence] where !(level == .sequence && [.cispo, .vespo, .sapo].contains(lossType)) {
+            for level in [ImportanceSamplingLevel.token, .sequence]
+            where !(level == .sequence && [.cispo, .vespo, .sapo].contains(lossType)) {
                 for beta in [0.0, 0.04] {
                     var config = GRPOConfig()
                     config.lossType = lossType
                     config.importanceSamplingLevel = level
                     config.beta = beta
                     config.epsilonHigh = lossType == .cispo ? 1.25 : 0.28
-                    let gradient = grpoLoss(config: config, batch: batch, advantages: advantages, generationTokens: 9).logProbabilityGradient
-                    expectGradient(gradient, batch.logProbabilities, mask: batch.mask, context: "\(lossType) \(level) β=\(beta)") { logp in
+                    let gradient = grpoLoss(config: config, batch: batch, advantages: advantages, generationTokens: 9)
+                        .logProbabilityGradient
+                    expectGradient(
+                        gradient, batch.logProbabilities, mask: batch.mask, context: "\(lossType) \(level) β=\(beta)"
+                    ) { logp in
                         var b = batch
                         b.logProbabilities = logp
                         return grpoLoss(config: config, batch: b, advantages: advantages, generationTokens: 9).loss
@@ -131,11 +144,17 @@ import Testing
         for lossType in DPOLossType.allCases {
             let config = DPOConfig(beta: 0.3, lossType: lossType, labelSmoothing: lossType == .robust ? 0.1 : 0)
             func make(_ c: [Double], _ r: [Double]) -> PreferenceLogProbabilities {
-                PreferenceLogProbabilities(policyChosen: c, policyRejected: r, referenceChosen: [-3.2, -5.0, -2.5], referenceRejected: [-3.9, -5.5, -6.0], chosenTokens: [3, 4, 2], rejectedTokens: [3, 5, 4])
+                PreferenceLogProbabilities(
+                    policyChosen: c, policyRejected: r, referenceChosen: [-3.2, -5.0, -2.5],
+                    referenceRejected: [-3.9, -5.5, -6.0], chosenTokens: [3, 4, 2], rejectedTokens: [3, 5, 4])
             }
             let result = dpoLoss(config: config, make(chosen, rejected))
-            expectGradient(result.chosenGradient, chosen, context: "dpo \(lossType) chosen") { dpoLoss(config: config, make($0, rejected)).loss }
-            expectGradient(result.rejectedGradient, rejected, context: "dpo \(lossType) rejected") { dpoLoss(config: config, make(chosen, $0)).loss }
+            expectGradient(result.chosenGradient, chosen, context: "dpo \(lossType) chosen") {
+                dpoLoss(config: config, make($0, rejected)).loss
+            }
+            expectGradient(result.rejectedGradient, rejected, context: "dpo \(lossType) rejected") {
+                dpoLoss(config: config, make(chosen, $0)).loss
+            }
         }
         var rloo = RLOOConfig()
         rloo.groupSize = 2
@@ -149,36 +168,54 @@ import Testing
         for clip in [true, false] {
             let config = PPOConfig(clipValueLoss: clip)
             func loss(_ l: [Double], _ v: [Double], _ h: [Double]) -> PPOMinibatchLoss {
-                ppoLoss(config: config, newLogProbabilities: l, oldLogProbabilities: oldLogp, advantages: [1, -0.5, 0.7, 2], returns: [1, 0, 0.2, 1],
-                        oldValues: [0.5, 0.2, 0.1, 1], newValues: v, entropies: h)
+                ppoLoss(
+                    config: config, newLogProbabilities: l, oldLogProbabilities: oldLogp,
+                    advantages: [1, -0.5, 0.7, 2], returns: [1, 0, 0.2, 1],
+                    oldValues: [0.5, 0.2, 0.1, 1], newValues: v, entropies: h)
             }
             let result = loss(newLogp, newValues, [0.6, 0.5, 0.4, 0.3])
-            expectGradient(result.logProbabilityGradient, newLogp, context: "ppo logp") { loss($0, newValues, [0.6, 0.5, 0.4, 0.3]).loss }
-            expectGradient(result.valueGradient, newValues, context: "ppo value") { loss(newLogp, $0, [0.6, 0.5, 0.4, 0.3]).loss }
-            expectGradient(result.entropyGradient, [0.6, 0.5, 0.4, 0.3], context: "ppo entropy") { loss(newLogp, newValues, $0).loss }
+            expectGradient(result.logProbabilityGradient, newLogp, context: "ppo logp") {
+                loss($0, newValues, [0.6, 0.5, 0.4, 0.3]).loss
+            }
+            expectGradient(result.valueGradient, newValues, context: "ppo value") {
+                loss(newLogp, $0, [0.6, 0.5, 0.4, 0.3]).loss
+            }
+            expectGradient(result.entropyGradient, [0.6, 0.5, 0.4, 0.3], context: "ppo entropy") {
+                loss(newLogp, newValues, $0).loss
+            }
         }
         let bt = bradleyTerryLoss(chosenRewards: [0.3, -0.2], rejectedRewards: [0.1, 0.4])
-        expectGradient(bt.chosenGradient, [0.3, -0.2], context: "bradley-terry") { bradleyTerryLoss(chosenRewards: $0, rejectedRewards: [0.1, 0.4]).loss }
+        expectGradient(bt.chosenGradient, [0.3, -0.2], context: "bradley-terry") {
+            bradleyTerryLoss(chosenRewards: $0, rejectedRewards: [0.1, 0.4]).loss
+        }
         #expect(bt.accuracy == 0.5)
         let reinforce = reinforceLoss(logProbabilities: newLogp, returns: [2, 1, 0, -1], values: newValues)
-        expectGradient(reinforce.logProbabilityGradient, newLogp, context: "reinforce") { reinforceLoss(logProbabilities: $0, returns: [2, 1, 0, -1], values: newValues).loss }
+        expectGradient(reinforce.logProbabilityGradient, newLogp, context: "reinforce") {
+            reinforceLoss(logProbabilities: $0, returns: [2, 1, 0, -1], values: newValues).loss
+        }
     }
 
     @Test func tokenPPOGradientsMatchFiniteDifferences() {
         let config = TokenPPOConfig()
         let responses = [3, 5, 2, 0, 0, 4, 1, 5, 3, 1]
-        let rollout = tokenPPORollout(config: config, responses: responses, rows: 2, tokens: 5, padID: 0, eosID: 2,
-                                      logProbabilities: [-1.2, -0.8, -0.3, -2, -2, -0.5, -1.7, -0.2, -0.9, -1.1],
-                                      referenceLogProbabilities: [-1.1, -0.9, -0.4, -2, -2, -0.6, -1.5, -0.25, -1.0, -1.0],
-                                      values: [0.1, 0.2, 0.3, 0.4, 0.5, -0.1, 0.0, 0.1, 0.2, 0.3], scores: [1.0, 0.2])
+        let rollout = tokenPPORollout(
+            config: config, responses: responses, rows: 2, tokens: 5, padID: 0, eosID: 2,
+            logProbabilities: [-1.2, -0.8, -0.3, -2, -2, -0.5, -1.7, -0.2, -0.9, -1.1],
+            referenceLogProbabilities: [-1.1, -0.9, -0.4, -2, -2, -0.6, -1.5, -0.25, -1.0, -1.0],
+            values: [0.1, 0.2, 0.3, 0.4, 0.5, -0.1, 0.0, 0.1, 0.2, 0.3], scores: [1.0, 0.2])
         let newLogp = [-1.0, -0.9, -0.35, -2, -2, -0.45, -1.9, -0.1, -0.95, -1.0]
         let newValues = [0.15, 0.1, 0.45, 0.3, 0.6, 0.0, 0.05, 0.05, 0.1, 0.45]
-        let result = tokenPPOLoss(config: config, rollout: rollout, rowIndices: [0, 1], newLogProbabilities: newLogp, newValues: newValues)
+        let result = tokenPPOLoss(
+            config: config, rollout: rollout, rowIndices: [0, 1], newLogProbabilities: newLogp, newValues: newValues)
         expectGradient(result.logProbabilityGradient, newLogp, context: "token ppo logp") {
-            tokenPPOLoss(config: config, rollout: rollout, rowIndices: [0, 1], newLogProbabilities: $0, newValues: newValues).loss
+            tokenPPOLoss(
+                config: config, rollout: rollout, rowIndices: [0, 1], newLogProbabilities: $0, newValues: newValues
+            ).loss
         }
         expectGradient(result.valueGradient, newValues, context: "token ppo value") {
-            tokenPPOLoss(config: config, rollout: rollout, rowIndices: [0, 1], newLogProbabilities: newLogp, newValues: $0).loss
+            tokenPPOLoss(
+                config: config, rollout: rollout, rowIndices: [0, 1], newLogProbabilities: newLogp, newValues: $0
+            ).loss
         }
     }
 
@@ -204,12 +241,19 @@ import Testing
 
     @Test func returnsAndGAEByHand() {
         // G = r + γG with a restart after the episode end at index 1.
-        #expect(discountedReturns(rewards: [1, 1, 1], episodeEnds: [false, true, false], gamma: 0.5, bootstrapValue: 2) == [1.5, 1, 2])
+        #expect(
+            discountedReturns(rewards: [1, 1, 1], episodeEnds: [false, true, false], gamma: 0.5, bootstrapValue: 2) == [
+                1.5, 1, 2,
+            ])
         // One env, two steps, λ = 1: A_t = G_t − V_t with bootstrap.
-        let (a, r) = generalizedAdvantages(rewards: [1, 1], values: [0.5, 0.5], dones: [0, 0], nextValue: [1], nextDone: [0], environments: 1, gamma: 1, lambda: 1)
+        let (a, r) = generalizedAdvantages(
+            rewards: [1, 1], values: [0.5, 0.5], dones: [0, 0], nextValue: [1], nextDone: [0], environments: 1,
+            gamma: 1, lambda: 1)
         #expect(a == [2.5, 1.5] && r == [3, 2])
         // Truncation bootstrap adds γ·V(final) to that step's reward.
-        let (b, _) = generalizedAdvantages(rewards: [1], values: [0], dones: [0], nextValue: [0], nextDone: [1], environments: 1, gamma: 0.9, lambda: 1, truncationBootstrap: [10])
+        let (b, _) = generalizedAdvantages(
+            rewards: [1], values: [0], dones: [0], nextValue: [0], nextDone: [1], environments: 1, gamma: 0.9,
+            lambda: 1, truncationBootstrap: [10])
         #expect(abs(b[0] - 10) < 1e-12)
         #expect(eligibilityTraceUpdate(trace: [1, 2], gradient: [0.5, 0], gamma: 0.5, lambda: 0.5) == [0.75, 0.5])
     }

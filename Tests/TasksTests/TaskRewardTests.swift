@@ -10,10 +10,10 @@ import Randomness
         #expect(try task.reward(prompt: prompt, completion: "012345") == 1)
         #expect(try task.isExactMatch(prompt: prompt, completion: "012345"))
         #expect(try task.reward(prompt: prompt, completion: "012354") == 4.0 / 6)
-        #expect(try task.reward(prompt: prompt, completion: "012") == 3.0 / 6)   // shorter: only its positions
+        #expect(try task.reward(prompt: prompt, completion: "012") == 3.0 / 6)  // shorter: only its positions
         #expect(try task.reward(prompt: prompt, completion: "543210") == 0)
         #expect(try task.reward(prompt: prompt, completion: "") == 0)
-        #expect(try task.reward(prompt: prompt, completion: "0123459") == 1)    // anchor looks at 6 tokens only
+        #expect(try task.reward(prompt: prompt, completion: "0123459") == 1)  // anchor looks at 6 tokens only
         #expect(try !task.isExactMatch(prompt: prompt, completion: "0123459"))
         #expect(try task.reward(prompt: "001155=", completion: "001155") == 1)
         #expect(throws: TaskError.self) { try task.reward(prompt: "3152=", completion: "") }
@@ -40,9 +40,9 @@ import Randomness
         let task = try AdditionTask()
         #expect(try task.target(for: "47|385=") == "432")
         #expect(try task.reward(prompt: "47|385=", completion: "432") == 1)
-        #expect(try task.reward(prompt: "47|385=", completion: "532") == 2.0 / 3)   // wrong hundreds
-        #expect(try task.reward(prompt: "47|385=", completion: "32") == 2.0 / 3)    // dropped a digit on the left
-        #expect(try task.reward(prompt: "47|385=", completion: "1432") == 0.75)    // extra digit
+        #expect(try task.reward(prompt: "47|385=", completion: "532") == 2.0 / 3)  // wrong hundreds
+        #expect(try task.reward(prompt: "47|385=", completion: "32") == 2.0 / 3)  // dropped a digit on the left
+        #expect(try task.reward(prompt: "47|385=", completion: "1432") == 0.75)  // extra digit
         #expect(try task.reward(prompt: "47|385=", completion: "123") == 0)
         #expect(try task.reward(prompt: "47|385=", completion: "") == 0)
         #expect(try task.reward(prompt: "999|1=", completion: "1000") == 1)
@@ -55,12 +55,12 @@ import Randomness
         #expect(try task.target(for: "17=") == "89")
         #expect(try task.reward(prompt: "17=", completion: "89") == 1)
         #expect(try task.reward(prompt: "17=", completion: "98") == 1)
-        #expect(try task.reward(prompt: "17=", completion: "4355") == 0.75)        // correct, twice minimal length
+        #expect(try task.reward(prompt: "17=", completion: "4355") == 0.75)  // correct, twice minimal length
         #expect(try task.isExactMatch(prompt: "17=", completion: "98"))
         #expect(try !task.isExactMatch(prompt: "17=", completion: "4355"))
-        let nearlyRight = try task.reward(prompt: "17=", completion: "88")          // sums to 16
+        let nearlyRight = try task.reward(prompt: "17=", completion: "88")  // sums to 16
         #expect(abs(nearlyRight - 0.4 * (16.0 / 17)) < 1e-12)
-        let longestCorrect = try task.reward(prompt: "17=", completion: "11111111234")   // 11 digits
+        let longestCorrect = try task.reward(prompt: "17=", completion: "11111111234")  // 11 digits
         #expect(longestCorrect > 0.5 && longestCorrect > nearlyRight)
         #expect(try task.reward(prompt: "17=", completion: "") == 0)
         #expect(try task.reward(prompt: "17=", completion: "8a9") == 0)
@@ -74,7 +74,9 @@ import Randomness
             var generator = SeededGenerator(seed: 3)
             for _ in 0..<50 {
                 let example = task.makePrompt(using: &generator)
-                #expect(try task.reward(prompt: example.prompt, completion: task.target(for: example.prompt)) == 1, "\(name)")
+                #expect(
+                    try task.reward(prompt: example.prompt, completion: task.target(for: example.prompt)) == 1,
+                    "\(name)")
                 let referenceReward = try task.reward(prompt: example.prompt, completion: example.reference)
                 #expect(name == "digitsum" ? referenceReward > 0.5 : referenceReward == 1, "\(name) \(example)")
                 #expect(example.reference.count <= task.maxCompletionLength)

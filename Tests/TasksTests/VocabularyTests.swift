@@ -43,7 +43,9 @@ import Testing
         #expect(vocabulary.completionText(fromGenerated: [vocabulary.eosID]) == "")
         // A generated special keeps its position (as in TRL's token-position rewards) and matches nothing.
         let placeholder = Vocabulary.specialPlaceholder
-        #expect(vocabulary.completionText(fromGenerated: [vocabulary.padID, 5, vocabulary.unkID, 6]) == "\(placeholder)0\(placeholder)1")
+        #expect(
+            vocabulary.completionText(fromGenerated: [vocabulary.padID, 5, vocabulary.unkID, 6])
+                == "\(placeholder)0\(placeholder)1")
         #expect(!vocabulary.contains(placeholder))
     }
 }

@@ -97,7 +97,9 @@ import Objectives
         config.evaluationEpisodes = 5
         var weightMeans: [Double] = []
         let result = try OffPolicyActorCriticTrainer(config: config).train(events: { event in
-            if case .metrics(_, _, let values) = event, let w = values["importance/weight_mean"] { weightMeans.append(w) }
+            if case .metrics(_, _, let values) = event, let w = values["importance/weight_mean"] {
+                weightMeans.append(w)
+            }
         })
         #expect(result.evaluationReturnMean >= 100, "greedy return \(result.evaluationReturnMean)")
         // Importance weights are logged and differ from 1 once π has moved away from μ.
@@ -113,6 +115,7 @@ import Objectives
             if case .metrics(_, _, let values) = event, let r = values["charts/episodic_return"] { returns.append(r) }
         })
         let early = returns.prefix(20).reduce(0, +) / 20, late = returns.suffix(10).reduce(0, +) / 10
-        #expect(late > 2 * early && late > 60, "episodic return \(early) → \(late); greedy \(result.evaluationReturnMean)")
+        #expect(
+            late > 2 * early && late > 60, "episodic return \(early) → \(late); greedy \(result.evaluationReturnMean)")
     }
 }

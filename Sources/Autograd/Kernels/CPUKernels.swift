@@ -11,12 +11,15 @@ public enum CPUKernels {
     @inline(__always)
     public static func matmul(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = false, bias: UnsafePointer<Float>? = nil,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = false,
+        bias: UnsafePointer<Float>? = nil,
         epilogue: GemmEpilogue? = nil
     ) {
         precondition(bias == nil || !accumulate, "matmul adds a bias only when it does not accumulate")
-        gemm(m: m, n: n, k: k, a: StridedMatrix(base: a, rowStride: lda, columnStride: 1), b: b, ldb: ldb, c: c, ldc: ldc,
-             accumulate: accumulate, parallel: parallel, bias: bias, epilogue: epilogue)
+        gemm(
+            m: m, n: n, k: k, a: StridedMatrix(base: a, rowStride: lda, columnStride: 1), b: b, ldb: ldb, c: c,
+            ldc: ldc,
+            accumulate: accumulate, parallel: parallel, bias: bias, epilogue: epilogue)
     }
 
     /// Floats that `pack(_:ldb:k:n:into:)` writes for a B of [k, n].
@@ -24,18 +27,24 @@ public enum CPUKernels {
 
     /// Packs B [k, n] (row stride ldb) for `matmul(…, packedB:)`: for a B reused across many products.
     /// With `transposed`, `b` holds Bᵀ [n, k] (row stride ldb), as a weight W [out, in] is stored for y = x·Wᵀ.
-    public static func pack(_ b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, transposed: Bool = false, into packed: UnsafeMutablePointer<Float>) {
+    public static func pack(
+        _ b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, transposed: Bool = false,
+        into packed: UnsafeMutablePointer<Float>
+    ) {
         packWhole(b, ldb: ldb, k: k, n: n, transposed: transposed, into: packed)
     }
 
     /// `matmul` with B given packed by `pack` (k and n as packed).
     public static func matmul(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packedB: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = false, bias: UnsafePointer<Float>? = nil
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = false,
+        bias: UnsafePointer<Float>? = nil
     ) {
         precondition(bias == nil || !accumulate, "matmul adds a bias only when it does not accumulate")
-        gemm(m: m, n: n, k: k, a: StridedMatrix(base: a, rowStride: lda, columnStride: 1), b: packedB, ldb: n, c: c, ldc: ldc,
-             accumulate: accumulate, parallel: parallel, bias: bias, packedB: packedB)
+        gemm(
+            m: m, n: n, k: k, a: StridedMatrix(base: a, rowStride: lda, columnStride: 1), b: packedB, ldb: n, c: c,
+            ldc: ldc,
+            accumulate: accumulate, parallel: parallel, bias: bias, packedB: packedB)
     }
 
     /// C[M,N] = A · Bᵀ (+ `bias` on every row) with B stored [N, K] (row stride `ldb`): y = x·Wᵀ + b for a
@@ -43,12 +52,15 @@ public enum CPUKernels {
     /// `epilogue`: elementwise work on C done tile by tile as the product finishes it (`GemmEpilogue`).
     public static func matmulTransposedB(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = false, bias: UnsafePointer<Float>? = nil,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = false,
+        bias: UnsafePointer<Float>? = nil,
         epilogue: GemmEpilogue? = nil
     ) {
         precondition(bias == nil || !accumulate, "matmul adds a bias only when it does not accumulate")
-        gemm(m: m, n: n, k: k, a: StridedMatrix(base: a, rowStride: lda, columnStride: 1), b: b, ldb: ldb, c: c, ldc: ldc,
-             accumulate: accumulate, parallel: parallel, bias: bias, transposedB: true, epilogue: epilogue)
+        gemm(
+            m: m, n: n, k: k, a: StridedMatrix(base: a, rowStride: lda, columnStride: 1), b: b, ldb: ldb, c: c,
+            ldc: ldc,
+            accumulate: accumulate, parallel: parallel, bias: bias, transposedB: true, epilogue: epilogue)
     }
 
     /// C[M,N] (+)= Aᵀ · B with A stored [K, M] (row stride `lda`) and B [K, N]: a weight gradient dyᵀ·x.
@@ -57,48 +69,70 @@ public enum CPUKernels {
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = false
     ) {
-        gemm(m: m, n: n, k: k, a: StridedMatrix(base: a, rowStride: 1, columnStride: lda), b: b, ldb: ldb, c: c, ldc: ldc,
-             accumulate: accumulate, parallel: parallel)
+        gemm(
+            m: m, n: n, k: k, a: StridedMatrix(base: a, rowStride: 1, columnStride: lda), b: b, ldb: ldb, c: c,
+            ldc: ldc,
+            accumulate: accumulate, parallel: parallel)
     }
 
     /// Layer norm of `rows` rows of C (see `Tensor.layerNorm`); keeps x̂ and 1/σ for the backward.
     public static func layerNormForward(
-        _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, c: Int, epsilon: Float,
-        out: UnsafeMutablePointer<Float>, normalized: UnsafeMutablePointer<Float>, inverseStd: UnsafeMutablePointer<Float>
+        _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, c: Int,
+        epsilon: Float,
+        out: UnsafeMutablePointer<Float>, normalized: UnsafeMutablePointer<Float>,
+        inverseStd: UnsafeMutablePointer<Float>
     ) {
-        Autograd.layerNormForward(x, weight: weight, bias: bias, rows: rows, c: c, epsilon: epsilon, out: out, normalized: normalized, inverseStd: inverseStd)
+        Autograd.layerNormForward(
+            x, weight: weight, bias: bias, rows: rows, c: c, epsilon: epsilon, out: out, normalized: normalized,
+            inverseStd: inverseStd)
     }
 
     /// Layer-norm backward: dx += …, gγ += Σ dy ⊙ x̂, gβ += Σ dy.
     public static func layerNormBackward(
-        _ g: UnsafePointer<Float>, weight: UnsafePointer<Float>, normalized: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
+        _ g: UnsafePointer<Float>, weight: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
+        inverseStd: UnsafePointer<Float>,
         rows: Int, c: Int, inputGradient: UnsafeMutablePointer<Float>,
         weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>
     ) {
-        layerNormParameterBackward(g, normalized: normalized, rows: rows, c: c, weightGradient: weightGradient, biasGradient: biasGradient)
-        layerNormInputBackward(g, weight: weight, normalized: normalized, inverseStd: inverseStd, rows: rows, c: c, inputGradient: inputGradient)
+        layerNormParameterBackward(
+            g, normalized: normalized, rows: rows, c: c, weightGradient: weightGradient, biasGradient: biasGradient)
+        layerNormInputBackward(
+            g, weight: weight, normalized: normalized, inverseStd: inverseStd, rows: rows, c: c,
+            inputGradient: inputGradient)
     }
 
     /// y = GELU(x) (tanh form), t = the tanh kept for the backward.
-    public static func geluForward(_ x: UnsafePointer<Float>, tanh t: UnsafeMutablePointer<Float>, out y: UnsafeMutablePointer<Float>, count: Int) {
+    public static func geluForward(
+        _ x: UnsafePointer<Float>, tanh t: UnsafeMutablePointer<Float>, out y: UnsafeMutablePointer<Float>, count: Int
+    ) {
         Autograd.geluForward(x, t, y, count)
     }
 
     /// gx (+)= g · GELU′(x), from x and the forward's tanh; without `accumulate`, gx may be g (in place).
-    public static func geluBackward(_ g: UnsafePointer<Float>, x: UnsafePointer<Float>, tanh t: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool) {
+    public static func geluBackward(
+        _ g: UnsafePointer<Float>, x: UnsafePointer<Float>, tanh t: UnsafePointer<Float>,
+        inputGradient: UnsafeMutablePointer<Float>, count: Int, accumulate: Bool
+    ) {
         Autograd.geluBackward(g, x, t, inputGradient, count, accumulate: accumulate)
     }
 
     /// y = GELU(x) (y may be x), keeping GELU′(x) for a backward that multiplies by it (the fused trunk).
-    public static func geluForward(_ x: UnsafePointer<Float>, derivative: UnsafeMutablePointer<Float>, out y: UnsafeMutablePointer<Float>, count: Int) {
+    public static func geluForward(
+        _ x: UnsafePointer<Float>, derivative: UnsafeMutablePointer<Float>, out y: UnsafeMutablePointer<Float>,
+        count: Int
+    ) {
         Autograd.geluForwardKeepingDerivative(x, derivative, y, count)
     }
 
     /// out = a + b over n floats (may alias).
-    public static func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int) {
+    public static func add(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int
+    ) {
         var i = 0
         while i + 16 <= n {
-            let v = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) + UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            let v =
+                UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
+                + UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
             UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: SIMD16<Float>.self)
             i += 16
         }
@@ -108,7 +142,9 @@ public enum CPUKernels {
     /// sums[j] += Σ_r x[r, j] over `rows` rows of `columns` (a bias gradient). Sixteen columns at a time
     /// down all the rows in two register accumulators (even and odd rows), then the scalar columns: the
     /// row-by-row form stored and reloaded the sums at every row.
-    public static func addColumnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
+    public static func addColumnSums(
+        _ x: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>
+    ) {
         var j = 0
         while j + 16 <= columns {
             var even = SIMD16<Float>(repeating: 0), odd = SIMD16<Float>(repeating: 0)
@@ -134,33 +170,43 @@ public enum CPUKernels {
 
     /// One (sequence, head) of causal attention; see `causalAttentionForward`.
     public static func attentionForward(
-        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int, time: Int, headSize: Int, scale: Float,
-        out: UnsafeMutablePointer<Float>, outStride: Int, weights: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int, time: Int,
+        headSize: Int, scale: Float,
+        out: UnsafeMutablePointer<Float>, outStride: Int, weights: UnsafeMutablePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>,
         firstQuery: Int = 0
     ) {
-        causalAttentionForward(q: q, k: k, v: v, stride: stride, time: time, headSize: headSize, scale: scale, out: out, outStride: outStride,
-                               weights: weights, scratch: scratch, firstQuery: firstQuery)
+        causalAttentionForward(
+            q: q, k: k, v: v, stride: stride, time: time, headSize: headSize, scale: scale, out: out,
+            outStride: outStride,
+            weights: weights, scratch: scratch, firstQuery: firstQuery)
     }
 
     /// One (sequence, head) of the attention backward; see `causalAttentionBackward`.
     public static func attentionBackward(
-        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int, time: Int, headSize: Int, scale: Float,
+        q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, stride: Int, time: Int,
+        headSize: Int, scale: Float,
         weights: UnsafePointer<Float>, outGradient: UnsafePointer<Float>, outStride: Int,
-        dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+        dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>,
         firstQuery: Int = 0, accumulate: Bool = true
     ) {
-        causalAttentionBackward(q: q, k: k, v: v, stride: stride, time: time, headSize: headSize, scale: scale, weights: weights,
-                                outGradient: outGradient, outStride: outStride, dq: dq, dk: dk, dv: dv, scratch: scratch, firstQuery: firstQuery,
-                                accumulate: accumulate)
+        causalAttentionBackward(
+            q: q, k: k, v: v, stride: stride, time: time, headSize: headSize, scale: scale, weights: weights,
+            outGradient: outGradient, outStride: outStride, dq: dq, dk: dk, dv: dv, scratch: scratch,
+            firstQuery: firstQuery,
+            accumulate: accumulate)
     }
 
     /// out[0..<width] (+)= Σ_i coefficients[i · coefficientStride] · rows[i · rowStride + 0..<width].
     public static func weightedRowSum(
-        _ coefficients: UnsafePointer<Float>, coefficientStride: Int, count: Int, rows: UnsafePointer<Float>, rowStride: Int,
+        _ coefficients: UnsafePointer<Float>, coefficientStride: Int, count: Int, rows: UnsafePointer<Float>,
+        rowStride: Int,
         width: Int, into out: UnsafeMutablePointer<Float>, accumulate: Bool
     ) {
-        Autograd.weightedRowSum(coefficients, coefficientStride: coefficientStride, count: count, rows: rows, rowStride: rowStride,
-                                width: width, into: out, accumulate: accumulate)
+        Autograd.weightedRowSum(
+            coefficients, coefficientStride: coefficientStride, count: count, rows: rows, rowStride: rowStride,
+            width: width, into: out, accumulate: accumulate)
     }
 
     /// Softmax of n floats in place (the row kernel of `Tensor.softmax`).
@@ -189,7 +235,9 @@ public enum CPUKernels {
         }
         let half = (count + 1) / 2
         withoutActuallyEscaping(body) { escapable in
-            if !worker.run({ escapable(1, half..<count) }, alongside: { escapable(0, 0..<half) }) { escapable(1, half..<count) }
+            if !worker.run({ escapable(1, half..<count) }, alongside: { escapable(0, 0..<half) }) {
+                escapable(1, half..<count)
+            }
         }
         return 2
     }
@@ -200,7 +248,9 @@ public enum CPUKernels {
     /// Which part runs a chunk depends on timing, so `body` must give the same result whichever part
     /// runs it: write disjoint rows, and keep any sums per chunk, not per part. Returns how many parts ran (1 or 2).
     @discardableResult
-    public static func shareChunks(count: Int, chunk: Int, _ body: @Sendable (_ part: Int, _ range: Range<Int>) -> Void) -> Int {
+    public static func shareChunks(
+        count: Int, chunk: Int, _ body: @Sendable (_ part: Int, _ range: Range<Int>) -> Void
+    ) -> Int {
         let size = max(1, chunk), chunks = (count + size - 1) / size
         guard chunks >= 2, let worker = KernelWorker.shared else {
             body(0, 0..<count)
@@ -228,7 +278,9 @@ private final class ChunkCounter: Sendable {
 extension Tensor {
     /// Records a fused op defined outside this module: `backward` reads the output's gradient and adds
     /// into the parents' (with `addToGradient`). Recorded only when gradients are on and a parent needs them.
-    public static func recorded(shape: [Int], data: [Float], parents: [Tensor], backward: @escaping (Tensor) -> Void) -> Tensor {
+    public static func recorded(
+        shape: [Int], data: [Float], parents: [Tensor], backward: @escaping (Tensor) -> Void
+    ) -> Tensor {
         result(shape: shape, data: data, parents: parents, backward: backward)
     }
 
