@@ -1,5 +1,8 @@
 import ArgumentParser
+import Objectives
 import Training
+
+extension DiscountWeighting: ExpressibleByArgument {}
 
 extension PolicyLab.Train {
     /// `policylab train reinforce --env ID`: REINFORCE on whole episodes (ReinforceTrainer.swift).
@@ -13,6 +16,8 @@ extension PolicyLab.Train {
         @Option(help: "Adam learning rate, constant (default 1e-3).") var learningRate: Double?
         @Option(help: "c₂, the entropy bonus (default 0).") var entCoef: Double?
         @Flag(inversion: .prefixedNo, help: "Subtract a learned baseline V(s).") var baseline = true
+        @Option(help: "Policy-term weights: none (default, as CleanRL; biased if γ < 1) or theorem (γ^t, unbiased).")
+        var discountWeighting: DiscountWeighting?
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> ReinforceConfig {
@@ -25,6 +30,7 @@ extension PolicyLab.Train {
             if let learningRate { c.learningRate = learningRate }
             if let entCoef { c.entropyCoefficient = entCoef }
             c.baseline = baseline
+            if let discountWeighting { c.discountWeighting = discountWeighting }
             return c
         }
 

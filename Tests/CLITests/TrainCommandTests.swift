@@ -20,6 +20,27 @@ import Testing
         #expect(((run["checkpoint_steps"] as? [Int])?.isEmpty) == false)
     }
 
+    /// `--discount-weighting theorem` reaches the loss (γ^t weights change the last update's policy loss from
+    /// the same seed's unweighted one); an unknown weighting is a usage error.
+    @Test func reinforceDiscountWeightingReachesTheLoss() throws {
+        let cli = CommandRunner()
+        func lastPolicyLoss(_ weighting: String) throws -> Double {
+            let result = try cli.run(
+                "train", "reinforce", "--env", "CartPole-v1", "--total-steps", "400", "--eval-episodes", "1",
+                "--seed", "5", "--discount-weighting", weighting, "--name", "w-\(weighting)", "--json")
+            #expect(result.status == 0, "\(result.stderr)")
+            let show = try cli.run("runs", "show", "w-\(weighting)", "--json")
+            let run = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any]
+            let latest = run?["latest_metrics"] as? [String: Any]
+            return try #require(latest?["losses/policy_loss"] as? Double)
+        }
+        let unweighted = try lastPolicyLoss("none")
+        let theorem = try lastPolicyLoss("theorem")
+        #expect(unweighted.isFinite && theorem.isFinite)
+        #expect(abs(unweighted - theorem) > 1e-6, "γ^t weights left the loss unchanged: \(unweighted)")
+        #expect(try cli.run("train", "reinforce", "--env", "CartPole-v1", "--discount-weighting", "gamma").status == 64)
+    }
+
     @Test func badHyperparametersExit64BeforeAnyWork() throws {
         let cli = CommandRunner()
         #expect(try cli.run("train", "ppo", "--env", "CartPole-v1", "--num-minibatches", "7").status == 64)

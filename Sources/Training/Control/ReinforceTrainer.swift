@@ -35,6 +35,10 @@ public struct ReinforceConfig: Codable, Sendable, Equatable {
     public var hiddenSizes = [64, 64]
     /// Greedy evaluation episodes at the end.
     public var evaluationEpisodes = 20
+    /// Step weighting of the policy term: `.unweighted` (the default, as CleanRL and SB3: Σ_t (G_t − b) ∇ln π,
+    /// biased for ∇J when γ < 1) or `.theorem` (γ^t (G_t − b) ∇ln π, the theorem's unbiased estimator;
+    /// `policylab verify policy-gradient` measures the difference).
+    public var discountWeighting = DiscountWeighting.unweighted
 
     public init(environmentID: String) { self.environmentID = environmentID }
 
@@ -127,6 +131,8 @@ public final class ReinforceTrainer {
         var observations: [Float] = []
         var actions: [Float] = []
         var returns: [Double] = []
+        /// Whether each step ends its episode (for the γ^t step weights).
+        var episodeEnds: [Bool] = []
         /// Undiscounted return of each episode.
         var episodeReturns: [Double] = []
         /// Environment steps taken, including those of environments that had already finished.
@@ -163,6 +169,7 @@ public final class ReinforceTrainer {
             var ends = [Bool](repeating: false, count: trajectory.rewards.count)
             ends[ends.count - 1] = true
             batch.returns += discountedReturns(rewards: trajectory.rewards, episodeEnds: ends, gamma: config.gamma)
+            batch.episodeEnds += ends
             batch.episodeReturns.append(trajectory.rewards.reduce(0, +))
         }
         return batch
@@ -178,7 +185,8 @@ public final class ReinforceTrainer {
         let loss = reinforceLoss(
             logProbabilities: evaluation.logProbabilities.data.map(Double.init), returns: batch.returns,
             values: config.baseline ? evaluation.values.data.map(Double.init) : nil,
-            valueCoefficient: config.valueCoefficient)
+            valueCoefficient: config.valueCoefficient,
+            stepWeights: config.discountWeighting.stepWeights(episodeEnds: batch.episodeEnds, gamma: config.gamma))
         let entropy = evaluation.entropy.data.map(Double.init)
         let total = loss.loss - config.entropyCoefficient * mean(entropy)
         guard total.isFinite else { throw TrainingError.diverged(step: step, quantity: "the policy-gradient loss") }
