@@ -30,30 +30,78 @@ public final class TransformerPolicy: Module {
     public func nextTokenLogProbabilitiesAndValues(
         tokens: [Int], batch: Int, time: Int, temperature: Float = 1
     ) -> (logProbabilities: Tensor, values: Tensor) {
+        var entropies: [Float]?
+        return nextTokenLogProbabilitiesAndValues(
+            tokens: tokens, batch: batch, time: time, temperature: temperature, entropies: &entropies)
+    }
+
+    /// As above; with `entropies` non-nil, also fills it with the entropy of each position's next-token
+    /// distribution (`nextTokenEntropies`).
+    public func nextTokenLogProbabilitiesAndValues(
+        tokens: [Int], batch: Int, time: Int, temperature: Float = 1, entropies: inout [Float]?
+    ) -> (logProbabilities: Tensor, values: Tensor) {
         let (logits, values) = forward(tokens: tokens, batch: batch, time: time)
         return (
             Self.nextTokenLogProbabilities(
-                logits: logits, tokens: tokens, batch: batch, time: time, temperature: temperature), values
+                logits: logits, tokens: tokens, batch: batch, time: time, temperature: temperature,
+                entropies: &entropies), values
         )
     }
 
     static func nextTokenLogProbabilities(
         logits: Tensor, tokens: [Int], batch: Int, time: Int, temperature: Float
     ) -> Tensor {
+        var entropies: [Float]?
+        return nextTokenLogProbabilities(
+            logits: logits, tokens: tokens, batch: batch, time: time, temperature: temperature, entropies: &entropies)
+    }
+
+    static func nextTokenLogProbabilities(
+        logits: Tensor, tokens: [Int], batch: Int, time: Int, temperature: Float, entropies: inout [Float]?
+    ) -> Tensor {
         let inputs = logits.slice(axis: 1, 0..<(time - 1))  // (B, T−1, V)
         let scaled = temperature == 1 ? inputs : inputs * (1 / temperature)
         var targets = [Int](repeating: 0, count: batch * (time - 1))
         for b in 0..<batch { for t in 0..<(time - 1) { targets[b * (time - 1) + t] = tokens[b * time + t + 1] } }
-        return scaled.logSoftmax().pick(targets)  // (B, T−1)
+        return pick(scaled, targets: targets, entropies: &entropies)  // (B, T−1)
+    }
+
+    /// log-softmax of `scaled` (…, V) at `targets`; with `entropies` non-nil, also each position's entropy
+    /// H = −Σ_v π_v log π_v, read off the same log-softmax, off the tape: no extra forward pass, and the
+    /// log-probs are the same bits either way.
+    static func pick(_ scaled: Tensor, targets: [Int], entropies: inout [Float]?) -> Tensor {
+        let logSoftmax = scaled.logSoftmax()
+        if entropies != nil { entropies = nextTokenEntropies(logSoftmax: logSoftmax.data, width: scaled.shape.last!) }
+        return logSoftmax.pick(targets)
+    }
+
+    /// H = −Σ_v exp(l_v)·l_v of each row of `width` log-probabilities.
+    public static func nextTokenEntropies(logSoftmax: [Float], width: Int) -> [Float] {
+        stride(from: 0, to: logSoftmax.count, by: width).map { start in
+            var entropy: Float = 0
+            for l in logSoftmax[start..<(start + width)] where l > -.infinity { entropy -= Foundation.exp(l) * l }
+            return entropy
+        }
     }
 
     /// log π(x_{t+1} | x_≤t) for every position t < T−1 of each row: (B, T−1), on the tape.
     /// `temperature` divides the logits first (as samplers and TRL's PPO do).
     public func nextTokenLogProbabilities(tokens: [Int], batch: Int, time: Int, temperature: Float = 1) -> Tensor {
+        var entropies: [Float]?
+        return nextTokenLogProbabilities(
+            tokens: tokens, batch: batch, time: time, temperature: temperature, entropies: &entropies)
+    }
+
+    /// As above; with `entropies` non-nil, also fills it with the entropy of each position's next-token
+    /// distribution, (B·(T−1)), from the same forward pass.
+    public func nextTokenLogProbabilities(
+        tokens: [Int], batch: Int, time: Int, temperature: Float = 1, entropies: inout [Float]?
+    ) -> Tensor {
         precondition(time >= 2, "next-token log-probs need sequences of at least 2 tokens")
         let (logits, _) = trunk.forward(tokens: tokens, batch: batch, time: time)
         return Self.nextTokenLogProbabilities(
-            logits: logits, tokens: tokens, batch: batch, time: time, temperature: temperature)
+            logits: logits, tokens: tokens, batch: batch, time: time, temperature: temperature,
+            entropies: &entropies)
     }
 
     /// As `nextTokenLogProbabilities(tokens:batch:time:temperature:)` for rows that come in groups of
@@ -65,11 +113,24 @@ public final class TransformerPolicy: Module {
     public func nextTokenLogProbabilities(
         tokens: [Int], batch: Int, time: Int, promptLengths: [Int], groupSize: Int, temperature: Float = 1
     ) -> Tensor {
+        var entropies: [Float]?
+        return nextTokenLogProbabilities(
+            tokens: tokens, batch: batch, time: time, promptLengths: promptLengths, groupSize: groupSize,
+            temperature: temperature, entropies: &entropies)
+    }
+
+    /// As above; with `entropies` non-nil, also fills it with the entropy of each position's next-token
+    /// distribution, (B·(T−1)), from the same forward pass.
+    public func nextTokenLogProbabilities(
+        tokens: [Int], batch: Int, time: Int, promptLengths: [Int], groupSize: Int, temperature: Float = 1,
+        entropies: inout [Float]?
+    ) -> Tensor {
         guard trunk.supportsSharedPrefixes,
             let layout = Self.sharedPrefixLayout(
                 tokens: tokens, batch: batch, time: time, promptLengths: promptLengths, groupSize: groupSize)
         else {
-            return nextTokenLogProbabilities(tokens: tokens, batch: batch, time: time, temperature: temperature)
+            return nextTokenLogProbabilities(
+                tokens: tokens, batch: batch, time: time, temperature: temperature, entropies: &entropies)
         }
         var rowTokens = [Int](repeating: 0, count: layout.rows)
         var predictors = [Int](repeating: 0, count: batch * (time - 1)), targets = predictors
@@ -85,7 +146,7 @@ public final class TransformerPolicy: Module {
         let hidden = trunk.hidden(tokens: rowTokens, layout: layout)  // (N, C)
         let logits = trunk.logits(hidden.gatherRows(predictors))  // (B·(T−1), V)
         let scaled = temperature == 1 ? logits : logits * (1 / temperature)
-        return scaled.logSoftmax().pick(targets).reshaped([batch, time - 1])  // (B, T−1)
+        return Self.pick(scaled, targets: targets, entropies: &entropies).reshaped([batch, time - 1])  // (B, T−1)
     }
 
     /// The shared-prefix layout of `batch` rows of `time` tokens in groups of `groupSize` with equal

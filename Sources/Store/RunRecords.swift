@@ -62,19 +62,45 @@ public struct MetricPoint: Equatable, Sendable, Codable {
     }
 }
 
-/// A completion the policy generated while training, kept for `policylab inspect`.
+/// A completion the policy generated while training, kept for `policylab inspect`. The details after
+/// `logprob` are nil where the trainer did not record them (runs of older builds, SFT and DPO samples).
 public struct SampleRecord: Equatable, Sendable, Codable {
     public var step: Int
     public var prompt: String
     public var completion: String
     public var reward: Double?
     public var logprob: Double?
-    public init(step: Int, prompt: String, completion: String, reward: Double? = nil, logprob: Double? = nil) {
+    /// `rollout` (a training step's generation batch) or `evaluation` (greedy, held-out prompts).
+    public var source: String?
+    /// The prompt's index among the prompts logged at the step; a rollout's G completions of a prompt share it.
+    public var group: Int?
+    public var advantage: Double?
+    /// Completion tokens, EOS included.
+    public var length: Int?
+    /// Whether the completion hit the length limit without EOS.
+    public var truncated: Bool?
+    /// Token PPO: the value estimate before the first completion token.
+    public var value: Double?
+    /// Token PPO: the per-token KL to the reference of each completion token.
+    public var tokenKL: [Double]?
+
+    public init(
+        step: Int, prompt: String, completion: String, reward: Double? = nil, logprob: Double? = nil,
+        source: String? = nil, group: Int? = nil, advantage: Double? = nil, length: Int? = nil,
+        truncated: Bool? = nil, value: Double? = nil, tokenKL: [Double]? = nil
+    ) {
         self.step = step
         self.prompt = prompt
         self.completion = completion
         self.reward = reward
         self.logprob = logprob
+        self.source = source
+        self.group = group
+        self.advantage = advantage
+        self.length = length
+        self.truncated = truncated
+        self.value = value
+        self.tokenKL = tokenKL
     }
 }
 

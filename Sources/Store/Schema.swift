@@ -112,6 +112,20 @@ enum Schema {
             try db.create(
                 index: "study_runs_by_study", on: "study_runs", columns: ["study_id", "configuration", "seed"])
         }
+        // What `policylab inspect RUN --step N` shows of a logged completion (issue 19 §3): where it comes from
+        // (rollout or evaluation), its prompt's group, the advantage, length, truncation, and for token PPO the
+        // value estimate and the per-token KL (numbers separated by spaces). NULL on older rows.
+        migrator.registerMigration("v3-sample-details") { db in
+            try db.alter(table: "samples") { t in
+                t.add(column: "source", .text)
+                t.add(column: "group_index", .integer)
+                t.add(column: "advantage", .double)
+                t.add(column: "length", .integer)
+                t.add(column: "truncated", .boolean)
+                t.add(column: "value", .double)
+                t.add(column: "token_kl", .text)
+            }
+        }
         return migrator
     }
 

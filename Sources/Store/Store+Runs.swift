@@ -137,11 +137,14 @@ extension Store {
         guard !samples.isEmpty else { return }
         try write { db in
             let statement = try db.cachedStatement(sql: """
-                INSERT INTO samples (run_id, step, prompt, completion, reward, logprob) VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO samples (run_id, step, prompt, completion, reward, logprob, source, group_index,
+                advantage, length, truncated, value, token_kl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for sample in samples {
                 try statement.execute(arguments: [
                     runID, sample.step, sample.prompt, sample.completion, sample.reward, sample.logprob,
+                    sample.source, sample.group, sample.advantage, sample.length, sample.truncated, sample.value,
+                    sample.tokenKL.map(Self.encodeTokenValues),
                 ])
             }
         }
@@ -150,7 +153,10 @@ extension Store {
     /// Samples of a run, optionally at one step, in logging order (the last `limit` when given).
     public func samples(runID: Int64, step: Int? = nil, limit: Int? = nil) throws -> [SampleRecord] {
         try read { db in
-            var sql = "SELECT step, prompt, completion, reward, logprob FROM samples WHERE run_id = ?"
+            var sql = """
+                SELECT step, prompt, completion, reward, logprob, source, group_index, advantage, length, truncated,
+                value, token_kl FROM samples WHERE run_id = ?
+                """
             var arguments: StatementArguments = [runID]
             if let step {
                 sql += " AND step = ?"
@@ -160,12 +166,29 @@ extension Store {
             if let limit { sql += " LIMIT \(max(0, limit))" }
             let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
             return rows.reversed().map {
-                SampleRecord(
+                let tokenKL: String? = $0["token_kl"]
+                return SampleRecord(
                     step: $0["step"], prompt: $0["prompt"], completion: $0["completion"], reward: $0["reward"],
-                    logprob: $0["logprob"])
+                    logprob: $0["logprob"], source: $0["source"], group: $0["group_index"],
+                    advantage: $0["advantage"], length: $0["length"], truncated: $0["truncated"], value: $0["value"],
+                    tokenKL: tokenKL.map(Self.decodeTokenValues))
             }
         }
     }
+
+    /// The steps at which a run logged samples, ascending.
+    public func sampleSteps(runID: Int64) throws -> [Int] {
+        try read { db in
+            try Int.fetchAll(
+                db, sql: "SELECT DISTINCT step FROM samples WHERE run_id = ? ORDER BY step", arguments: [runID])
+        }
+    }
+
+    /// Per-token values as stored: numbers separated by spaces, each with the shortest text that reads back
+    /// to the same Double.
+    static func encodeTokenValues(_ values: [Double]) -> String { values.map { "\($0)" }.joined(separator: " ") }
+
+    static func decodeTokenValues(_ text: String) -> [Double] { text.split(separator: " ").compactMap { Double($0) } }
 
     /// Saves (or overwrites) the checkpoint of a run at `step`.
     public func saveCheckpoint(

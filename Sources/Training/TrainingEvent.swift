@@ -15,15 +15,44 @@ public enum TrainingEvent: Sendable {
 
 /// A completion generated during training.
 public struct GeneratedSample: Sendable, Equatable {
+    /// Where a sample comes from: a training step's generation batch, or the greedy evaluation.
+    public enum Source: String, Sendable, Codable {
+        case rollout, evaluation
+    }
+
     public var prompt: String
     public var completion: String
     public var reward: Double?
     public var logProbability: Double?
-    public init(prompt: String, completion: String, reward: Double? = nil, logProbability: Double? = nil) {
+    public var source: Source?
+    /// The prompt's index among the prompts logged at the step (rollout samples: the G completions of a
+    /// prompt share it).
+    public var group: Int?
+    /// The advantage the update gave the completion.
+    public var advantage: Double?
+    /// Completion tokens, EOS included.
+    public var length: Int?
+    /// Whether the completion hit the length limit without EOS.
+    public var truncated: Bool?
+    /// Token PPO: the value estimate V(prompt) before the first completion token.
+    public var value: Double?
+    /// Token PPO: the per-token KL to the reference of each completion token.
+    public var tokenKL: [Double]?
+
+    public init(prompt: String, completion: String, reward: Double? = nil, logProbability: Double? = nil,
+                source: Source? = nil, group: Int? = nil, advantage: Double? = nil, length: Int? = nil,
+                truncated: Bool? = nil, value: Double? = nil, tokenKL: [Double]? = nil) {
         self.prompt = prompt
         self.completion = completion
         self.reward = reward
         self.logProbability = logProbability
+        self.source = source
+        self.group = group
+        self.advantage = advantage
+        self.length = length
+        self.truncated = truncated
+        self.value = value
+        self.tokenKL = tokenKL
     }
 }
 

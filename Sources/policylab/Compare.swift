@@ -14,8 +14,9 @@ extension PolicyLab {
                 Compare runs: final figures in one table, reward-vs-samples curves as sparklines and an SVG chart.
                 """,
             discussion: """
-                Columns are the metrics' logged names: the evaluation figures and every KL estimate that one of \
-                the runs logged. "—" means the run never logged that metric.
+                Columns are the metrics' logged names (TRL's): the evaluation figures, the token trainers' reward, \
+                reward_std (over the batch), entropy and completions/clipped_ratio, and every KL estimate that one \
+                of the runs logged, each its last value. "—" means the run never logged that metric.
                 """)
 
         @Argument(help: "Run ids or names.") var runs: [String]
@@ -34,14 +35,19 @@ extension PolicyLab {
             "eval/exact_match", "eval/reward", "eval/return_mean", "eval/preference_accuracy", "eval/accuracy",
         ]
 
+        /// Training figures of the token RL trainers shown when at least one run logged them, in this order.
+        static let trainingMetrics = ["reward", "reward_std", "entropy", "completions/clipped_ratio"]
+
         /// Whether `name` is a KL estimate (`kl`, `objective/kl`, `sequence_kl`, `losses/approx_kl`, …).
         static func isKLMetric(_ name: String) -> Bool {
             (name.split(separator: "/").last ?? "").lowercased().split(separator: "_").contains("kl")
         }
 
-        /// The columns for these runs' metric names: evaluation figures first, then KL estimates by name.
+        /// The columns for these runs' metric names: evaluation figures first, then the token trainers'
+        /// training figures, then KL estimates by name.
         static func columns(loggedNames: Set<String>) -> [String] {
-            evaluationMetrics.filter(loggedNames.contains) + loggedNames.filter(isKLMetric).sorted()
+            evaluationMetrics.filter(loggedNames.contains) + trainingMetrics.filter(loggedNames.contains)
+                + loggedNames.filter(isKLMetric).sorted()
         }
 
         struct Row: Encodable {

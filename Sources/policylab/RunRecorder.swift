@@ -51,7 +51,8 @@ final class RunRecorder {
             try store.appendSamples(runID: run.id, samples.map {
                 SampleRecord(
                     step: step, prompt: $0.prompt, completion: $0.completion, reward: $0.reward,
-                    logprob: $0.logProbability)
+                    logprob: $0.logProbability, source: $0.source?.rawValue, group: $0.group, advantage: $0.advantage,
+                    length: $0.length, truncated: $0.truncated, value: $0.value, tokenKL: $0.tokenKL)
             })
         case .checkpoint(let step, let configJSON, let weights, let optimizer):
             try flush()

@@ -52,15 +52,17 @@ extension PolicyLab.Runs {
             let info = try store.run(reference)
             let latest = try store.latestMetrics(runID: info.id)
             let checkpoints = try store.checkpointSteps(runID: info.id)
+            let curves = try RunCurves(store: store, runID: info.id)
             if options.json {
                 struct Shown: Encodable {
                     let run: RunInfo
                     let latestMetrics: [String: Double]
                     let checkpointSteps: [Int]
+                    let curves: [RunCurves.Series]
                 }
                 JSONOutput.print(Shown(
                     run: info, latestMetrics: Dictionary(uniqueKeysWithValues: latest.map { ($0.name, $0.value) }),
-                    checkpointSteps: checkpoints))
+                    checkpointSteps: checkpoints, curves: curves.series))
                 return
             }
             print("run \(info.id): \(info.name)")
@@ -78,6 +80,11 @@ extension PolicyLab.Runs {
                     ])
                 }
                 print(table.render())
+            }
+            let lines = curves.lines()
+            if !lines.isEmpty {
+                print("curves over steps:")
+                for line in lines { print("  \(line)") }
             }
         }
     }

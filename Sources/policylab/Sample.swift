@@ -77,42 +77,4 @@ extension PolicyLab {
             print(table.render())
         }
     }
-
-    /// `policylab inspect RUN`: what the policy generated while training.
-    struct Inspect: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Show the samples a run logged while training, with rewards.")
-        @Argument(help: "The run's id or name.") var reference: String
-        @Option(help: "Only samples logged at this step.") var step: Int?
-        @Option(help: "At most this many (the latest).") var limit: Int = 40
-        @OptionGroup var options: GlobalOptions
-
-        func validate() throws { guard limit > 0 else { throw ValidationError("--limit must be at least 1") } }
-
-        func run() throws {
-            let store = try Store(path: options.databasePath)
-            let info = try store.run(reference)
-            let samples = try store.samples(runID: info.id, step: step, limit: limit)
-            if options.json {
-                JSONOutput.print(samples)
-                return
-            }
-            if samples.isEmpty {
-                print(
-                    "run \(info.name) logged no samples\(step.map { " at step \($0)" } ?? "") — samples are logged "
-                        + "at each evaluation of token runs")
-                return
-            }
-            var table = TableFormatter(["step", "prompt", "completion", "reward", "log-prob"])
-            for sample in samples {
-                table.append([
-                    "\(sample.step)", abbreviated(sample.prompt, to: 24),
-                    sample.completion.isEmpty ? "∅" : abbreviated(sample.completion, to: 24),
-                    sample.reward.map { String(format: "%.3f", $0) } ?? "—",
-                    sample.logprob.map { String(format: "%.3f", $0) } ?? "—",
-                ])
-            }
-            print(table.render())
-        }
-    }
 }

@@ -19,9 +19,12 @@ import Testing
         #expect(completions.allSatisfy { $0["logprob"] is Double && $0["reward"] is Double })
 
         let inspect = try cli.run("inspect", run, "--json")
-        let samples = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as! [[String: Any]]
-        #expect(Set(samples.compactMap { $0["step"] as? Int }) == [20, 40])
-        #expect(try cli.run("inspect", run, "--step", "20").stdout.contains("20"))
+        let inspected = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as! [String: Any]
+        #expect(inspected["sample_steps"] as? [Int] == [20, 40])
+        let samples = inspected["samples"] as! [[String: Any]]
+        #expect(!samples.isEmpty)
+        #expect(samples.allSatisfy { $0["step"] as? Int == 40 && $0["source"] as? String == "evaluation" })
+        #expect(try cli.run("inspect", run, "--step", "20").stdout.contains("samples at step 20"))
 
         let bad = try cli.run("sample", run, "--prompt", "31+2=")
         #expect(bad.status == 1 && bad.stderr.contains("not in the vocabulary"))

@@ -54,7 +54,7 @@ import Tasks
         config.objective.lossType = .grpo      // per-sequence means, the reduction with row weights
         let trainer = try GRPOTrainer(config: config)
         var generator = SeededGenerator(seed: 5)
-        let rollout = try trainer.rollout.collect(policy: trainer.policy, generator: &generator)
+        let rollout = try trainer.loop.rollout.collect(policy: trainer.policy, generator: &generator)
         // Rewards that differ within every group, so every advantage is non-zero.
         var batch = trainer.updateBatch(prompts: rollout.encodedPrompts, completions: rollout.completions,
                                         rewards: (0..<rollout.rows).map { Double($0 % 3) })

@@ -59,7 +59,7 @@ import Randomness
         #expect(RLOOTrainerConfig(task: "sort").maxGradientNorm == 1)
         #expect(TokenPPOTrainerConfig(task: "sort").maxGradientNorm == nil)
         let ppo = try TokenPPOTrainer(config: TokenPPOTrainerConfig(task: "sort"))
-        #expect(ppo.optimizer.maximumGradientNorm == .infinity)
+        #expect(ppo.loop.optimizer.maximumGradientNorm == .infinity)
     }
 
     @Test func rlooLearnsSortFromRandomWeightsOnACISizedBudget() throws {

@@ -58,23 +58,23 @@ public struct GRPOTrainerConfig: Codable, Sendable, Equatable {
 
     public func validate() throws {
         try objective.validate(batchRows: promptsPerStep * objective.groupSize)
-        try TokenRLSettings.validate(steps: steps, promptsPerStep: promptsPerStep, maxNewTokens: maxNewTokens,
-                                     temperature: temperature, learningRate: learningRate,
-                                     maxGradientNorm: maxGradientNorm, adamBeta1: adamBeta1, adamBeta2: adamBeta2,
-                                     adamEpsilon: adamEpsilon, weightDecay: weightDecay)
+        try validateSharedSettings()
     }
+}
+
+extension GRPOTrainerConfig: TokenRLSettings {
+    var gradientNormLimit: Double? { maxGradientNorm }
 }
 
 public final class GRPOTrainer {
     public let config: GRPOTrainerConfig
-    public let policy: TransformerPolicy
+    /// The policy, seeded generator, rollout, optimizer, metrics, samples, evaluation and checkpoints
+    /// around `update`.
+    let loop: TokenRLLoop
     /// π_ref: the starting policy, frozen; only when β > 0.
     let reference: TransformerPolicy?
-    let codec = TokenTaskCodec()
-    let rollout: TokenRollout
-    let evaluator: TokenEvaluator
-    let optimizer: TokenOptimizer
-    var generator: SeededGenerator
+    /// π_θ.
+    public var policy: TransformerPolicy { loop.policy }
 
     /// `initial`: start from these weights (e.g. an SFT run's checkpoint) instead of random ones.
     /// `rewardModel`: score completions with a trained reward model instead of the task's reward (the
@@ -83,71 +83,13 @@ public final class GRPOTrainer {
                 rewardModel: TransformerPolicy? = nil) throws {
         try config.validate()
         self.config = config
-        let task = try TaskRegistry.task(named: config.task)
-        generator = SeededGenerator(seed: config.seed)
-        policy = try codec.startingPolicy(initial: initial, model: config.model, generator: &generator)
-        reference = config.objective.beta > 0 ? policy.copy() : nil
-        optimizer = TokenOptimizer(
-            parameters: policy.parameters,
-            adam: .init(learningRate: Float(config.learningRate), beta1: Float(config.adamBeta1),
-                        beta2: Float(config.adamBeta2), epsilon: Float(config.adamEpsilon),
-                        weightDecay: Float(config.weightDecay)),
-            baseLearningRate: config.learningRate,
-            schedule: tokenLearningRateSchedule(decay: config.decayLearningRate, steps: config.steps),
-            maximumGradientNorm: Float(config.maxGradientNorm))
-        rollout = TokenRollout(task: task, codec: codec, rewardModel: rewardModel.map(RewardModelScorer.init),
-                               promptsPerStep: config.promptsPerStep, groupSize: config.objective.groupSize,
-                               maxNewTokens: config.maxNewTokens, temperature: config.temperature)
-        evaluator = TokenEvaluator(task: task, codec: codec, promptCount: config.evaluationPrompts,
-                                   seed: config.seed, maxNewTokens: config.maxNewTokens)
+        loop = try TokenRLLoop(settings: config, groupSize: config.objective.groupSize, initial: initial,
+                               rewardModel: rewardModel)
+        reference = config.objective.beta > 0 ? loop.policy.copy() : nil
     }
 
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> TokenTrainingResult {
-        let clock = ContinuousClock()
-        let start = clock.now
-        var samplingSeconds = 0.0, updateSeconds = 0.0
-        var completionsUsed = 0
-        for step in 1...config.steps {
-            if shouldStop() { throw TrainingError.interrupted(step: step - 1) }
-            optimizer.scheduleLearningRate(step: step)
-
-            // 1. Generation: G completions per prompt, scored.
-            let samplingStart = clock.now
-            let batch = try rollout.collect(policy: policy, generator: &generator)
-            completionsUsed += batch.rows
-            samplingSeconds += samplingStart.secondsUntilNow
-
-            // 2. μ updates on the generation batch.
-            let updateStart = clock.now
-            let update = try self.update(batch, step: step)
-            updateSeconds += updateStart.secondsUntilNow
-
-            var metrics = update.loss.statistics.values.merging(batch.metrics) { _, rollout in rollout }
-            metrics["loss"] = update.loss.loss
-            metrics["grad_norm"] = Double(update.gradientNorm)
-            metrics["learning_rate"] = Double(optimizer.learningRate)
-            try events(.metrics(step: step, samplesSeen: completionsUsed, values: metrics))
-
-            // 3. Greedy evaluation on held-out prompts, samples and a checkpoint.
-            let isLast = step == config.steps
-            if isLast || (config.evaluationInterval > 0 && step % config.evaluationInterval == 0) {
-                let (evaluation, samples) = try evaluator.evaluate(policy)
-                try events(.metrics(step: step, samplesSeen: completionsUsed, values: evaluation.metrics))
-                try events(.samples(step: step, batch.samples() + samples))
-                try events(.progress(String(
-                    format: "step %d/%d  completions %d  reward %.3f  greedy exact %.1f%%  (%.1f s)", step,
-                    config.steps, completionsUsed, metrics["reward"] ?? .nan, 100 * evaluation.exactMatch,
-                    start.secondsUntilNow)))
-                try events(policy.checkpoint(step: step))
-                if isLast {
-                    return TokenTrainingResult(
-                        evaluation: evaluation, steps: step, completions: completionsUsed,
-                        wallSeconds: start.secondsUntilNow, samplingSeconds: samplingSeconds,
-                        updateSeconds: updateSeconds)
-                }
-            }
-        }
-        preconditionFailure("the last step returns")
+        try loop.run(events: events, shouldStop: shouldStop, update: update)
     }
 
     /// A generation batch in the layout the loss reads: sequences, advantages, and the log-probs it holds
@@ -167,7 +109,7 @@ public final class GRPOTrainer {
     public func updateBatch(prompts: [[Int]], completions: [[Int]], rewards: [Double]) -> UpdateBatch {
         let advantages = grpoAdvantages(rewards: rewards, groupSize: config.objective.groupSize,
                                         scaling: config.objective.scaleRewards)
-        let sequences = PaddedSequences(prompts: prompts, completions: completions, padID: codec.vocabulary.padID)
+        let sequences = PaddedSequences(prompts: prompts, completions: completions, padID: loop.codec.vocabulary.padID)
         let referenceLogProbabilities = reference.map { reference in
             Tensor.withoutGradients { logProbabilities(reference, sequences).data.map(Double.init) }
         }
@@ -177,10 +119,14 @@ public final class GRPOTrainer {
 
     /// The GRPO loss of `batch` and ∂loss/∂θ, left in every parameter's `grad` (the objective's analytic
     /// gradients with respect to the token log-probs, carried onto the tape). Also returns the token
-    /// log-probs it read. `train` steps with exactly this; the finite-difference test checks it.
-    public func lossAndGradients(_ batch: UpdateBatch) -> (loss: GRPOLoss, logProbabilities: [Double]) {
+    /// log-probs it read and the mean per-token entropy of the policy over the completion tokens (TRL's
+    /// `entropy`, read off the same forward pass). `train` steps with exactly this; the finite-difference
+    /// test checks it.
+    public func lossAndGradients(_ batch: UpdateBatch)
+        -> (loss: GRPOLoss, logProbabilities: [Double], entropy: Double) {
         let sequences = batch.sequences
-        let logProbabilities = logProbabilities(policy, sequences)                        // (B, T−1)
+        var entropies: [Float]? = []
+        let logProbabilities = logProbabilities(policy, sequences, entropies: &entropies)   // (B, T−1)
         let current = logProbabilities.data.map(Double.init)
         let tokens = TokenBatch(rows: sequences.rows, tokens: sequences.time - 1, mask: sequences.completionMask,
                                 logProbabilities: current, oldLogProbabilities: batch.oldLogProbabilities,
@@ -188,30 +134,44 @@ public final class GRPOTrainer {
         let loss = grpoLoss(config: config.objective, batch: tokens, advantages: batch.advantages,
                             generationTokens: sequences.completionTokens)
         PolicyGradientTerms.backward([(logProbabilities, loss.logProbabilityGradient)], parameters: policy.parameters)
-        return (loss, current)
+        return (loss, current, maskedMean(entropies ?? [], mask: sequences.completionMask))
     }
 
     /// μ = 1: one step with π_old = π_θ (detached). μ > 1: μ steps on the same generation batch, the ratio
     /// π_θ/π_old taken against the log-probs of the first pass and clipped to [1 − ε_low, 1 + ε_high].
-    private func update(_ rollout: TokenRolloutBatch, step: Int) throws -> (loss: GRPOLoss, gradientNorm: Float) {
+    /// Metrics: the last pass's loss statistics (TRL's `kl`, the per-token k3 mean, and `clip_ratio/…`), `loss`,
+    /// and `entropy` of the first pass (the policy that sampled the batch).
+    private func update(_ rollout: TokenRolloutBatch, step: Int) throws -> TokenUpdate {
         var batch = updateBatch(prompts: rollout.encodedPrompts, completions: rollout.completions,
                                 rewards: rollout.rewards)
         var result: (loss: GRPOLoss, gradientNorm: Float)?
+        var entropy: Double?
         for _ in 0..<config.objective.iterations {
-            let (loss, current) = lossAndGradients(batch)
+            let (loss, current, passEntropy) = lossAndGradients(batch)
             guard loss.loss.isFinite else { throw TrainingError.diverged(step: step, quantity: "the GRPO loss") }
             if config.objective.iterations > 1 && batch.oldLogProbabilities == nil {
                 batch.oldLogProbabilities = current
             }
-            result = (loss, try optimizer.step(at: step))
+            entropy = entropy ?? passEntropy
+            result = (loss, try loop.optimizer.step(at: step))
         }
-        return result!
+        var statistics = result!.loss.statistics.values
+        statistics["loss"] = result!.loss.loss
+        statistics["entropy"] = entropy
+        return TokenUpdate(statistics: statistics, gradientNorm: result!.gradientNorm, advantages: batch.advantages)
     }
 
-    /// Next-token log-probs (B, T−1) at the sampling temperature; the prompt runs once per group of G.
+    /// Next-token log-probs (B, T−1) at the sampling temperature; the prompt runs once per group of G. With
+    /// `entropies` non-nil, also the entropy of each position's next-token distribution, from the same pass.
     private func logProbabilities(_ model: TransformerPolicy, _ sequences: PaddedSequences) -> Tensor {
+        var entropies: [Float]?
+        return logProbabilities(model, sequences, entropies: &entropies)
+    }
+
+    private func logProbabilities(_ model: TransformerPolicy, _ sequences: PaddedSequences,
+                                  entropies: inout [Float]?) -> Tensor {
         model.nextTokenLogProbabilities(tokens: sequences.tokens, batch: sequences.rows, time: sequences.time,
                                         promptLengths: sequences.promptLengths, groupSize: config.objective.groupSize,
-                                        temperature: config.temperature)
+                                        temperature: config.temperature, entropies: &entropies)
     }
 }

@@ -52,23 +52,23 @@ public struct RLOOTrainerConfig: Codable, Sendable, Equatable {
 
     public func validate() throws {
         try objective.validate(batchRows: promptsPerStep * objective.groupSize)
-        try TokenRLSettings.validate(steps: steps, promptsPerStep: promptsPerStep, maxNewTokens: maxNewTokens,
-                                     temperature: temperature, learningRate: learningRate,
-                                     maxGradientNorm: maxGradientNorm, adamBeta1: adamBeta1, adamBeta2: adamBeta2,
-                                     adamEpsilon: adamEpsilon, weightDecay: weightDecay)
+        try validateSharedSettings()
     }
+}
+
+extension RLOOTrainerConfig: TokenRLSettings {
+    var gradientNormLimit: Double? { maxGradientNorm }
 }
 
 public final class RLOOTrainer {
     public let config: RLOOTrainerConfig
-    public let policy: TransformerPolicy
+    /// The policy, seeded generator, rollout, optimizer, metrics, samples, evaluation and checkpoints
+    /// around `update`.
+    let loop: TokenRLLoop
     /// π_ref: the starting policy, frozen; only when β > 0.
     let reference: TransformerPolicy?
-    let codec = TokenTaskCodec()
-    let rollout: TokenRollout
-    let evaluator: TokenEvaluator
-    let optimizer: TokenOptimizer
-    var generator: SeededGenerator
+    /// π_θ.
+    public var policy: TransformerPolicy { loop.policy }
 
     /// `initial`: start from these weights instead of random ones. `rewardModel`: score completions with a
     /// trained reward model instead of the task's reward (the evaluation keeps the task's).
@@ -76,82 +76,26 @@ public final class RLOOTrainer {
                 rewardModel: TransformerPolicy? = nil) throws {
         try config.validate()
         self.config = config
-        let task = try TaskRegistry.task(named: config.task)
-        generator = SeededGenerator(seed: config.seed)
-        policy = try codec.startingPolicy(initial: initial, model: config.model, generator: &generator)
-        reference = config.objective.beta > 0 ? policy.copy() : nil
-        optimizer = TokenOptimizer(
-            parameters: policy.parameters,
-            adam: .init(learningRate: Float(config.learningRate), beta1: Float(config.adamBeta1),
-                        beta2: Float(config.adamBeta2), epsilon: Float(config.adamEpsilon),
-                        weightDecay: Float(config.weightDecay)),
-            baseLearningRate: config.learningRate,
-            schedule: tokenLearningRateSchedule(decay: config.decayLearningRate, steps: config.steps),
-            maximumGradientNorm: Float(config.maxGradientNorm))
-        rollout = TokenRollout(task: task, codec: codec, rewardModel: rewardModel.map(RewardModelScorer.init),
-                               promptsPerStep: config.promptsPerStep, groupSize: config.objective.groupSize,
-                               maxNewTokens: config.maxNewTokens, temperature: config.temperature)
-        evaluator = TokenEvaluator(task: task, codec: codec, promptCount: config.evaluationPrompts,
-                                   seed: config.seed, maxNewTokens: config.maxNewTokens)
+        loop = try TokenRLLoop(settings: config, groupSize: config.objective.groupSize, initial: initial,
+                               rewardModel: rewardModel)
+        reference = config.objective.beta > 0 ? loop.policy.copy() : nil
     }
 
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> TokenTrainingResult {
-        let clock = ContinuousClock()
-        let start = clock.now
-        var samplingSeconds = 0.0, updateSeconds = 0.0
-        var completionsUsed = 0
-        for step in 1...config.steps {
-            if shouldStop() { throw TrainingError.interrupted(step: step - 1) }
-            optimizer.scheduleLearningRate(step: step)
-
-            // 1. Generation: G completions per prompt, scored.
-            let samplingStart = clock.now
-            let batch = try rollout.collect(policy: policy, generator: &generator)
-            completionsUsed += batch.rows
-            samplingSeconds += samplingStart.secondsUntilNow
-
-            // 2. One update on the generation batch.
-            let updateStart = clock.now
-            let update = try self.update(batch, step: step)
-            updateSeconds += updateStart.secondsUntilNow
-
-            var metrics = update.statistics.merging(batch.metrics) { _, rollout in rollout }
-            metrics["grad_norm"] = Double(update.gradientNorm)
-            metrics["learning_rate"] = Double(optimizer.learningRate)
-            try events(.metrics(step: step, samplesSeen: completionsUsed, values: metrics))
-
-            // 3. Greedy evaluation on held-out prompts, samples and a checkpoint.
-            let isLast = step == config.steps
-            if isLast || (config.evaluationInterval > 0 && step % config.evaluationInterval == 0) {
-                let (evaluation, samples) = try evaluator.evaluate(policy)
-                try events(.metrics(step: step, samplesSeen: completionsUsed, values: evaluation.metrics))
-                try events(.samples(step: step, batch.samples() + samples))
-                try events(.progress(String(
-                    format: "step %d/%d  completions %d  reward %.3f  greedy exact %.1f%%  (%.1f s)", step,
-                    config.steps, completionsUsed, metrics["reward"] ?? .nan, 100 * evaluation.exactMatch,
-                    start.secondsUntilNow)))
-                try events(policy.checkpoint(step: step))
-                if isLast {
-                    return TokenTrainingResult(
-                        evaluation: evaluation, steps: step, completions: completionsUsed,
-                        wallSeconds: start.secondsUntilNow, samplingSeconds: samplingSeconds,
-                        updateSeconds: updateSeconds)
-                }
-            }
-        }
-        preconditionFailure("the last step returns")
+        try loop.run(events: events, shouldStop: shouldStop, update: update)
     }
 
     /// One step with π_old = π_θ (μ = 1: the generation-time log-probs are the current ones, held constant).
     /// Metrics: `loss`, `objective/kl` (mean over completions of the sequence k1 KL Σ_t (log π_old − log π_ref),
     /// the quantity in the reward penalty; token PPO's `objective/kl` has the same definition), `kl_k1` (the
     /// per-token k1 KL averaged over completion tokens, which TRL's RLOOTrainer logs as `kl`; renamed so that
-    /// no metric name holds both it and GRPO's k3 `kl`) and the `clip_ratio/…` rates.
-    private func update(_ rollout: TokenRolloutBatch, step: Int) throws
-        -> (statistics: [String: Double], gradientNorm: Float) {
+    /// no metric name holds both it and GRPO's k3 `kl`), `entropy` (TRL's: the mean per-token entropy over
+    /// completion tokens, from the same forward pass) and the `clip_ratio/…` rates.
+    private func update(_ rollout: TokenRolloutBatch, step: Int) throws -> TokenUpdate {
         let sequences = PaddedSequences(prompts: rollout.encodedPrompts, completions: rollout.completions,
-                                        padID: codec.vocabulary.padID)
-        let logProbabilities = logProbabilities(policy, sequences)                      // (B, T−1)
+                                        padID: loop.codec.vocabulary.padID)
+        var entropies: [Float]? = []
+        let logProbabilities = logProbabilities(policy, sequences, entropies: &entropies)  // (B, T−1)
         let current = logProbabilities.data.map(Double.init)
         let referenceLogProbabilities = reference.map { reference in
             Tensor.withoutGradients { self.logProbabilities(reference, sequences).data.map(Double.init) }
@@ -163,18 +107,26 @@ public final class RLOOTrainer {
         let loss = rlooLoss(config: config.objective, batch: batch, advantages: advantages.advantages)
         guard loss.loss.isFinite else { throw TrainingError.diverged(step: step, quantity: "the RLOO loss") }
         PolicyGradientTerms.backward([(logProbabilities, loss.logProbabilityGradient)], parameters: policy.parameters)
-        let norm = try optimizer.step(at: step)
+        let norm = try loop.optimizer.step(at: step)
         var statistics = loss.statistics.values
         if let tokenKL = statistics.removeValue(forKey: "kl") { statistics["kl_k1"] = tokenKL }
         statistics["objective/kl"] = mean(advantages.sequenceKL)
         statistics["loss"] = loss.loss
-        return (statistics, norm)
+        statistics["entropy"] = maskedMean(entropies ?? [], mask: sequences.completionMask)
+        return TokenUpdate(statistics: statistics, gradientNorm: norm, advantages: advantages.advantages)
     }
 
-    /// Next-token log-probs (B, T−1) at the sampling temperature; the prompt runs once per group of G.
+    /// Next-token log-probs (B, T−1) at the sampling temperature; the prompt runs once per group of G. With
+    /// `entropies` non-nil, also the entropy of each position's next-token distribution, from the same pass.
     private func logProbabilities(_ model: TransformerPolicy, _ sequences: PaddedSequences) -> Tensor {
+        var entropies: [Float]?
+        return logProbabilities(model, sequences, entropies: &entropies)
+    }
+
+    private func logProbabilities(_ model: TransformerPolicy, _ sequences: PaddedSequences,
+                                  entropies: inout [Float]?) -> Tensor {
         model.nextTokenLogProbabilities(tokens: sequences.tokens, batch: sequences.rows, time: sequences.time,
                                         promptLengths: sequences.promptLengths, groupSize: config.objective.groupSize,
-                                        temperature: config.temperature)
+                                        temperature: config.temperature, entropies: &entropies)
     }
 }

@@ -46,8 +46,10 @@ struct TokenEvaluator {
                 // Exact = full reward, as TRL's anchor counts it (the first 6 sorted digits for `sort`).
                 if r >= 1 - 1e-12 { exact += 1 }
                 if samples.count < sampleCount {
-                    samples.append(GeneratedSample(prompt: prompt.prompt, completion: text, reward: r,
-                                                   logProbability: Double(completion.totalLogProbability)))
+                    samples.append(GeneratedSample(
+                        prompt: prompt.prompt, completion: text, reward: r,
+                        logProbability: Double(completion.totalLogProbability), source: .evaluation,
+                        length: completion.tokens.count, truncated: codec.isTruncated(completion.tokens)))
                 }
             }
         }

@@ -69,28 +69,27 @@ public struct TokenPPOTrainerConfig: Codable, Sendable, Equatable {
 
     public func validate() throws {
         try objective.validate()
-        try TokenRLSettings.validate(steps: steps, promptsPerStep: promptsPerStep, maxNewTokens: maxNewTokens,
-                                     temperature: temperature, learningRate: learningRate,
-                                     maxGradientNorm: maxGradientNorm, adamBeta1: adamBeta1, adamBeta2: adamBeta2,
-                                     adamEpsilon: adamEpsilon, weightDecay: weightDecay)
+        try validateSharedSettings()
         guard groupSize >= 1 else { throw TrainingError.invalidConfiguration("--samples must be at least 1") }
         guard epochs >= 1 else { throw TrainingError.invalidConfiguration("--ppo-epochs must be at least 1") }
     }
 }
 
+extension TokenPPOTrainerConfig: TokenRLSettings {
+    var gradientNormLimit: Double? { maxGradientNorm }
+}
+
 public final class TokenPPOTrainer {
     public let config: TokenPPOTrainerConfig
-    public let policy: TransformerPolicy
+    /// The policy, seeded generator, rollout, optimizer (of the policy and, when there is one, the value
+    /// network), metrics, samples, evaluation and checkpoints around `update`.
+    let loop: TokenRLLoop
     /// π_ref: the starting policy, frozen (the KL penalty in the reward).
     let reference: TransformerPolicy
     /// The value network when `separateValueModel` (else values come from the policy's value head).
     let valueModel: TransformerPolicy?
-    let codec = TokenTaskCodec()
-    let rollout: TokenRollout
-    let evaluator: TokenEvaluator
-    /// Steps the policy and, when there is one, the value network.
-    let optimizer: TokenOptimizer
-    var generator: SeededGenerator
+    /// π_θ.
+    public var policy: TransformerPolicy { loop.policy }
 
     /// `initial`: start from these weights instead of random ones. `rewardModel`: score completions with a
     /// trained reward model instead of the task's reward (the evaluation keeps the task's).
@@ -98,82 +97,27 @@ public final class TokenPPOTrainer {
                 rewardModel: TransformerPolicy? = nil) throws {
         try config.validate()
         self.config = config
-        let task = try TaskRegistry.task(named: config.task)
-        generator = SeededGenerator(seed: config.seed)
-        policy = try codec.startingPolicy(initial: initial, model: config.model, generator: &generator)
-        reference = policy.copy()
-        valueModel = config.separateValueModel ? policy.copy() : nil
-        optimizer = TokenOptimizer(
-            parameters: policy.parameters + (valueModel?.parameters ?? []),
-            adam: .init(learningRate: Float(config.learningRate), beta1: Float(config.adamBeta1),
-                        beta2: Float(config.adamBeta2), epsilon: Float(config.adamEpsilon),
-                        weightDecay: Float(config.weightDecay)),
-            baseLearningRate: config.learningRate,
-            schedule: tokenLearningRateSchedule(decay: config.decayLearningRate, steps: config.steps),
-            maximumGradientNorm: config.maxGradientNorm.map(Float.init) ?? .infinity)
-        rollout = TokenRollout(task: task, codec: codec, rewardModel: rewardModel.map(RewardModelScorer.init),
-                               promptsPerStep: config.promptsPerStep, groupSize: config.groupSize,
-                               maxNewTokens: config.maxNewTokens, temperature: config.temperature)
-        evaluator = TokenEvaluator(task: task, codec: codec, promptCount: config.evaluationPrompts,
-                                   seed: config.seed, maxNewTokens: config.maxNewTokens)
+        // The value network starts as a copy of the starting policy (TRL's `value_model`).
+        loop = try TokenRLLoop(settings: config, groupSize: config.groupSize, initial: initial,
+                               rewardModel: rewardModel) { policy in config.separateValueModel ? [policy.copy()] : [] }
+        reference = loop.policy.copy()
+        valueModel = loop.companions.first
     }
 
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> TokenTrainingResult {
-        let clock = ContinuousClock()
-        let start = clock.now
-        var samplingSeconds = 0.0, updateSeconds = 0.0
-        var completionsUsed = 0
-        for step in 1...config.steps {
-            if shouldStop() { throw TrainingError.interrupted(step: step - 1) }
-            optimizer.scheduleLearningRate(step: step)
-
-            // 1. Generation: G completions per prompt, scored.
-            let samplingStart = clock.now
-            let batch = try rollout.collect(policy: policy, generator: &generator)
-            completionsUsed += batch.rows
-            samplingSeconds += samplingStart.secondsUntilNow
-
-            // 2. K epochs on the generation batch.
-            let updateStart = clock.now
-            let update = try self.update(batch, step: step)
-            updateSeconds += updateStart.secondsUntilNow
-
-            var metrics = update.statistics.merging(batch.metrics) { _, rollout in rollout }
-            metrics["grad_norm"] = Double(update.gradientNorm)
-            metrics["learning_rate"] = Double(optimizer.learningRate)
-            try events(.metrics(step: step, samplesSeen: completionsUsed, values: metrics))
-
-            // 3. Greedy evaluation on held-out prompts, samples and a checkpoint.
-            let isLast = step == config.steps
-            if isLast || (config.evaluationInterval > 0 && step % config.evaluationInterval == 0) {
-                let (evaluation, samples) = try evaluator.evaluate(policy)
-                try events(.metrics(step: step, samplesSeen: completionsUsed, values: evaluation.metrics))
-                try events(.samples(step: step, batch.samples() + samples))
-                try events(.progress(String(
-                    format: "step %d/%d  completions %d  reward %.3f  greedy exact %.1f%%  (%.1f s)", step,
-                    config.steps, completionsUsed, metrics["reward"] ?? .nan, 100 * evaluation.exactMatch,
-                    start.secondsUntilNow)))
-                try events(policy.checkpoint(step: step))
-                if isLast {
-                    return TokenTrainingResult(
-                        evaluation: evaluation, steps: step, completions: completionsUsed,
-                        wallSeconds: start.secondsUntilNow, samplingSeconds: samplingSeconds,
-                        updateSeconds: updateSeconds)
-                }
-            }
-        }
-        preconditionFailure("the last step returns")
+        try loop.run(events: events, shouldStop: shouldStop, update: update)
     }
 
     /// TRL 1.9's PPO update: responses padded to `maxNewTokens`, values of the state before each token, the
     /// KL to the reference in the per-token reward, the score after EOS, GAE, then K epochs on the whole
     /// batch. Metrics: TRL's `objective/kl` (mean over completions of the summed per-token k1 KL),
-    /// `objective/entropy`, `objective/non_score_reward`, `objective/rlhf_reward`, `objective/scores`, and
-    /// the last epoch's loss statistics.
-    private func update(_ batch: TokenRolloutBatch, step: Int) throws
-        -> (statistics: [String: Double], gradientNorm: Float) {
+    /// `objective/entropy`, `objective/non_score_reward`, `objective/rlhf_reward`, `objective/scores`, the
+    /// last epoch's loss statistics (`policy/clipfrac_avg`, …), and `entropy`: the mean per-token entropy of
+    /// the policy over the completion tokens at sampling time, read off the rollout's forward pass (TRL's GRPO
+    /// and RLOO name; TRL's PPO logs the sequence sum of −log π as `objective/entropy`).
+    private func update(_ batch: TokenRolloutBatch, step: Int) throws -> TokenUpdate {
         let prompts = batch.encodedPrompts
-        let rows = prompts.count, width = config.maxNewTokens, pad = codec.vocabulary.padID
+        let rows = prompts.count, width = config.maxNewTokens, pad = loop.codec.vocabulary.padID
         let responses = batch.completions.map {
             Array($0.prefix(width)) + [Int](repeating: pad, count: max(0, width - $0.count))
         }
@@ -183,18 +127,22 @@ public final class TokenPPOTrainer {
             for (t, token) in (prompts[b] + responses[b]).enumerated() { tokens[b * time + t] = token }
         }
         // Response token t of row b is predicted at position promptLength − 1 + t: index maps from the
-        // (B, T−1) log-prob and (B, T) value layouts to (B, width).
-        var logProbabilityIndex = [Int](), valueIndex = [Int]()
+        // (B, T−1) log-prob and (B, T) value layouts to (B, width). The mask marks the completion's own tokens.
+        var logProbabilityIndex = [Int](), valueIndex = [Int](), completionMask = [Double]()
         for b in 0..<rows {
             for t in 0..<width {
                 logProbabilityIndex.append(b * (time - 1) + prompts[b].count - 1 + t)
                 valueIndex.append(b * time + prompts[b].count - 1 + t)
+                completionMask.append(t < batch.completions[b].count ? 1 : 0)
             }
         }
+        var entropies: [Float]? = []
         let (rolloutLogProbabilities, rolloutValues) = Tensor.withoutGradients { () -> ([Double], [Double]) in
-            let (logp, values) = logProbabilitiesAndValues(tokens: tokens, rows: rows, time: time)
+            let (logp, values) = logProbabilitiesAndValues(tokens: tokens, rows: rows, time: time,
+                                                           entropies: &entropies)
             return (logProbabilityIndex.map { Double(logp.data[$0]) }, valueIndex.map { Double(values.data[$0]) })
         }
+        let entropy = maskedMean(logProbabilityIndex.map { entropies![$0] }, mask: completionMask)
         let referenceLogProbabilities = Tensor.withoutGradients {
             let logp = reference.nextTokenLogProbabilities(tokens: tokens, batch: rows, time: time,
                                                            temperature: config.temperature)
@@ -202,12 +150,14 @@ public final class TokenPPOTrainer {
         }
         let ppoRollout = tokenPPORollout(
             config: config.objective, responses: responses.flatMap { $0 }, rows: rows, tokens: width, padID: pad,
-            eosID: codec.vocabulary.eosID, logProbabilities: rolloutLogProbabilities,
+            eosID: loop.codec.vocabulary.eosID, logProbabilities: rolloutLogProbabilities,
             referenceLogProbabilities: referenceLogProbabilities, values: rolloutValues, scores: batch.rewards)
         var last: TokenPPOLoss?
         var norm: Float = 0
         for _ in 0..<config.epochs {
-            let (logp, values) = logProbabilitiesAndValues(tokens: tokens, rows: rows, time: time)
+            var noEntropies: [Float]?
+            let (logp, values) = logProbabilitiesAndValues(tokens: tokens, rows: rows, time: time,
+                                                           entropies: &noEntropies)
             let loss = tokenPPOLoss(config: config.objective, rollout: ppoRollout, rowIndices: Array(0..<rows),
                                     newLogProbabilities: logProbabilityIndex.map { Double(logp.data[$0]) },
                                     newValues: valueIndex.map { Double(values.data[$0]) })
@@ -219,24 +169,34 @@ public final class TokenPPOTrainer {
             }
             for (k, i) in valueIndex.enumerated() { valueGradient[i] = loss.valueGradient[k] }
             PolicyGradientTerms.backward([(logp, logProbabilityGradient), (values, valueGradient)],
-                                         parameters: optimizer.parameters)
-            norm = try optimizer.step(at: step)
+                                         parameters: loop.optimizer.parameters)
+            norm = try loop.optimizer.step(at: step)
             last = loss
         }
         var statistics = ppoRollout.statistics.values.merging(last!.statistics.values) { rollout, _ in rollout }
         statistics["loss"] = last!.loss
-        return (statistics, norm)
+        statistics["entropy"] = entropy
+        // Per row, for the logged samples: A and V at the first completion token, the KL of each completion token.
+        let firstTokens = (0..<rows).map { $0 * width }
+        return TokenUpdate(
+            statistics: statistics, gradientNorm: norm, advantages: firstTokens.map { ppoRollout.advantages[$0] },
+            values: firstTokens.map { rolloutValues[$0] },
+            tokenKL: (0..<rows).map { b in
+                (0..<min(width, batch.completions[b].count)).map { ppoRollout.kl[b * width + $0] }
+            })
     }
 
     /// Next-token log-probs (B, T−1) of the policy at the sampling temperature and values (B, T) of the value
-    /// network (or of the policy's value head).
-    private func logProbabilitiesAndValues(tokens: [Int], rows: Int, time: Int) -> (Tensor, Tensor) {
+    /// network (or of the policy's value head); with `entropies` non-nil, also the policy's entropy at each
+    /// position (B·(T−1)), from the same forward pass.
+    private func logProbabilitiesAndValues(tokens: [Int], rows: Int, time: Int,
+                                           entropies: inout [Float]?) -> (Tensor, Tensor) {
         guard let valueModel else {
             return policy.nextTokenLogProbabilitiesAndValues(tokens: tokens, batch: rows, time: time,
-                                                             temperature: config.temperature)
+                                                             temperature: config.temperature, entropies: &entropies)
         }
         let logp = policy.nextTokenLogProbabilities(tokens: tokens, batch: rows, time: time,
-                                                    temperature: config.temperature)
+                                                    temperature: config.temperature, entropies: &entropies)
         return (logp, valueModel.forward(tokens: tokens, batch: rows, time: time).values)
     }
 }

@@ -19,31 +19,45 @@ struct TokenRolloutBatch {
     let rewards: [Double]
     /// Σ log π of each row's sampled tokens at the sampling temperature.
     let totalLogProbabilities: [Float]
+    /// Whether each row stopped at the length limit without EOS (TRL's `is_truncated`).
+    let truncated: [Bool]
 
     /// B = P·G.
     var rows: Int { prompts.count }
 
-    /// What TRL's GRPO and RLOO trainers log about a generation batch: `reward` (mean), `reward_std`
-    /// (mean over groups of the unbiased within-group std), `frac_reward_zero_std` (share of groups whose
-    /// completions all scored alike: no learning signal) and `completions/mean_length` (tokens, EOS included).
+    /// What TRL's GRPO and RLOO trainers log about a generation batch:
+    /// - `reward`: the mean; `reward_std`: the unbiased std over the whole batch (TRL ≥ 0.15's `nanstd(rewards)`);
+    /// - `reward_std_within_group`: the mean over groups of the unbiased within-group std (what TRL ≤ 0.14 logged
+    ///   as `reward_std`, and the σ GRPO's advantages divide by);
+    /// - `frac_reward_zero_std`: the share of groups whose completions all scored alike (no learning signal);
+    /// - `completions/mean_length`, `/min_length`, `/max_length`: completion tokens, EOS included;
+    /// - `completions/clipped_ratio`: the share of completions that hit the length limit without EOS.
     var metrics: [String: Double] {
         let groupStandardDeviations = stride(from: 0, to: rewards.count, by: groupSize).map {
             unbiasedStandardDeviation(Array(rewards[$0..<($0 + groupSize)]))
         }
+        let lengths = completions.map { Double($0.count) }
         return [
             "reward": mean(rewards),
-            "reward_std": mean(groupStandardDeviations),
+            "reward_std": unbiasedStandardDeviation(rewards),
+            "reward_std_within_group": mean(groupStandardDeviations),
             "frac_reward_zero_std": mean(groupStandardDeviations.map { $0 < 1e-8 ? 1 : 0 }),
-            "completions/mean_length": mean(completions.map { Double($0.count) }),
+            "completions/mean_length": mean(lengths),
+            "completions/min_length": lengths.min() ?? 0,
+            "completions/max_length": lengths.max() ?? 0,
+            "completions/clipped_ratio": mean(truncated.map { $0 ? 1 : 0 }),
         ]
     }
 
-    /// The first completion of the first `count` groups (wrapping around), for `policylab inspect`.
-    func samples(count: Int = 4) -> [GeneratedSample] {
-        (0..<min(count, rows)).map { k in
-            let row = k * groupSize % rows
-            return GeneratedSample(prompt: prompts[row].prompt, completion: texts[row], reward: rewards[row],
-                                   logProbability: Double(totalLogProbabilities[row]))
+    /// All G completions of the first `prompts` prompts, with what the update made of them, for
+    /// `policylab inspect`.
+    func samples(prompts count: Int, update: TokenUpdate) -> [GeneratedSample] {
+        (0..<min(count * groupSize, rows)).map { row in
+            GeneratedSample(
+                prompt: prompts[row].prompt, completion: texts[row], reward: rewards[row],
+                logProbability: Double(totalLogProbabilities[row]), source: .rollout, group: row / groupSize,
+                advantage: update.advantages[row], length: completions[row].count, truncated: truncated[row],
+                value: update.values?[row], tokenKL: update.tokenKL?[row])
         }
     }
 }
@@ -76,6 +90,7 @@ struct TokenRollout {
             ?? zip(prompts, texts).map { try task.reward(prompt: $0.prompt, completion: $1) }
         return TokenRolloutBatch(groupSize: groupSize, prompts: prompts, encodedPrompts: encodedPrompts,
                                  completions: completions.map(\.tokens), texts: texts, rewards: rewards,
-                                 totalLogProbabilities: completions.map(\.totalLogProbability))
+                                 totalLogProbabilities: completions.map(\.totalLogProbability),
+                                 truncated: completions.map { codec.isTruncated($0.tokens) })
     }
 }

@@ -20,6 +20,10 @@ public struct TokenTaskCodec: Sendable {
     /// Text of generated ids up to (not including) EOS.
     public func completionText(_ ids: [Int]) -> String { vocabulary.completionText(fromGenerated: ids) }
 
+    /// Whether generated ids stopped without EOS, at the length limit (TRL's `is_truncated`: the last id is
+    /// not EOS).
+    public func isTruncated(_ ids: [Int]) -> Bool { ids.last != vocabulary.eosID }
+
     /// `initial` (e.g. an SFT run's checkpoint), refused unless it speaks this vocabulary; else a policy of
     /// shape `model` with fresh weights drawn from `generator`.
     func startingPolicy(initial: TransformerPolicy?, model: TransformerConfig,

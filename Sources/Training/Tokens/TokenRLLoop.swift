@@ -1,0 +1,136 @@
+import Autograd
+import Policies
+import Randomness
+import Tasks
+
+/// What one algorithm's update on a generation batch hands back to `TokenRLLoop`.
+struct TokenUpdate {
+    /// The update's statistics under TRL's names (`loss`, `entropy`, the KL and clip rates).
+    var statistics: [String: Double]
+    /// The global gradient norm before clipping, of the last optimizer step.
+    var gradientNorm: Float
+    /// A of each row: GRPO's group-relative or RLOO's leave-one-out advantage; token PPO's whitened GAE
+    /// advantage of the first completion token.
+    var advantages: [Double]
+    /// Token PPO: the value estimate V(prompt) of each row, the state before its first completion token.
+    var values: [Double]?
+    /// Token PPO: the per-token KL to the reference of each row's completion tokens (the penalty's estimator).
+    var tokenKL: [[Double]]?
+}
+
+/// The step loop GRPO, RLOO and token PPO share, so that each trainer's file holds only its algorithm. It
+/// owns the policy π_θ, the run's seeded generator and the optimizer; per step it sets the learning rate,
+/// collects a generation batch (`TokenRollout`), hands it to the algorithm's update, logs the rollout's and
+/// the update's metrics, every `sampleInterval` steps logs all G completions of the first `loggedPrompts`
+/// prompts with what the update made of them, and at each evaluation runs the greedy evaluator, logs its
+/// samples and saves a checkpoint.
+final class TokenRLLoop {
+    /// Prompts whose G completions are logged at a sampled step (bounded: 2·G rows).
+    static let loggedPrompts = 2
+    /// Rollout samples are logged at step 1, every this many steps and at the last step.
+    static let sampleInterval = 10
+
+    let codec = TokenTaskCodec()
+    /// π_θ: the policy trained.
+    let policy: TransformerPolicy
+    /// Models the optimizer steps beside the policy (token PPO's separate value network).
+    let companions: [TransformerPolicy]
+    /// Draws the starting weights, then each step's prompts and completions.
+    var generator: SeededGenerator
+    let steps: Int
+    /// Evaluate (and log evaluation samples, and checkpoint) every this many steps (0: only at the end).
+    let evaluationInterval: Int
+    let rollout: TokenRollout
+    let evaluator: TokenEvaluator
+    let optimizer: TokenOptimizer
+
+    /// `initial`: start from these weights (e.g. an SFT run's checkpoint) instead of random ones drawn from
+    /// the seed. `rewardModel`: score completions with it instead of the task's reward (the evaluation keeps
+    /// the task's). `companions`: models made from the starting policy that the optimizer steps too.
+    init(settings: some TokenRLSettings, groupSize: Int, initial: TransformerPolicy?, rewardModel: TransformerPolicy?,
+         companions makeCompanions: (TransformerPolicy) -> [TransformerPolicy] = { _ in [] }) throws {
+        let task = try TaskRegistry.task(named: settings.task)
+        generator = SeededGenerator(seed: settings.seed)
+        policy = try codec.startingPolicy(initial: initial, model: settings.model, generator: &generator)
+        companions = makeCompanions(policy)
+        steps = settings.steps
+        evaluationInterval = settings.evaluationInterval
+        optimizer = TokenOptimizer(
+            parameters: policy.parameters + companions.flatMap(\.parameters),
+            adam: .init(learningRate: Float(settings.learningRate), beta1: Float(settings.adamBeta1),
+                        beta2: Float(settings.adamBeta2), epsilon: Float(settings.adamEpsilon),
+                        weightDecay: Float(settings.weightDecay)),
+            baseLearningRate: settings.learningRate,
+            schedule: tokenLearningRateSchedule(decay: settings.decayLearningRate, steps: settings.steps),
+            maximumGradientNorm: settings.gradientNormLimit.map(Float.init) ?? .infinity)
+        rollout = TokenRollout(task: task, codec: codec, rewardModel: rewardModel.map(RewardModelScorer.init),
+                               promptsPerStep: settings.promptsPerStep, groupSize: groupSize,
+                               maxNewTokens: settings.maxNewTokens, temperature: settings.temperature)
+        evaluator = TokenEvaluator(task: task, codec: codec, promptCount: settings.evaluationPrompts,
+                                   seed: settings.seed, maxNewTokens: settings.maxNewTokens)
+    }
+
+    /// Runs the steps; `update` is the algorithm: it takes the generation batch of `step` and steps the
+    /// optimizer.
+    func run(events: TrainingEventSink, shouldStop: () -> Bool,
+             update: (TokenRolloutBatch, _ step: Int) throws -> TokenUpdate) throws -> TokenTrainingResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var samplingSeconds = 0.0, updateSeconds = 0.0
+        var completionsUsed = 0
+        for step in 1...steps {
+            if shouldStop() { throw TrainingError.interrupted(step: step - 1) }
+            optimizer.scheduleLearningRate(step: step)
+
+            // 1. Generation: G completions per prompt, scored.
+            let samplingStart = clock.now
+            let batch = try rollout.collect(policy: policy, generator: &generator)
+            completionsUsed += batch.rows
+            samplingSeconds += samplingStart.secondsUntilNow
+
+            // 2. The algorithm's update on the generation batch.
+            let updateStart = clock.now
+            let outcome = try update(batch, step)
+            updateSeconds += updateStart.secondsUntilNow
+
+            var metrics = outcome.statistics.merging(batch.metrics) { _, rollout in rollout }
+            metrics["grad_norm"] = Double(outcome.gradientNorm)
+            metrics["learning_rate"] = Double(optimizer.learningRate)
+            try events(.metrics(step: step, samplesSeen: completionsUsed, values: metrics))
+            let isLast = step == steps
+            if step == 1 || step % Self.sampleInterval == 0 || isLast {
+                try events(.samples(step: step, batch.samples(prompts: Self.loggedPrompts, update: outcome)))
+            }
+
+            // 3. Greedy evaluation on held-out prompts, samples and a checkpoint.
+            if isLast || (evaluationInterval > 0 && step % evaluationInterval == 0) {
+                let (evaluation, samples) = try evaluator.evaluate(policy)
+                try events(.metrics(step: step, samplesSeen: completionsUsed, values: evaluation.metrics))
+                try events(.samples(step: step, samples))
+                try events(.progress(String(
+                    format: "step %d/%d  completions %d  reward %.3f  greedy exact %.1f%%  (%.1f s)", step,
+                    steps, completionsUsed, metrics["reward"] ?? .nan, 100 * evaluation.exactMatch,
+                    start.secondsUntilNow)))
+                try events(policy.checkpoint(step: step))
+                if isLast {
+                    return TokenTrainingResult(
+                        evaluation: evaluation, steps: step, completions: completionsUsed,
+                        wallSeconds: start.secondsUntilNow, samplingSeconds: samplingSeconds,
+                        updateSeconds: updateSeconds)
+                }
+            }
+        }
+        preconditionFailure("the last step returns")
+    }
+}
+
+/// The mean of `values` over the positions where `mask` is 1: the per-token mean of a (B, T−1) quantity over
+/// completion tokens, as TRL's masked means.
+func maskedMean(_ values: [Float], mask: [Double]) -> Double {
+    var total = 0.0, count = 0.0
+    for (value, weight) in zip(values, mask) where weight != 0 {
+        total += Double(value) * weight
+        count += weight
+    }
+    return count > 0 ? total / count : 0
+}
