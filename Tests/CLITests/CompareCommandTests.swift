@@ -35,4 +35,28 @@ import Testing
         let offset = header.distance(from: header.startIndex, to: column)
         #expect(cartLine.dropFirst(offset).hasPrefix("—"))
     }
+
+    /// The token trainers' step metrics get their own columns; a run that did not log one (SFT) shows "—".
+    @Test func tokenStepMetricsHaveTheirOwnColumns() throws {
+        let cli = CommandRunner()
+        #expect(try cli.run("train", "sft", "--task", "sort", "--steps", "2", "--batch-size", "4", "--name", "sft")
+            .status == 0)
+        let grpo = try cli.run("train", "grpo", "--task", "sort", "--steps", "2", "--prompts", "2", "--samples", "4",
+                               "--eval-prompts", "4", "--beta", "0.04", "--name", "grpo")
+        #expect(grpo.status == 0, "\(grpo.stderr)")
+        let json = try cli.run("compare", "grpo", "sft", "--json")
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        let grpoLatest = try #require(rows[0]["latest"] as? [String: Double])
+        let sftLatest = try #require(rows[1]["latest"] as? [String: Double])
+        for metric in ["reward", "reward_std", "entropy", "completions/clipped_ratio", "kl"] {
+            #expect(grpoLatest[metric] != nil && sftLatest[metric] == nil, "\(metric)")
+        }
+        let table = try cli.run("compare", "grpo", "sft")
+        let lines = table.stdout.split(separator: "\n").map(String.init)
+        let header = try #require(lines.first)
+        #expect(header.contains(" reward_std ") && header.contains(" entropy ") && header.contains(" kl "), "\(header)")
+        let sftLine = try #require(lines.first { $0.hasPrefix("sft ") })
+        let column = try #require(header.range(of: " entropy ")).lowerBound
+        #expect(sftLine.dropFirst(header.distance(from: header.startIndex, to: column) + 1).hasPrefix("—"))
+    }
 }
