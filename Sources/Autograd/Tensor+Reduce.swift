@@ -98,30 +98,36 @@ extension Tensor {
         }
     }
 
-    /// log Σ exp along `axis`, computed stably (shifted by the maximum). Gradient: softmax.
+    /// log Σ exp along `axis`, computed stably (shifted by the maximum) by `RowSoftmax`, the lab's one
+    /// softmax. Gradient: softmax.
     public func logSumExp(axis: Int, keepingDimensions: Bool = false) -> Tensor {
         let axis = resolvedAxis(axis)
         let (outer, extent, inner) = axisLayout(axis)
         var out = [Float](repeating: 0, count: outer * inner)
-        for o in 0..<outer {
-            for i in 0..<inner {
-                var m = -Float.infinity
-                for a in 0..<extent { m = Swift.max(m, data[(o * extent + a) * inner + i]) }
-                var s: Float = 0
-                for a in 0..<extent { s += Foundation.exp(data[(o * extent + a) * inner + i] - m) }
-                out[o * inner + i] = m + Foundation.log(s)
+        // softmax along the axis, kept for the backward, laid out as the input.
+        var probabilities = [Float](repeating: 0, count: count)
+        var row = [Float](repeating: 0, count: extent)
+        row.withUnsafeMutableBufferPointer { row in
+            guard let row = row.baseAddress else { return }
+            for o in 0..<outer {
+                for i in 0..<inner {
+                    for a in 0..<extent { row[a] = data[(o * extent + a) * inner + i] }
+                    let (m, total) = RowSoftmax.probabilities(row, into: row, count: extent)
+                    out[o * inner + i] = RowSoftmax.logNormalizer(maximum: m, total: total)
+                    for a in 0..<extent { probabilities[(o * extent + a) * inner + i] = row[a] }
+                }
             }
         }
         return Tensor.result(
             shape: reducedShape(axis, keepingDimensions: keepingDimensions), data: out, parents: [self]
         ) { output in
-            let g = output.grad!, y = output.data, x = self.data
+            let g = output.grad!
             self.accumulateGradient { gx in
                 for o in 0..<outer {
                     for a in 0..<extent {
                         for i in 0..<inner {
                             let k = (o * extent + a) * inner + i
-                            gx[k] += g[o * inner + i] * Foundation.exp(x[k] - y[o * inner + i])
+                            gx[k] += g[o * inner + i] * probabilities[k]
                         }
                     }
                 }

@@ -1,12 +1,20 @@
 import Foundation
 
-// Softmax, log-softmax and the fused softmax-cross-entropy, along the last axis.
+// Softmax, log-softmax and the fused softmax-cross-entropy, along the last axis, and `RowSoftmax`, the
+// row kernel they share with every sampler.
 
-extension Tensor {
-    /// Writes exp(x_j − max x) for one row of k logits into `destination`; returns the maximum and the sum.
+/// The lab's one softmax of a row of logits: the tape's `softmax`, `logSoftmax`, `crossEntropy` and
+/// `logSumExp` run it, and so do the samplers off the tape (`Categorical.draw` in Policies, used by
+/// `MLPActorCritic.act` and the KV-cache sampler), so an action's or a token's log-probability at
+/// sampling time is the one the update computes from the same logits, to the bit. The exponential is
+/// the lab's vectorised exp (Kernels/FastMath.swift), not libm's `expf` (≈ 2 ulp apart).
+public enum RowSoftmax {
+    /// Writes exp(x_j − max x) for a row of k logits into `destination` (which may be `row`), and returns
+    /// max x and the sum of those exponentials taken in order j = 0, 1, …: the softmax's unnormalised
+    /// weights, with log Z = `logNormalizer(maximum:total:)`.
     @inline(__always)
-    static func shiftedExponentials(
-        _ row: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, _ k: Int
+    public static func exponentials(
+        _ row: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count k: Int
     ) -> (maximum: Float, total: Float) {
         var m = -Float.infinity
         for j in 0..<k { m = Swift.max(m, row[j]) }
@@ -17,18 +25,24 @@ extension Tensor {
         return (m, total)
     }
 
-    /// Writes softmax(x) of one row of k logits into `destination`; returns the maximum and the sum of
-    /// the shifted exponentials (log Z = maximum + log total).
+    /// Writes softmax(x) of a row of k logits into `destination` (which may be `row`); returns what
+    /// `exponentials` returns.
     @inline(__always)
-    static func softmaxRow(
-        _ row: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, _ k: Int
+    public static func probabilities(
+        _ row: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count k: Int
     ) -> (maximum: Float, total: Float) {
-        let (m, total) = shiftedExponentials(row, into: destination, k)
+        let (m, total) = exponentials(row, into: destination, count: k)
         let inverse = 1 / total
         for j in 0..<k { destination[j] *= inverse }
         return (m, total)
     }
 
+    /// log Z = max x + log Σ_j exp(x_j − max x): log softmax(x)_j = x_j − log Z.
+    @inline(__always)
+    public static func logNormalizer(maximum: Float, total: Float) -> Float { maximum + Foundation.log(total) }
+}
+
+extension Tensor {
     /// Runs `body` over rows 0..<rows of a row-wise op (`width` floats a row), split over the kernel
     /// threads when the rows are many enough to pay for the hand-off. `body` must touch only its rows'
     /// memory; each row is computed the same way whichever thread runs it, so the result does not
@@ -47,7 +61,9 @@ extension Tensor {
         var out = [Float](repeating: 0, count: count)
         data.withUnsafeBufferPointer { x in
             out.withUnsafeMutableBufferPointer { o in
-                for r in 0..<rows { _ = Tensor.softmaxRow(x.baseAddress! + r * k, into: o.baseAddress! + r * k, k) }
+                for r in 0..<rows {
+                    _ = RowSoftmax.probabilities(x.baseAddress! + r * k, into: o.baseAddress! + r * k, count: k)
+                }
             }
         }
         return Tensor.result(shape: shape, data: out, parents: [self]) { output in
@@ -75,8 +91,8 @@ extension Tensor {
                     Tensor.parallelRows(rows, width: k) { range in
                         for r in range {
                             let row = x + r * k, dst = o + r * k
-                            let (m, total) = Tensor.softmaxRow(row, into: p + r * k, k)
-                            let logZ = m + Foundation.log(total)
+                            let (m, total) = RowSoftmax.probabilities(row, into: p + r * k, count: k)
+                            let logZ = RowSoftmax.logNormalizer(maximum: m, total: total)
                             for j in 0..<k { dst[j] = row[j] - logZ }
                         }
                     }
@@ -123,8 +139,8 @@ extension Tensor {
                     Tensor.parallelRows(rows, width: k) { range in
                         for r in range where targets[r] != ignoreIndex {
                             let row = x + r * k
-                            let (m, s) = Tensor.softmaxRow(row, into: p + r * k, k)
-                            l[r] = -Double(row[targets[r]] - m - Foundation.log(s))
+                            let (m, s) = RowSoftmax.probabilities(row, into: p + r * k, count: k)
+                            l[r] = -Double(row[targets[r]] - RowSoftmax.logNormalizer(maximum: m, total: s))
                         }
                     }
                 }

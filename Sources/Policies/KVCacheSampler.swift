@@ -76,7 +76,7 @@ extension TransformerPolicy {
             // Prefill: one batched forward over the distinct prompts (a GRPO batch repeats each prompt G
             // times) fills every row's cache for positions 0..<L and gives the logits of the first new token.
             let logits = prefill(prompts: prompts, cache: cache)
-            var scratch = [Float](repeating: 0, count: vocabulary)
+            var scratch = SamplingScratch(vocabulary: vocabulary)
             for b in 0..<batch {
                 let (token, logProbability) = Self.choose(
                     logits, row: b, vocabulary: vocabulary, options: options, scratch: &scratch, generator: &generator)
@@ -88,7 +88,7 @@ extension TransformerPolicy {
             if finished.allSatisfy({ $0 }) { return completions }
             firstPosition = longest
         }
-        var scratch = [Float](repeating: 0, count: vocabulary)
+        var scratch = SamplingScratch(vocabulary: vocabulary)
         for position in firstPosition..<lastPosition {
             let (logits, _) = decodeStep(tokens: current, position: position, cache: cache)
             for b in 0..<batch {
@@ -152,31 +152,33 @@ extension TransformerPolicy {
         return last
     }
 
-    /// Picks a token from row `row` of a (B, V) logits array (temperature, then top-k); returns it with
-    /// its log-probability under the sampling distribution. `scratch` (V floats) holds the weights, so
-    /// no row is copied.
+    /// Picks a token from row `row` of a (B, V) logits array (temperature, then top-k, then
+    /// `Categorical.draw`); returns it with its log-probability under the sampling distribution.
+    /// `scratch` holds the scaled logits and the weights, so no row is copied to a new array.
     static func choose(
-        _ logits: [Float], row: Int, vocabulary: Int, options: SamplingOptions, scratch: inout [Float],
+        _ logits: [Float], row: Int, vocabulary: Int, options: SamplingOptions, scratch: inout SamplingScratch,
         generator: inout SeededGenerator
     ) -> (Int, Float) {
         let base = row * vocabulary
-        for v in 0..<vocabulary {
-            scratch[v] = options.greedy ? logits[base + v] : logits[base + v] / options.temperature
+        // x · (1/T), as `nextTokenLogProbabilities` scales the logits on the tape.
+        let inverseTemperature = options.greedy ? 1 : 1 / options.temperature
+        for v in 0..<vocabulary { scratch.logits[v] = logits[base + v] * inverseTemperature }
+        let scaledLogits = scratch.logits  // shares the buffer (no copy): `draw` writes only the weights
+        return scaledLogits.withUnsafeBufferPointer { scaled in
+            Categorical.draw(
+                logits: scaled.baseAddress!, count: vocabulary, greedy: options.greedy, topK: options.topK,
+                weights: &scratch.weights, generator: &generator)
         }
-        if let k = options.topK, k < vocabulary {
-            let threshold = scratch.sorted(by: >)[max(0, k - 1)]
-            for v in 0..<vocabulary where scratch[v] < threshold { scratch[v] = -.infinity }
-        }
-        var maximum = -Float.infinity
-        for v in 0..<vocabulary { maximum = max(maximum, scratch[v]) }
-        var total: Float = 0
-        var best = 0
-        for v in 0..<vocabulary {
-            scratch[v] = Foundation.exp(scratch[v] - maximum)
-            total += scratch[v]
-            if scratch[v] > scratch[best] { best = v }
-        }
-        let token = options.greedy ? best : generator.nextCategorical(weights: scratch)
-        return (token, Foundation.log(scratch[token] / total))
+    }
+}
+
+/// The sampler's per-row working memory, allocated once per `sample` call: the temperature-scaled
+/// logits of a row and the weights `Categorical.draw` draws from (V floats each).
+struct SamplingScratch {
+    var logits: [Float]
+    var weights: [Float]
+    init(vocabulary: Int) {
+        logits = [Float](repeating: 0, count: vocabulary)
+        weights = logits
     }
 }

@@ -73,42 +73,33 @@ public final class MLPActorCritic: Module {
         public var values: [Float]
     }
 
-    /// Rollout-time decision without recording the tape. `greedy` takes the mode (argmax / mean).
+    /// Rollout-time decision without recording the tape. `greedy` takes the mode (argmax / mean). The
+    /// draws and their log-probabilities are `Categorical`'s and `DiagonalGaussian`'s, as in `evaluate`.
     public func act(
         observations: [Float], count: Int, generator: inout SeededGenerator, greedy: Bool = false
     ) -> Decision {
         Tensor.withoutGradients {
             let x = Tensor(shape: [count, config.observationSize], data: observations)
             let values = critic(x).data
-            let out = actor(x).data
+            let out = actor(x)
             var decision = Decision(discreteActions: [], continuousActions: [], logProbabilities: [], values: values)
             switch config.head {
             case .categorical(let n):
                 decision.discreteActions.reserveCapacity(count)
-                for i in 0..<count {
-                    let logits = out[(i * n)..<((i + 1) * n)]
-                    let m = logits.max()!
-                    let weights = logits.map { Foundation.exp($0 - m) }
-                    let total = weights.reduce(0, +)
-                    let action =
-                        greedy
-                        ? weights.indices.max { weights[$0] < weights[$1] }!
-                        : generator.nextCategorical(weights: weights)
-                    decision.discreteActions.append(action)
-                    decision.logProbabilities.append(logits[logits.startIndex + action] - m - Foundation.log(total))
-                }
-            case .gaussian(let d):
-                let logStd = logStandardDeviation!.data
-                for i in 0..<count {
-                    var logProbability: Float = 0
-                    for j in 0..<d {
-                        let mean = out[i * d + j], std = Foundation.exp(logStd[j])
-                        let noise: Float = greedy ? 0 : Float(generator.nextNormal())
-                        decision.continuousActions.append(mean + std * noise)
-                        logProbability += -0.5 * noise * noise - logStd[j] - 0.5 * Float(Foundation.log(2 * Double.pi))
+                decision.logProbabilities.reserveCapacity(count)
+                var weights = [Float](repeating: 0, count: n)
+                out.data.withUnsafeBufferPointer { logits in
+                    for i in 0..<count {
+                        let (action, logProbability) = Categorical.draw(
+                            logits: logits.baseAddress! + i * n, count: n, greedy: greedy, weights: &weights,
+                            generator: &generator)
+                        decision.discreteActions.append(action)
+                        decision.logProbabilities.append(logProbability)
                     }
-                    decision.logProbabilities.append(logProbability)
                 }
+            case .gaussian:
+                (decision.continuousActions, decision.logProbabilities) = DiagonalGaussian.draw(
+                    means: out, logStandardDeviations: logStandardDeviation!, greedy: greedy, generator: &generator)
             }
             return decision
         }
@@ -129,19 +120,14 @@ public final class MLPActorCritic: Module {
         let out = actor(observations)
         switch config.head {
         case .categorical:
-            let logp = out.logSoftmax()  // (N, A)
+            let logp = Categorical.logProbabilities(logits: out)  // (N, A)
             let chosen = logp.pick(actions.map { Int($0) })  // (N)
-            let entropy = -(logp.exp() * logp).sum(axis: 1)  // (N)
-            return (chosen, entropy, values)
+            return (chosen, Categorical.entropy(logProbabilities: logp), values)
         case .gaussian(let d):
             let logStd = logStandardDeviation!  // (1, d)
-            let target = Tensor(shape: [count, d], data: actions)
-            let z = (target - out) / logStd.exp()  // (N, d)
-            let constant = Float(0.5 * Foundation.log(2 * Double.pi))
-            let logp = ((z.square() * -0.5 - logStd) - constant).sum(axis: 1)
-            let entropyPerDimension = logStd + Float(0.5 + 0.5 * Foundation.log(2 * Double.pi))
-            let entropy = (entropyPerDimension + Tensor(zeros: [count, d])).sum(axis: 1)
-            return (logp, entropy, values)
+            let logp = DiagonalGaussian.logProbabilities(
+                actions: Tensor(shape: [count, d], data: actions), means: out, logStandardDeviations: logStd)
+            return (logp, DiagonalGaussian.entropy(logStandardDeviations: logStd, rows: count), values)
         }
     }
 }

@@ -66,22 +66,15 @@ public final class TransformerPolicy: Module {
         return pick(scaled, targets: targets, entropies: &entropies)  // (B, T−1)
     }
 
-    /// log-softmax of `scaled` (…, V) at `targets`; with `entropies` non-nil, also each position's entropy
-    /// H = −Σ_v π_v log π_v, read off the same log-softmax, off the tape: no extra forward pass, and the
-    /// log-probs are the same bits either way.
+    /// log-softmax of `scaled` (…, V) at `targets` (`Categorical`); with `entropies` non-nil, also each
+    /// position's entropy H = −Σ_v π_v log π_v, read off the same log-softmax, off the tape: no extra
+    /// forward pass, and the log-probs are the same bits either way.
     static func pick(_ scaled: Tensor, targets: [Int], entropies: inout [Float]?) -> Tensor {
-        let logSoftmax = scaled.logSoftmax()
-        if entropies != nil { entropies = nextTokenEntropies(logSoftmax: logSoftmax.data, width: scaled.shape.last!) }
-        return logSoftmax.pick(targets)
-    }
-
-    /// H = −Σ_v exp(l_v)·l_v of each row of `width` log-probabilities.
-    public static func nextTokenEntropies(logSoftmax: [Float], width: Int) -> [Float] {
-        stride(from: 0, to: logSoftmax.count, by: width).map { start in
-            var entropy: Float = 0
-            for l in logSoftmax[start..<(start + width)] where l > -.infinity { entropy -= Foundation.exp(l) * l }
-            return entropy
+        let logProbabilities = Categorical.logProbabilities(logits: scaled)
+        if entropies != nil {
+            entropies = Categorical.entropies(logProbabilities: logProbabilities.data, width: scaled.shape.last!)
         }
+        return logProbabilities.pick(targets)
     }
 
     /// log π(x_{t+1} | x_≤t) for every position t < T−1 of each row: (B, T−1), on the tape.

@@ -68,7 +68,7 @@ import TestSupport
         var tokens = [[Int]](repeating: [], count: prompts.count)
         var logProbabilities = [[Float]](repeating: [], count: prompts.count)
         let budget = min(options.maxNewTokens, Self.config.contextLength - testCase.promptLength)
-        var scratch = [Float](repeating: 0, count: vocabulary)
+        var scratch = SamplingScratch(vocabulary: vocabulary)
         for _ in 0..<budget {
             let time = sequences[0].count
             let logits = Tensor.withoutGradients {

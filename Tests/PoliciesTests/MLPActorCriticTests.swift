@@ -6,10 +6,10 @@ import Testing
 import Randomness
 import TestSupport
 
-/// `act` (the rollout, no tape) and `evaluate` (the update, on the tape) compute an action's
-/// log-probability separately; PPO's ratio is exp(evaluate − act), so they must agree, and the entropy
-/// that `evaluate` reports must be the distribution's that `act` samples from. Categorical and diagonal
-/// Gaussian heads, through the public API only.
+/// `act` (the rollout, no tape) and `evaluate` (the update, on the tape) take an action's log-probability
+/// from the same `Categorical` / `DiagonalGaussian` code; PPO's ratio is exp(evaluate − act), so they
+/// must agree to the bit on the same observations, and the entropy that `evaluate` reports must be the
+/// distribution's that `act` samples from. Categorical and diagonal Gaussian heads, through the public API.
 @Suite struct MLPActorCriticTests {
     static func observations(_ count: Int, size: Int, generator: inout SeededGenerator) -> [Float] {
         (0..<(count * size)).map { _ in 2 * generator.nextUniformFloat() - 1 }
@@ -39,7 +39,7 @@ import TestSupport
         let evaluated = Tensor.withoutGradients {
             policy.evaluate(observations: x, actions: decision.discreteActions.map(Float.init))
         }
-        #expect(maxRelativeDifference(decision.logProbabilities, evaluated.logProbabilities.data) <= 1e-5)
+        #expect(decision.logProbabilities == evaluated.logProbabilities.data, "one categorical log-probability")
         #expect(maxRelativeDifference(decision.values, evaluated.values.data) <= 1e-6)
         #expect(Set(decision.discreteActions).count >= 3, "the samples should reach most actions")
 
@@ -76,8 +76,7 @@ import TestSupport
             let evaluated = Tensor.withoutGradients {
                 policy.evaluate(observations: x, actions: decision.continuousActions)
             }
-            let difference = maxRelativeDifference(decision.logProbabilities, evaluated.logProbabilities.data)
-            #expect(difference <= 1e-5, "greedy \(greedy)")
+            #expect(decision.logProbabilities == evaluated.logProbabilities.data, "greedy \(greedy)")
             #expect(maxRelativeDifference(decision.values, evaluated.values.data) <= 1e-6)
         }
         // The mode is the most likely action: its log-density is above every sampled action's.

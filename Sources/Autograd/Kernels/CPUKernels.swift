@@ -209,9 +209,9 @@ public enum CPUKernels {
             width: width, into: out, accumulate: accumulate)
     }
 
-    /// Softmax of n floats in place (the row kernel of `Tensor.softmax`).
+    /// Softmax of n floats in place (`RowSoftmax`, the row kernel of `Tensor.softmax`).
     public static func softmax(inPlace x: UnsafeMutablePointer<Float>, count n: Int) {
-        _ = Tensor.softmaxRow(x, into: x, n)
+        _ = RowSoftmax.probabilities(x, into: x, count: n)
     }
 
     /// Floats of one (sequence, head)'s attention weights (the forward's output, the backward's input).
