@@ -12,12 +12,21 @@ struct ControlRunOptions: ParsableArguments {
     @Option(help: "γ, the discount (default: the algorithm's).") var gamma: Double?
     @Option(help: "Greedy evaluation episodes at the end.") var evalEpisodes: Int = 20
     @Option(help: "Run name.") var name: String?
+    @Option(help: ArgumentHelp("Stop after this many seconds of training: the update under way finishes, "
+        + "then the run is evaluated and finished; --total-steps stays the cap."))
+    var maxSeconds: Double?
+
+    /// The --max-seconds allowance, started now: make it just before `train`.
+    func budget() -> WallClockBudget { WallClockBudget(seconds: maxSeconds) }
 
     /// Refuses an unknown environment, then the algorithm's own checks, as one-line usage errors.
     func check(_ validateConfig: () throws -> Void) throws {
         guard EnvironmentIDs.all.contains(env) else {
             throw ValidationError(
                 "unknown environment '\(env)'; choose one of \(EnvironmentIDs.all.joined(separator: ", "))")
+        }
+        if let maxSeconds, !(maxSeconds > 0) {
+            throw ValidationError("--max-seconds must be positive (or left out for no time limit)")
         }
         do { try validateConfig() } catch { throw ValidationError("\(error)") }
     }

@@ -10,8 +10,8 @@ extension PolicyLab {
     /// `policylab demo`: the lab end to end on built-in data.
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the lab end to end: import the shipped datasets, SFT → DPO and SFT → GRPO vs token PPO "
-                + "vs RLOO on `sort`, PPO on CartPole, then compare.",
+            abstract: "Run the lab end to end: import the shipped datasets, SFT → DPO, a study of GRPO vs token PPO "
+                + "vs RLOO from the SFT policy on `sort` (3 seeds each), PPO on CartPole, then compare.",
             discussion: "Everything is recorded in the database; the comparison chart is written next to it as an SVG "
                 + "report.")
 
@@ -89,44 +89,20 @@ extension PolicyLab {
                 try dpoTrainer.train(events: recorder.handle, shouldStop: { Interruption.requested })
             }
 
-            // 4. GRPO vs token PPO vs RLOO from the SFT policy, same completion budget (each from its own copy
-            // of the SFT weights).
+            // 4. GRPO vs token PPO vs RLOO from the SFT policy: a study, every run at the same completion
+            // budget from its own copy of the SFT weights, over three seeds, so a difference can be told
+            // from seed noise.
             let steps = quick ? 40 : 200
-            let evaluationInterval = quick ? 0 : 50
-            say("[4/6] GRPO, token PPO and RLOO from the SFT policy, \(steps * 64) completions each")
-            var rlRuns: [RunInfo] = []
-            func recordTokenRL(
-                _ algorithm: String, configJSON: String,
-                _ train: (TrainingEventSink, () -> Bool) throws -> TokenTrainingResult
-            ) throws {
-                let spec = RunSpec(
-                    name: runName(algorithm), algorithm: algorithm, target: "sort",
-                    parentRunID: sftRun.id, configJSON: configJSON, seed: seed)
-                rlRuns.append(
-                    try record(store, spec) { recorder in
-                        try train(recorder.handle, { Interruption.requested })
-                    })
-            }
-            func sftWeights() throws -> TransformerPolicy { try loadPolicy(run: sftRun.name, store: store).1 }
-            var grpo = GRPOTrainerConfig(task: "sort")
-            (grpo.seed, grpo.steps, grpo.evaluationInterval) = (seed, steps, evaluationInterval)
-            grpo.evaluationPrompts = 128
-            try recordTokenRL(
-                "grpo", configJSON: configJSON(grpo),
-                try GRPOTrainer(config: grpo, initial: try sftWeights()).train)
-            var ppo = TokenPPOTrainerConfig(task: "sort")
-            (ppo.seed, ppo.steps, ppo.evaluationInterval) = (seed, steps, evaluationInterval)
-            ppo.evaluationPrompts = 128
-            try recordTokenRL(
-                "token-ppo", configJSON: configJSON(ppo),
-                try TokenPPOTrainer(config: ppo, initial: try sftWeights()).train)
-            var rloo = RLOOTrainerConfig(task: "sort")
-            (rloo.seed, rloo.steps, rloo.evaluationInterval) = (seed, steps, evaluationInterval)
-            rloo.evaluationPrompts = 128
-            try recordTokenRL(
-                "rloo", configJSON: configJSON(rloo),
-                try RLOOTrainer(config: rloo, initial: try sftWeights()).train)
-
+            let studyName = runName("rl")
+            let studySeeds = "\(seed)-\(seed + UInt64(Self.studySeeds) - 1)"
+            say("[4/6] study \(studyName): GRPO, token PPO and RLOO from the SFT policy, \(steps * 64) completions "
+                + "each, seeds \(studySeeds)")
+            let study = try PolicyLab.Study.RunStudy.parse([
+                studyName, "--task", "sort", "--algorithms", "grpo,token-ppo,rloo", "--seeds", studySeeds,
+                "--budget", "completions=\(steps * 64)", "--init", sftRun.name, "--db", options.databasePath,
+                "--", "--eval-prompts", "128", "--eval-interval", quick ? "0" : "50",
+            ])
+            try study.run()
             // 5. PPO on CartPole.
             say("[5/6] PPO on CartPole-v1")
             var cartPole = ControlPPOConfig.defaults(for: "CartPole-v1")
@@ -142,13 +118,14 @@ extension PolicyLab {
                     events: recorder.handle, shouldStop: { Interruption.requested })
             }
 
-            // 6. The comparison and the report.
+            // 6. The study's summary, which differences are significant, and the report.
             say("[6/6] comparison")
             let report = URL(fileURLWithPath: options.databasePath).deletingPathExtension().path + "-report.svg"
-            let compare = try Compare.parse(
-                ["--db", options.databasePath, "--svg", report, "--metric", "reward"]
-                    + rlRuns.map(\.name))
-            try compare.run()
+            let show = try PolicyLab.Study.Show.parse(
+                [studyName, "--db", options.databasePath, "--svg", report, "--metric", "reward"])
+            try show.run()
+            print("")
+            print(try significanceSummary(study: studyName, store: store))
             print("")
             let others = try Compare.parse(["--db", options.databasePath, sftRun.name, dpoRun.name, cartPoleRun.name])
             try others.run()
@@ -158,11 +135,32 @@ extension PolicyLab {
                 """
 
                 Try next:
-                  policylab inspect \(rlRuns[0].name)                   # what GRPO generated while training
+                  policylab study show \(studyName)               # the study again (--json, --svg)
+                  policylab inspect \(studyName)__grpo__\(seed)          # what GRPO generated while training
                   policylab sample \(dpoRun.name) --prompt 315204= -n 5     # sample from the DPO policy
-                  policylab compare \(rlRuns.map(\.name).joined(separator: " ")) --svg chart.svg
                   policylab runs show \(cartPoleRun.name)
                 """)
+        }
+
+        /// Seeds per configuration of the demo's study.
+        static let studySeeds = 3
+
+        /// One line per pair of configurations and evaluation metric: the difference of means, its 95 % interval
+        /// and whether the interval excludes 0 (significant) or not (within seed noise at this many seeds).
+        func significanceSummary(study name: String, store: Store) throws -> String {
+            let report = try StudyReport.make(study: try store.study(name), store: store)
+            var lines = ["which differences are significant (95 % bootstrap CI of the difference of means excludes 0, "
+                + "\(Self.studySeeds) seeds each):"]
+            for difference in report.differences where difference.metric.hasPrefix("eval/") {
+                let interval = difference.interval.map {
+                    String(format: "[%+.3f, %+.3f]", $0.lower, $0.upper)
+                } ?? "—"
+                lines.append(String(
+                    format: "  %@ %@ − %@: %+.3f %@ → %@", difference.metric, difference.first, difference.second,
+                    difference.difference, interval,
+                    difference.excludesZero ? "significant" : "not significant"))
+            }
+            return lines.joined(separator: "\n")
         }
 
         /// Runs a trainer under a recorder and returns the finished run.

@@ -17,8 +17,13 @@ struct StudyPlan: Codable, Equatable {
     /// Configuration names, in the order given: the algorithm as `train` names it (`token-ppo` for PPO on a task).
     var configurations: [String]
     var seeds: [UInt64]
-    /// Samples per run: completions for a task, environment steps for an environment.
+    /// Samples per run: completions for a task, environment steps for an environment. With `seconds`, the
+    /// cap (and the learning-rate schedule's length); 0: no cap besides the clock.
     var budget: Int
+    /// Wall-clock seconds per run (`--budget seconds=S`): every run trains until S seconds have passed
+    /// (`train … --max-seconds S`), so configurations get the same compute rather than the same data; nil:
+    /// the budget is `budget` samples.
+    var seconds: Double?
     /// Token studies: prompts per step and completions per prompt (G); their product divides the budget.
     var prompts: Int?
     var samples: Int?
@@ -35,8 +40,13 @@ struct StudyPlan: Codable, Equatable {
     /// Options the plan sets itself, so they cannot also come after `--`.
     static let reservedOptions: Set = [
         "--task", "--env", "--seed", "--steps", "--total-steps", "--prompts", "--samples", "--init", "--name", "--db",
-        "--json", "--help", "-h",
+        "--json", "--help", "-h", "--max-seconds",
     ]
+    /// Under a seconds budget without a sample cap: a step count no run reaches in practice (token update
+    /// steps; environment steps), so the clock ends every run. A linearly decayed learning rate then stays
+    /// near its start: give `completions=N` / `steps=N` too to set the schedule's length.
+    static let uncappedTokenSteps = 1_000_000
+    static let uncappedEnvironmentSteps = 1_000_000_000
 
     var targetName: String {
         switch target {
@@ -46,10 +56,23 @@ struct StudyPlan: Codable, Equatable {
 
     /// The budget as the user wrote it.
     var budgetDescription: String {
+        let samples: String
         switch target {
-        case .task: "completions=\(budget)"
-        case .environment: "steps=\(budget)"
+        case .task: samples = "completions=\(budget)"
+        case .environment: samples = "steps=\(budget)"
         }
+        guard let seconds else { return samples }
+        return "seconds=\(Self.format(seconds))" + (budget > 0 ? ",\(samples)" : "")
+    }
+
+    /// `60`, `0.5`: seconds as written, without a trailing `.0`.
+    static func format(_ seconds: Double) -> String {
+        seconds == seconds.rounded() && abs(seconds) < 1e15 ? String(Int(seconds)) : "\(seconds)"
+    }
+
+    /// Update steps of a token run: the completions budget spent `prompts × samples` at a time.
+    private var tokenSteps: Int {
+        budget > 0 ? budget / ((prompts ?? 8) * (samples ?? 8)) : Self.uncappedTokenSteps
     }
 
     /// The budget and the step count it becomes, for the first line `study run` prints.
@@ -57,10 +80,18 @@ struct StudyPlan: Codable, Equatable {
         switch target {
         case .task:
             let prompts = prompts ?? 8, samples = samples ?? 8
-            return "\(budgetDescription) (\(budget / (prompts * samples)) steps of \(prompts) prompts × \(samples) "
-                + "completions)"
+            if let seconds, budget == 0 {
+                return "\(budgetDescription) (train --max-seconds \(Self.format(seconds)), steps of \(prompts) "
+                    + "prompts × \(samples) completions until the clock runs out)"
+            }
+            return "\(budgetDescription) (\(tokenSteps) steps of \(prompts) prompts × \(samples) completions"
+                + (seconds.map { ", or fewer when \(Self.format($0)) s run out)" } ?? ")")
         case .environment:
-            return "\(budgetDescription) (--total-steps \(budget))"
+            if let seconds, budget == 0 {
+                return "\(budgetDescription) (train --max-seconds \(Self.format(seconds)))"
+            }
+            return "\(budgetDescription) (--total-steps \(budget)"
+                + (seconds.map { ", or fewer when \(Self.format($0)) s run out)" } ?? ")")
         }
     }
 
@@ -75,18 +106,18 @@ struct StudyPlan: Codable, Equatable {
         var arguments: [String]
         switch target {
         case .task(let task):
-            let prompts = prompts ?? 8, samples = samples ?? 8
             arguments = [
                 Self.taskAlgorithms[configuration] ?? configuration, "--task", task,
-                "--steps", "\(budget / (prompts * samples))", "--prompts", "\(prompts)", "--samples", "\(samples)",
+                "--steps", "\(tokenSteps)", "--prompts", "\(prompts ?? 8)", "--samples", "\(samples ?? 8)",
             ]
             if let initRun { arguments += ["--init", initRun] }
         case .environment(let environment):
             arguments = [
                 Self.environmentAlgorithms[configuration] ?? configuration, "--env", environment,
-                "--total-steps", "\(budget)",
+                "--total-steps", "\(budget > 0 ? budget : Self.uncappedEnvironmentSteps)",
             ]
         }
+        if let seconds { arguments += ["--max-seconds", "\(seconds)"] }
         return arguments + ["--seed", "\(seed)", "--name", runName, "--db", databasePath] + trainOptions
     }
 
@@ -107,8 +138,9 @@ struct StudyPlan: Codable, Equatable {
                     + known.keys.sorted().joined(separator: ", "))
         }
         guard !seeds.isEmpty else { throw .init("--seeds names no seed") }
-        guard budget > 0 else { throw .init("--budget must be positive") }
-        if case .task = target {
+        guard budget > 0 || seconds != nil && budget == 0 else { throw .init("--budget must be positive") }
+        if let seconds, !(seconds > 0 && seconds.isFinite) { throw .init("--budget seconds=S needs S > 0") }
+        if case .task = target, budget > 0 {
             let perStep = (prompts ?? 8) * (samples ?? 8)
             guard perStep > 0, budget % perStep == 0 else {
                 throw .init(
@@ -139,17 +171,28 @@ struct StudyPlan: Codable, Equatable {
         return seeds
     }
 
-    /// `completions=N` (tokens) or `steps=N` (environments).
-    static func parseBudget(_ text: String) throws(StudyPlanError) -> (unit: String, amount: Int) {
-        let parts = text.split(separator: "=", maxSplits: 1)
-        guard parts.count == 2, ["completions", "steps"].contains(String(parts[0])), let amount = Int(parts[1]),
-            amount > 0
-        else {
-            throw .init(
-                "--budget '\(text)' is not a budget: write completions=N for a --task study "
-                    + "or steps=N for an --env study, N > 0")
+    /// `completions=N` (tokens) or `steps=N` (environments), `seconds=S`, or `seconds=S,completions=N` (the
+    /// clock, with a sample cap). Returns the sample part (nil with seconds alone) and the seconds.
+    static func parseBudget(_ text: String) throws(StudyPlanError)
+        -> (samples: (unit: String, amount: Int)?, seconds: Double?) {
+        let refusal = StudyPlanError(
+            "--budget '\(text)' is not a budget: write completions=N for a --task study or steps=N for an --env "
+                + "study (N > 0), seconds=S for wall-clock seconds per run, or both: seconds=S,completions=N")
+        var samples: (unit: String, amount: Int)?, seconds: Double?
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let pair = part.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2 else { throw refusal }
+            let unit = String(pair[0])
+            if unit == "seconds", seconds == nil, let value = Double(pair[1]), value > 0, value.isFinite {
+                seconds = value
+            } else if ["completions", "steps"].contains(unit), samples == nil, let amount = Int(pair[1]), amount > 0 {
+                samples = (unit, amount)
+            } else {
+                throw refusal
+            }
         }
-        return (String(parts[0]), amount)
+        guard samples != nil || seconds != nil else { throw refusal }
+        return (samples, seconds)
     }
 }
 

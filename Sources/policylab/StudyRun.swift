@@ -11,7 +11,10 @@ extension PolicyLab.Study {
             discussion: """
                 A token study (--task) gives every run the same number of completions: --budget completions=N \
                 becomes N / (--prompts × --samples) update steps. A control study (--env) gives every run \
-                --total-steps N. Options after `--` go to every run's train command (e.g. -- --eval-prompts 64).
+                --total-steps N. --budget seconds=S gives every run S seconds of wall clock instead (same compute \
+                rather than same data; `train … --max-seconds S`): each run finishes the update under way, is \
+                evaluated, and records the samples it used; seconds=S,completions=N also caps the samples. \
+                Options after `--` go to every run's train command (e.g. -- --eval-prompts 64).
                 Running a study again runs only the (configuration, seed) pairs without a finished run; \
                 `policylab study run NAME` alone resumes it with its stored settings.
                 """)
@@ -22,7 +25,8 @@ extension PolicyLab.Study {
         @Option(help: "Algorithms to compare, comma-separated (task: grpo, rloo, token-ppo; env: ppo, a2c, …).")
         var algorithms: String?
         @Option(help: "Seeds: 1-5 (the default), 1,3,7 or 1-3,7.") var seeds: String?
-        @Option(help: "Samples per run: completions=N (--task) or steps=N (--env).") var budget: String?
+        @Option(help: "Per run: completions=N (--task) or steps=N (--env); seconds=S of wall clock; or both.")
+        var budget: String?
         @Option(name: .customLong("init"), help: "Token studies: every run starts from this run's policy.")
         var initRun: String?
         @Option(help: "Token studies: prompts per step.") var prompts: Int = 8
@@ -42,10 +46,11 @@ extension PolicyLab.Study {
             guard (task == nil) != (env == nil) else { throw ValidationError("give one of --task or --env, not both") }
             guard let algorithms else { throw ValidationError("give --algorithms, e.g. grpo,rloo") }
             guard let budget else {
-                throw ValidationError("give --budget: completions=N (--task) or steps=N (--env)")
+                throw ValidationError("give --budget: completions=N (--task) or steps=N (--env), or seconds=S")
             }
             do {
-                let (unit, amount) = try StudyPlan.parseBudget(budget)
+                let (sampleBudget, seconds) = try StudyPlan.parseBudget(budget)
+                let unit = sampleBudget?.unit ?? (task != nil ? "completions" : "steps")
                 if task != nil && unit != "completions" || env != nil && unit != "steps" {
                     throw ValidationError(task != nil
                         ? "a --task study counts completions: write --budget completions=N"
@@ -55,7 +60,8 @@ extension PolicyLab.Study {
                 let plan = StudyPlan(
                     target: task.map { StudyPlan.Target.task($0) } ?? .environment(env ?? ""),
                     configurations: algorithms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
-                    seeds: try StudyPlan.parseSeeds(seeds ?? "1-5"), budget: amount,
+                    seeds: try StudyPlan.parseSeeds(seeds ?? "1-5"), budget: sampleBudget?.amount ?? 0,
+                    seconds: seconds,
                     prompts: task != nil ? prompts : nil, samples: task != nil ? samples : nil,
                     initRun: initRun, trainOptions: trainOptions)
                 try plan.validate()
@@ -98,6 +104,11 @@ extension PolicyLab.Study {
             try store.markAbandonedRunsInterrupted()
             let study = try existing ?? store.createStudy(StudySpec(
                 name: name, configJSON: studyPlanJSON(plan), budget: plan.budgetDescription))
+            let recovered = try recordLeftoverRuns(plan, study: study, store: store)
+            if !recovered.isEmpty {
+                print("study \(name): recorded \(recovered.count) run(s) a killed `study run` left outside the study: "
+                    + recovered.joined(separator: ", "))
+            }
             let finished = try StudyRecord.finishedPairs(study: study, store: store)
             let missing = plan.pairs.filter {
                 finished[StudyRecord.Pair(configuration: $0.configuration, seed: $0.seed)] == nil
@@ -162,6 +173,28 @@ extension PolicyLab.Study {
                         + "\(PolicyLab.Train.message(for: error)) — fix the study's options")
                 }
             }
+        }
+
+        /// Runs of this study's names that a kill left out of it: `kill -9` between a run's start and its
+        /// membership leaves it `interrupted` (shown by `study show`, run again), or, in the instant after it
+        /// finished, `finished` (counted, so not run again). Returns each as `name (status)`.
+        private func recordLeftoverRuns(_ plan: StudyPlan, study: StudyInfo, store: Store) throws -> [String] {
+            let members = Set(try store.studyRuns(studyID: study.id).map(\.runID))
+            var recovered: [String] = []
+            for pair in plan.pairs {
+                let base = "\(name)__\(pair.configuration)__\(pair.seed)"
+                var runName = base, attempt = 2
+                while let run = try? store.run(runName) {
+                    if !members.contains(run.id), run.seed == pair.seed, run.status != .running {
+                        try store.addStudyRun(studyID: study.id, StudyRun(
+                            runID: run.id, configuration: pair.configuration, seed: pair.seed))
+                        recovered.append("\(run.name) (\(run.status.rawValue))")
+                    }
+                    runName = "\(base)__\(attempt)"
+                    attempt += 1
+                }
+            }
+            return recovered
         }
 
         /// `base`, or `base__2`, `base__3`, … when a killed attempt already holds the name.

@@ -13,7 +13,8 @@ extension PolicyLab.Study {
         static let configuration = CommandConfiguration(
             abstract: "Show a study: mean ± std and 95 % bootstrap CI per configuration, per-seed runs, differences.",
             discussion: """
-                Final metrics are each run's last logged value; wall seconds run from the run's start to its end. \
+                Final metrics are each run's last logged value; wall seconds run from the run's start to its end; \
+                under a seconds budget, samples are the completions or environment steps each run used. \
                 Only finished runs enter the statistics. "—" means no run (or not this run) logged the metric.
                 """)
 
@@ -87,8 +88,9 @@ struct StudyReport: Encodable {
     let runs: [SeedRun]
     let differences: [Difference]
 
-    /// Final metrics a study summarises, in display order: evaluations (tokens, control) and wall time.
-    static let finalMetrics = ["eval/exact_match", "eval/reward", "eval/return_mean", "wall_seconds"]
+    /// Final metrics a study summarises, in display order: evaluations (tokens, control), wall time and, under a
+    /// seconds budget, the samples used.
+    static let finalMetrics = ["eval/exact_match", "eval/reward", "eval/return_mean", "wall_seconds", "samples"]
 
     static func make(study: StudyInfo, store: Store, bootstrap: Bootstrap = Bootstrap()) throws -> StudyReport {
         let plan = try StudyRecord.plan(of: study)
@@ -99,9 +101,15 @@ struct StudyReport: Encodable {
             let run = try store.run("\(member.runID)")
             let latest = try store.latestMetrics(runID: run.id)
             var metrics: [String: Double] = [:]
-            for point in latest where finalMetrics.contains(point.name) { metrics[point.name] = point.value }
+            for point in latest where finalMetrics.contains(point.name) && point.name != "samples" {
+                metrics[point.name] = point.value
+            }
             if let finishedAt = run.finishedAt, run.status == .finished {
                 metrics["wall_seconds"] = finishedAt - run.startedAt
+            }
+            // Under a seconds budget the samples a run used are an outcome, summarised like the others.
+            if plan.seconds != nil, run.status == .finished, let used = latest.map(\.samplesSeen).max() {
+                metrics["samples"] = Double(used)
             }
             runs.append(SeedRun(
                 configuration: member.configuration, seed: member.seed, run: run.name, status: run.status.rawValue,
@@ -149,6 +157,7 @@ struct StudyReport: Encodable {
     /// Returns and wall seconds with one decimal; rates and rewards with three.
     static func format(_ value: Double?, metric: String) -> String {
         guard let value else { return "—" }
+        if metric == "samples" { return String(format: "%.0f", value) }
         return String(format: metric == "wall_seconds" || metric.contains("return") ? "%.1f" : "%.3f", value)
     }
 

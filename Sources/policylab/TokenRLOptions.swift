@@ -60,6 +60,9 @@ struct TokenRLOptions: ParsableArguments {
     @Option(help: "Held-out prompts for the greedy evaluation.") var evalPrompts: Int = 256
     @Option(help: "Evaluate (and checkpoint) every this many steps; 0: only at the end.") var evalInterval: Int = 100
     @Option(help: "Run name.") var name: String?
+    @Option(help: ArgumentHelp("Stop after this many seconds of training: the update under way finishes, "
+        + "then the run is evaluated and finished; --steps stays the cap and the learning-rate schedule's length."))
+    var maxSeconds: Double?
 
     /// Copies the shared options into a trainer's config.
     func apply<Config: TokenRLCommandConfig>(to config: inout Config) {
@@ -86,6 +89,9 @@ struct TokenRLOptions: ParsableArguments {
 
     /// Refuses a config its trainer would refuse, and shape options that --init would ignore.
     func check(_ config: some TokenRLCommandConfig) throws {
+        if let maxSeconds, !(maxSeconds > 0) {
+            throw ValidationError("--max-seconds must be positive (or left out for no time limit)")
+        }
         if initRun != nil && (modelWidth != nil || layers != nil || untiedEmbeddings) {
             throw ValidationError("--model-width, --layers and --untied-embeddings shape random weights; "
                 + "--init starts from a run's weights — drop one of them")
@@ -100,7 +106,7 @@ struct TokenRLOptions: ParsableArguments {
     /// recorded as a run of `algorithm`.
     func run(_ config: some TokenRLCommandConfig, algorithm: String, options: GlobalOptions,
              makeTrainer: (_ initial: TransformerPolicy?, _ rewardModel: TransformerPolicy?) throws
-                 -> (TrainingEventSink, () -> Bool) throws -> TokenTrainingResult) throws {
+                 -> (TrainingEventSink, () -> Bool, WallClockBudget) throws -> TokenTrainingResult) throws {
         let store = try Store(path: options.databasePath)
         var initial: TransformerPolicy?
         var parent: Int64?
@@ -117,12 +123,14 @@ struct TokenRLOptions: ParsableArguments {
             }
             rewardModel = model
         }
-        let train: (TrainingEventSink, () -> Bool) throws -> TokenTrainingResult
+        let train: (TrainingEventSink, () -> Bool, WallClockBudget) throws -> TokenTrainingResult
         do { train = try makeTrainer(initial, rewardModel) } catch { throw CLIError("\(error)") }
         let spec = RunSpec(name: name, algorithm: algorithm, target: config.task, parentRunID: parent,
                            configJSON: configJSON(config), seed: seed)
         let recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
-        let result = try recorder.record { try train(recorder.handle, { Interruption.requested }) }
+        let result = try recorder.record {
+            try train(recorder.handle, { Interruption.requested }, WallClockBudget(seconds: maxSeconds))
+        }
         printTokenSummary(run: recorder.run.name, result: result, json: options.json)
     }
 }

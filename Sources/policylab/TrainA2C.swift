@@ -36,7 +36,8 @@ extension PolicyLab.Train {
                 algorithm: "a2c", configJSON: configJSON(config), evaluationEpisodes: config.evaluationEpisodes,
                 options: options
             ) { recorder in
-                try A2CTrainer(config: config).train(events: recorder.handle, shouldStop: { Interruption.requested })
+                try A2CTrainer(config: config).train(
+                    events: recorder.handle, shouldStop: { Interruption.requested }, budget: control.budget())
             }
         }
     }

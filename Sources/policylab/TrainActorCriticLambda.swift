@@ -36,7 +36,8 @@ extension PolicyLab.Train {
                 options: options
             ) { recorder in
                 try ActorCriticLambdaTrainer(config: config).train(
-                    events: recorder.handle, shouldStop: { Interruption.requested })
+                    events: recorder.handle, shouldStop: { Interruption.requested },
+                    budget: control.budget())
             }
         }
     }

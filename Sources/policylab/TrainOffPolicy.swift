@@ -43,7 +43,8 @@ extension PolicyLab.Train {
                 options: options
             ) { recorder in
                 try OffPolicyActorCriticTrainer(config: config).train(
-                    events: recorder.handle, shouldStop: { Interruption.requested })
+                    events: recorder.handle, shouldStop: { Interruption.requested },
+                    budget: control.budget())
             }
         }
     }

@@ -37,6 +37,9 @@ extension PolicyLab.Train {
         var truncation: TruncationHandling?
         @Option(help: "Greedy evaluation episodes at the end.") var evalEpisodes: Int = 20
         @Option(help: "Run name.") var name: String?
+        @Option(help: ArgumentHelp("Stop after this many seconds of training: the update under way finishes, "
+            + "then the run is evaluated and finished; --total-steps stays the cap and the annealing's length."))
+        var maxSeconds: Double?
         @OptionGroup var options: GlobalOptions
 
         enum TruncationHandling: String, ExpressibleByArgument { case sb3, cleanrl }
@@ -74,6 +77,9 @@ extension PolicyLab.Train {
                 throw ValidationError("give --env ID (see `policylab env list`); PPO on a task is "
                     + "`policylab train token-ppo --task NAME`")
             }
+            if let maxSeconds, !(maxSeconds > 0) {
+                throw ValidationError("--max-seconds must be positive (or left out for no time limit)")
+            }
             guard EnvironmentIDs.all.contains(env) else {
                 throw ValidationError("unknown environment '\(env)'; choose one of "
                     + "\(EnvironmentIDs.all.joined(separator: ", "))")
@@ -100,7 +106,8 @@ extension PolicyLab.Train {
                 quiet: options.json)
             let result = try recorder.record {
                 try ControlPPOTrainer(config: config).train(events: recorder.handle,
-                                                            shouldStop: { Interruption.requested })
+                                                            shouldStop: { Interruption.requested },
+                                                            budget: WallClockBudget(seconds: maxSeconds))
             }
             let summary = Summary(
                 run: recorder.run.name, evalReturnMean: result.evaluationReturnMean,

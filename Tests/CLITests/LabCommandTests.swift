@@ -84,6 +84,12 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: cli.path("policylab-report.svg")))
         let runs = try cli.run("runs", "list", "--json")
         let list = try JSONSerialization.jsonObject(with: Data(runs.stdout.utf8)) as! [[String: Any]]
-        #expect(list.count == 6 && list.allSatisfy { $0["status"] as? String == "finished" })
+        // SFT, DPO, the study's 3 algorithms × 3 seeds, CartPole.
+        #expect(list.count == 12 && list.allSatisfy { $0["status"] as? String == "finished" })
+        #expect(result.stdout.contains("which differences are significant"))
+        for pair in ["grpo − token-ppo", "grpo − rloo", "token-ppo − rloo"] {
+            #expect(result.stdout.contains("eval/reward \(pair):"), "\(pair)")
+        }
+        #expect(try cli.run("study", "list").stdout.contains("9/9"))
     }
 }

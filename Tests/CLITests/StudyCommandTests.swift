@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import Store
 
 /// `policylab study …` through the real binary, at budgets of a few updates.
@@ -147,5 +150,106 @@ import Testing
         let store = try Store(path: cli.path("policylab.sqlite"))
         #expect(try store.run("tok__token-ppo__2").parentRunID == (try store.run("base").id))
         #expect(try store.run("tok__token-ppo__2").algorithm == "token-ppo")
+    }
+
+    /// A real `kill -9` of `study run` in the middle of a run; the same command again runs only the pairs without
+    /// a finished run, says so, and duplicates no finished pair. The killed attempt stays visible as interrupted,
+    /// with "—" for the metrics it never logged.
+    @Test func aStudyKilledMidRunResumesOnlyTheMissingRuns() throws {
+        let cli = CommandRunner()
+        let command = [
+            "study", "run", "k", "--env", "CartPole-v1", "--algorithms", "ppo,a2c", "--seeds", "1-2", "--budget",
+            "steps=8192", "--", "--eval-episodes", "2",
+        ]
+        let process = Process()
+        process.executableURL = CommandRunner.binary
+        process.arguments = command
+        process.currentDirectoryURL = cli.directory
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "POLICYLAB_DB")
+        process.environment = environment
+        let stderrPath = cli.write("killed.stderr", "")
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Killed just after the second run starts (on a loaded machine it may already have finished).
+        let deadline = ContinuousClock.now + .seconds(600)
+        while !(try String(contentsOfFile: stderrPath, encoding: .utf8)).contains("run 2 of 4"),
+            process.isRunning, ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        Thread.sleep(forTimeInterval: 0.05)
+        try #require(process.isRunning, "the study was still running when killed")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+
+        let store = try Store(path: cli.path("policylab.sqlite"))
+        let finishedBefore = try store.runs().filter { $0.status == .finished }.count
+        #expect((1...3).contains(finishedBefore), "killed mid-study: \(finishedBefore) finished")
+        let missing = 4 - finishedBefore
+        let resumed = try cli.run(command)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("\(finishedBefore) of 4 runs already finished; running the \(missing) missing"))
+        #expect(resumed.stderr.contains("run \(missing) of \(missing)"))
+        #expect(!resumed.stderr.contains("of \(missing + 1) "), "only the missing runs ran")
+        #expect(resumed.stdout.contains("4 of 4 runs finished"))
+
+        let runs = try store.runs()
+        let finished = runs.filter { $0.status == .finished }
+        #expect(finished.count == 4, "one finished run per (configuration, seed)")
+        #expect(Set(finished.map { "\($0.algorithm) \($0.seed)" }).count == 4, "no pair ran twice")
+        #expect(runs.count - finished.count <= 1 && runs.allSatisfy { $0.status != .running })
+        #expect(try cli.run("study", "list").stdout.contains("4/4"))
+
+        let shown = try Self.json(try cli.run("study", "show", "k", "--json").stdout)
+        let members = try #require(shown["runs"] as? [[String: Any]])
+        for member in members {
+            let metrics = try #require(member["metrics"] as? [String: Double])
+            if member["status"] as? String == "finished" {
+                #expect(metrics["eval/return_mean"] != nil && metrics["wall_seconds"] != nil)
+            } else {
+                #expect(metrics.isEmpty, "an interrupted run never logged a final metric: \(metrics)")
+            }
+            #expect(metrics["eval/exact_match"] == nil && metrics["samples"] == nil)
+        }
+        let counts = (shown["configurations"] as? [[String: Any]])?.compactMap {
+            (($0["metrics"] as? [String: [String: Any]])?["eval/return_mean"])?["count"] as? Int
+        }
+        #expect(counts == [2, 2])
+    }
+
+    /// `--budget seconds=S`: every run trains until its clock runs out (under the step cap), finishes, and records
+    /// the samples it used, which `study show` summarises as `samples`.
+    @Test func aSecondsBudgetFinishesEveryRunAndRecordsItsSamples() throws {
+        let cli = CommandRunner()
+        let study = try cli.run(
+            "study", "run", "sec", "--env", "CartPole-v1", "--algorithms", "ppo,reinforce", "--seeds", "1-2",
+            "--budget", "seconds=0.3,steps=2000000", "--", "--eval-episodes", "1")
+        #expect(study.status == 0, "\(study.stderr)")
+        #expect(study.stdout.contains("seconds=0.3,steps=2000000"))
+        let shown = try Self.json(try cli.run("study", "show", "sec", "--json").stdout)
+        #expect(shown["metrics"] as? [String] == ["eval/return_mean", "wall_seconds", "samples"])
+        let runs = try #require(shown["runs"] as? [[String: Any]])
+        #expect(runs.count == 4 && runs.allSatisfy { $0["status"] as? String == "finished" })
+        for run in runs {
+            let samples = try #require(run["samples_seen"] as? Int)
+            #expect(samples > 0 && samples < 2_000_000, "stopped by the clock: \(samples)")
+            #expect((run["metrics"] as? [String: Double])?["samples"] == Double(samples))
+        }
+
+        let token = try cli.run(
+            "train", "grpo", "--task", "sort", "--steps", "1000", "--prompts", "1", "--eval-prompts", "8",
+            "--max-seconds", "0.05", "--json")
+        #expect(token.status == 0, "\(token.stderr)")
+        let summary = try Self.json(token.stdout)
+        let completions = try #require(summary["completions"] as? Int)
+        #expect(completions >= 8 && completions < 8_000 && completions % 8 == 0)
+        for refused in [["--budget", "seconds=0"], ["--budget", "seconds=1,seconds=2"], ["--budget", "minutes=1"]] {
+            let result = try cli.run(["study", "run", "bad", "--env", "CartPole-v1", "--algorithms", "ppo"] + refused)
+            #expect(result.status == 64 && result.stderr.contains("is not a budget"), "\(refused)")
+        }
+        let negative = try cli.run("train", "a2c", "--env", "CartPole-v1", "--max-seconds", "0")
+        #expect(negative.status == 64 && negative.stderr.contains("--max-seconds must be positive"))
     }
 }

@@ -60,7 +60,8 @@ public final class ActorCriticLambdaTrainer {
             environmentID: config.environmentID, hiddenSizes: config.hiddenSizes, generator: &generator)
     }
 
-    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> ControlTrainingResult {
+    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
+                      budget: WallClockBudget = .unlimited) throws -> ControlTrainingResult {
         let start = ContinuousClock.now
         var environment = try EnvironmentRegistry.make(config.environmentID)
         let actorParameters = policy.actor.parameters + (policy.logStandardDeviation.map { [$0] } ?? [])
@@ -71,9 +72,11 @@ public final class ActorCriticLambdaTrainer {
         var discount = 1.0  // I = γᵗ
         var episodeReturn = 0.0
         var recent: [Double] = []
-        var episodes = 0
+        var episodes = 0, steps = 0
         for step in 1...config.totalSteps {
             if step % 1000 == 0, shouldStop() { throw TrainingError.interrupted(step: step) }
+            if step % 1000 == 0, budget.isSpent { break }
+            steps = step
             let decision = policy.act(observations: observation, count: 1, generator: &generator)
             let result = try environment.step(policy.environmentActions(decision, count: 1)[0])
             episodeReturn += result.reward
@@ -146,13 +149,13 @@ public final class ActorCriticLambdaTrainer {
             normalizer: nil, seed: config.seed)
         try events(
             .metrics(
-                step: episodes, samplesSeen: config.totalSteps,
+                step: episodes, samplesSeen: steps,
                 values: [
                     "eval/return_mean": evaluation.mean, "eval/return_std": evaluation.standardDeviation,
                 ]))
         return ControlTrainingResult(
             evaluationReturnMean: evaluation.mean, evaluationReturnStandardDeviation: evaluation.standardDeviation,
-            environmentSteps: config.totalSteps, wallSeconds: secondsSince(start),
-            stepsPerSecond: Double(config.totalSteps) / max(trainingSeconds, 1e-9))
+            environmentSteps: steps, wallSeconds: secondsSince(start),
+            stepsPerSecond: Double(steps) / max(trainingSeconds, 1e-9))
     }
 }

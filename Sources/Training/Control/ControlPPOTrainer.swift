@@ -149,11 +149,13 @@ public final class ControlPPOTrainer {
 
     /// Trains for `config.totalSteps` environment steps, reporting through `events`;
     /// `shouldStop` is polled between updates (Ctrl-C).
-    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> ControlTrainingResult {
+    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
+                      budget: WallClockBudget = .unlimited) throws -> ControlTrainingResult {
         let schedule: LearningRateSchedule = config.annealLearningRate ? .linear(totalSteps: config.updates) : .constant
         let start = ContinuousClock.now
         var globalStep = 0
         var recentReturns: [Double] = []
+        var lastUpdate = 0
 
         for update in 1...config.updates {
             if shouldStop() { throw TrainingError.interrupted(step: update - 1) }
@@ -200,7 +202,9 @@ public final class ControlPPOTrainer {
                 metrics["charts/episodic_length"] = lengths.reduce(0, +) / Double(lengths.count)
             }
             try events(.metrics(step: update, samplesSeen: globalStep, values: metrics))
-            if update == config.updates || update % max(1, config.updates / 10) == 0 {
+            lastUpdate = update
+            let isLast = update == config.updates || budget.isSpent
+            if isLast || update % max(1, config.updates / 10) == 0 {
                 let meanReturn =
                     recentReturns.isEmpty ? Double.nan : recentReturns.reduce(0, +) / Double(recentReturns.count)
                 try events(
@@ -213,6 +217,7 @@ public final class ControlPPOTrainer {
                     .checkpoint(
                         step: update, configJSON: checkpoint.configJSON, weights: checkpoint.weights, optimizer: nil))
             }
+            if isLast { break }
         }
 
         let trainingSeconds = secondsSince(start)
@@ -221,7 +226,7 @@ public final class ControlPPOTrainer {
             normalizer: rollouts.observationNormalizer, seed: config.seed)
         try events(
             .metrics(
-                step: config.updates, samplesSeen: globalStep,
+                step: lastUpdate, samplesSeen: globalStep,
                 values: [
                     "eval/return_mean": evaluation.mean, "eval/return_std": evaluation.standardDeviation,
                 ]))

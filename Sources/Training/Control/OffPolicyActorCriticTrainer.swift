@@ -79,7 +79,8 @@ public final class OffPolicyActorCriticTrainer {
             decayMask: policy.parameters.map { _ in false })
     }
 
-    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> ControlTrainingResult {
+    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
+                      budget: WallClockBudget = .unlimited) throws -> ControlTrainingResult {
         let start = ContinuousClock.now
         var steps = 0, update = 0
         var recent: [Double] = []
@@ -141,7 +142,8 @@ public final class OffPolicyActorCriticTrainer {
             metrics["charts/SPS"] = Double(steps) / max(secondsSince(start), 1e-9)
             if !finished.isEmpty { metrics["charts/episodic_return"] = finished.reduce(0, +) / Double(finished.count) }
             try events(.metrics(step: update, samplesSeen: steps, values: metrics))
-            if update % 25 == 0 || steps >= config.totalSteps {
+            let isLast = steps >= config.totalSteps || budget.isSpent
+            if update % 25 == 0 || isLast {
                 let meanReturn = recent.isEmpty ? Double.nan : recent.reduce(0, +) / Double(recent.count)
                 try events(
                     .progress(
@@ -153,6 +155,7 @@ public final class OffPolicyActorCriticTrainer {
                     .checkpoint(
                         step: update, configJSON: checkpoint.configJSON, weights: checkpoint.weights, optimizer: nil))
             }
+            if isLast { break }
         }
         let trainingSeconds = secondsSince(start)
         let evaluation = try ControlEvaluator.greedyReturns(

@@ -77,7 +77,8 @@ public final class ReinforceTrainer {
             decayMask: policy.parameters.map { _ in false })
     }
 
-    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> ControlTrainingResult {
+    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
+                      budget: WallClockBudget = .unlimited) throws -> ControlTrainingResult {
         let start = ContinuousClock.now
         var steps = 0, update = 0
         var recent: [Double] = []
@@ -97,7 +98,8 @@ public final class ReinforceTrainer {
                     batch.episodeReturns.reduce(0, +) / Double(batch.episodeReturns.count)
             }
             try events(.metrics(step: update, samplesSeen: steps, values: metrics))
-            if update % 25 == 0 || steps >= config.totalSteps {
+            let isLast = steps >= config.totalSteps || budget.isSpent
+            if update % 25 == 0 || isLast {
                 let meanReturn = recent.isEmpty ? Double.nan : recent.reduce(0, +) / Double(recent.count)
                 try events(
                     .progress(
@@ -109,6 +111,7 @@ public final class ReinforceTrainer {
                     .checkpoint(
                         step: update, configJSON: checkpoint.configJSON, weights: checkpoint.weights, optimizer: nil))
             }
+            if isLast { break }
         }
         let trainingSeconds = secondsSince(start)
         let evaluation = try ControlEvaluator.greedyReturns(

@@ -88,8 +88,9 @@ public final class GRPOTrainer {
         reference = config.objective.beta > 0 ? loop.policy.copy() : nil
     }
 
-    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> TokenTrainingResult {
-        try loop.run(events: events, shouldStop: shouldStop, update: update)
+    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
+                      budget: WallClockBudget = .unlimited) throws -> TokenTrainingResult {
+        try loop.run(events: events, shouldStop: shouldStop, budget: budget, update: update)
     }
 
     /// A generation batch in the layout the loss reads: sequences, advantages, and the log-probs it holds

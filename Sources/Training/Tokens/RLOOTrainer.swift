@@ -81,8 +81,9 @@ public final class RLOOTrainer {
         reference = config.objective.beta > 0 ? loop.policy.copy() : nil
     }
 
-    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> TokenTrainingResult {
-        try loop.run(events: events, shouldStop: shouldStop, update: update)
+    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
+                      budget: WallClockBudget = .unlimited) throws -> TokenTrainingResult {
+        try loop.run(events: events, shouldStop: shouldStop, budget: budget, update: update)
     }
 
     /// One step with π_old = π_θ (μ = 1: the generation-time log-probs are the current ones, held constant).

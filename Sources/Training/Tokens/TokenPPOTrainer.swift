@@ -104,8 +104,9 @@ public final class TokenPPOTrainer {
         valueModel = loop.companions.first
     }
 
-    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> TokenTrainingResult {
-        try loop.run(events: events, shouldStop: shouldStop, update: update)
+    public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
+                      budget: WallClockBudget = .unlimited) throws -> TokenTrainingResult {
+        try loop.run(events: events, shouldStop: shouldStop, budget: budget, update: update)
     }
 
     /// TRL 1.9's PPO update: responses padded to `maxNewTokens`, values of the state before each token, the

@@ -71,8 +71,8 @@ final class TokenRLLoop {
     }
 
     /// Runs the steps; `update` is the algorithm: it takes the generation batch of `step` and steps the
-    /// optimizer.
-    func run(events: TrainingEventSink, shouldStop: () -> Bool,
+    /// optimizer. A spent `budget` makes the step under way the last (evaluated, checkpointed, returned).
+    func run(events: TrainingEventSink, shouldStop: () -> Bool, budget: WallClockBudget = .unlimited,
              update: (TokenRolloutBatch, _ step: Int) throws -> TokenUpdate) throws -> TokenTrainingResult {
         let clock = ContinuousClock()
         let start = clock.now
@@ -97,7 +97,7 @@ final class TokenRLLoop {
             metrics["grad_norm"] = Double(outcome.gradientNorm)
             metrics["learning_rate"] = Double(optimizer.learningRate)
             try events(.metrics(step: step, samplesSeen: completionsUsed, values: metrics))
-            let isLast = step == steps
+            let isLast = step == steps || budget.isSpent
             if step == 1 || step % Self.sampleInterval == 0 || isLast {
                 try events(.samples(step: step, batch.samples(prompts: Self.loggedPrompts, update: outcome)))
             }

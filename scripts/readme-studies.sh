@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs every study the README's results quote (mean ± 95 % bootstrap CI over 5 seeds), then prints each with
+# `study show`. Re-running it is safe: a study that finished runs nothing, one that was interrupted (Ctrl-C,
+# kill -9) runs only its missing runs.
+#
+#   scripts/readme-studies.sh [DATABASE]          # default: readme-studies.sqlite
+#   POLICYLAB=path/to/policylab scripts/readme-studies.sh
+#   ONLY="sort-from-sft cartpole-100k" scripts/readme-studies.sh   # a subset, by study name
+#
+# Learning figures are seeded and do not depend on the machine's load; wall seconds do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+db="${1:-readme-studies.sqlite}"
+policylab="${POLICYLAB:-.build/release/policylab}"
+[[ -x "$policylab" ]] || swift build -c release --product policylab
+run() { "$policylab" "$@" --db "$db"; }
+wanted() { [[ -z "${ONLY:-}" || " $ONLY " == *" $1 "* ]]; }
+study() {  # study NAME OPTIONS… [-- TRAIN-OPTIONS…]
+    local name="$1"; shift
+    wanted "$name" || return 0
+    local plan=() rest=()
+    while (($#)) && [[ "$1" != "--" ]]; do plan+=("$1"); shift; done
+    (($#)) && { shift; rest=("$@"); }
+    "$policylab" study run "$name" "${plan[@]}" --db "$db" ${rest[@]+-- "${rest[@]}"}
+}
+
+# The demo's SFT policy (`policylab demo`'s step 2: 40 steps of 32 sequences, seed 1): the start of the
+# issue-19 acceptance study. Trained once; later runs of this script reuse it.
+if wanted sort-from-sft && ! run runs show readme-demo-sft >/dev/null 2>&1; then
+    run train sft --task sort --steps 40 --batch-size 32 --eval-interval 0 --seed 1 --name readme-demo-sft
+fi
+
+# Tokens. GRPO vs token PPO vs RLOO from the demo's SFT policy at 12,800 completions each (200 steps of
+# 8 prompts × 8 completions): the acceptance study of issue 19.
+study sort-from-sft --task sort --algorithms grpo,token-ppo,rloo --seeds 1-5 --budget completions=12800 \
+    --init readme-demo-sft
+# From random weights at the trainers' default 600 steps (38,400 completions): GRPO (β 0) and RLOO (β 0.05).
+study sort-grpo-rloo --task sort --algorithms grpo,rloo --seeds 1-5 --budget completions=38400
+# GRPO with a KL anchor, β 0.04.
+study sort-grpo-beta --task sort --algorithms grpo --seeds 1-5 --budget completions=38400 -- --beta 0.04
+# Token PPO (value model, TRL 1.9 semantics), 300 updates (19,200 completions).
+study sort-token-ppo --task sort --algorithms token-ppo --seeds 1-5 --budget completions=19200
+
+# Classic control at each trainer's default budget; algorithms that share a budget share a study.
+study cartpole-100k --env CartPole-v1 --algorithms ppo,ac-lambda --seeds 1-5 --budget steps=100000
+study cartpole-200k --env CartPole-v1 --algorithms reinforce --seeds 1-5 --budget steps=200000
+study cartpole-300k --env CartPole-v1 --algorithms a2c,off-policy --seeds 1-5 --budget steps=300000
+study pendulum --env Pendulum-v1 --algorithms ppo --seeds 1-5 --budget steps=200000
+
+for name in sort-from-sft sort-grpo-rloo sort-grpo-beta sort-token-ppo cartpole-100k cartpole-200k cartpole-300k \
+    pendulum; do
+    wanted "$name" || continue
+    echo
+    run study show "$name"
+done
