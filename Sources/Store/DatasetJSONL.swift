@@ -16,18 +16,27 @@ public struct DatasetFileError: Error, CustomStringConvertible, Equatable {
 
 /// TRL-style JSONL: one JSON object per line, with TRL's column names.
 ///
-/// - preference: `{"prompt","chosen","rejected"}` (+ optional numeric `chosen_score`, `rejected_score`)
+/// - preference: `{"prompt","chosen","rejected"}` (+ optional numeric `chosen_score`, `rejected_score`, or
+///   UltraFeedback's `score_chosen`, `score_rejected`)
 /// - prompt: `{"prompt"}` (+ optional `"reference"`)
 /// - scored: `{"prompt","completion","reward"}`
+/// - unpaired (KTO): `{"prompt","completion","label"}`, label a boolean
 ///
 /// Each line goes through `JSONDecoder` into a `DatasetLine`; this type checks that the line's columns fit
 /// the dataset's kind. Parsing is all-or-nothing: the first problem throws and no rows are returned.
-/// Blank lines (only white space) are skipped; columns the kind does not use are an error, so typos do not
-/// pass silently. Nested values (TRL's conversational format) are reported as unsupported.
+/// Blank lines (only white space) are skipped. Columns PolicyLab does not know are kept per row (`extra`)
+/// and exported back; a known column of another kind (a `reward` in a preference file) is an error, since it
+/// means the file mixes kinds. Text outside the 32-token vocabulary is accepted: it is the user's data, and
+/// a trainer refuses it when it starts, naming the row.
+///
+/// Conversational rows (TRL's `"prompt": [{"role": …, "content": …}]`) are refused, naming the line: the
+/// tasks are plain text, and a flattening (role tags, a chat template) would invent tokens the 32-token
+/// vocabulary does not have. A list or object in a column PolicyLab does not use is kept like any other.
 public enum DatasetJSONL {
     /// Infers the dataset kind from a row's columns.
     static func inferKind(_ columns: DatasetLine.Columns) -> DatasetKind? {
         if columns.contains(.chosen) || columns.contains(.rejected) { return .preference }
+        if columns.contains(.label) { return .unpaired }
         if columns.contains(.completion) || columns.contains(.reward) { return .scored }
         if columns.contains(.prompt) { return .prompt }
         return nil
@@ -36,8 +45,12 @@ public enum DatasetJSONL {
     static func allowedColumns(_ kind: DatasetKind) -> DatasetLine.Columns {
         switch kind {
         case .prompt: DatasetLine.Columns([.prompt, .reference])
-        case .preference: DatasetLine.Columns([.prompt, .chosen, .rejected, .chosenScore, .rejectedScore])
+        case .preference:
+            DatasetLine.Columns([
+                .prompt, .chosen, .rejected, .chosenScore, .rejectedScore, .scoreChosen, .scoreRejected,
+            ])
         case .scored: DatasetLine.Columns([.prompt, .completion, .reward])
+        case .unpaired: DatasetLine.Columns([.prompt, .completion, .label])
         }
     }
 
@@ -46,6 +59,7 @@ public enum DatasetJSONL {
         case .prompt: "\"prompt\""
         case .preference: "\"prompt\", \"chosen\" and \"rejected\""
         case .scored: "\"prompt\", \"completion\" and \"reward\""
+        case .unpaired: "\"prompt\", \"completion\" and \"label\""
         }
     }
 
@@ -59,6 +73,7 @@ public enum DatasetJSONL {
         var prompts: [PromptRow] = []
         var pairs: [PreferencePair] = []
         var scored: [ScoredResponse] = []
+        var unpaired: [UnpairedCompletion] = []
         for (line, result) in zip(lines, decoded) {
             do throws(LineProblem) {
                 let decoded = try result.get()
@@ -66,25 +81,31 @@ public enum DatasetJSONL {
                     guard let inferred = inferKind(decoded.presentColumns) else {
                         throw LineProblem(
                             "cannot tell the dataset kind: no \"prompt\" field "
-                                + "(expected TRL's prompt, preference or scored columns)")
+                                + "(expected TRL's prompt, preference, scored or unpaired columns)")
                     }
                     kind = inferred
                 }
                 guard let kind else { continue }
                 let line = try CheckedLine(decoded, kind: kind)
+                let extra = decoded.otherColumns
                 switch kind {
                 case .prompt:
                     prompts.append(PromptRow(
-                        prompt: try line.text(.prompt), reference: try line.optionalText(.reference)))
+                        prompt: try line.text(.prompt), reference: try line.optionalText(.reference), extra: extra))
                 case .preference:
+                    let scores = try line.scores()
                     pairs.append(PreferencePair(
                         prompt: try line.text(.prompt), chosen: try line.text(.chosen),
-                        rejected: try line.text(.rejected), chosenScore: decoded.chosenScore,
-                        rejectedScore: decoded.rejectedScore))
+                        rejected: try line.text(.rejected), chosenScore: scores.chosen,
+                        rejectedScore: scores.rejected, scoreNames: scores.names, extra: extra))
                 case .scored:
                     scored.append(ScoredResponse(
                         prompt: try line.text(.prompt), response: try line.text(.completion),
-                        reward: try line.reward()))
+                        reward: try line.reward(), extra: extra))
+                case .unpaired:
+                    unpaired.append(UnpairedCompletion(
+                        prompt: try line.text(.prompt), completion: try line.text(.completion),
+                        label: try line.label(), extra: extra))
                 }
             } catch {
                 throw DatasetFileError(file: file, line: line.number, problem: error.problem)
@@ -94,6 +115,7 @@ public enum DatasetJSONL {
         case .prompt where !prompts.isEmpty: return .prompts(prompts)
         case .preference where !pairs.isEmpty: return .preferences(pairs)
         case .scored where !scored.isEmpty: return .scored(scored)
+        case .unpaired where !unpaired.isEmpty: return .unpaired(unpaired)
         default: throw DatasetFileError(file: file, line: 0, problem: "the file has no rows")
         }
     }
@@ -158,8 +180,8 @@ public enum DatasetJSONL {
         do {
             return try decoder.decode(DatasetLine.self, from: Data(line))
         } catch let error as DatasetLine.WrongType {
-            if case .array = error.found { throw nestedValue(error.column.rawValue) }
-            if case .object = error.found { throw nestedValue(error.column.rawValue) }
+            if case .array = error.found { throw nestedValue(error.column.rawValue, error.found) }
+            if case .object = error.found { throw nestedValue(error.column.rawValue, error.found) }
             let column = error.column
             throw LineProblem(
                 "field \"\(column.rawValue)\" must be \(expectedType(column)), found \(error.found.typeName)")
@@ -177,13 +199,24 @@ public enum DatasetJSONL {
     }
 
     private static func expectedType(_ column: DatasetLine.Column) -> String {
-        [.reward, .chosenScore, .rejectedScore].contains(column) ? "a finite number" : "a string"
+        switch column {
+        case .reward, .chosenScore, .rejectedScore, .scoreChosen, .scoreRejected: "a finite number"
+        case .label: "true or false"
+        case .prompt, .reference, .chosen, .rejected, .completion: "a string"
+        }
     }
 
-    private static func nestedValue(_ column: String) -> LineProblem {
-        LineProblem(
-            "field \"\(column)\" holds a list or object; "
-                + "only TRL's standard (non-conversational) format is supported")
+    /// A list or object where PolicyLab reads text: TRL's conversational format (a list of
+    /// `{"role","content"}` messages) is named as such.
+    private static func nestedValue(_ column: String, _ value: JSONValue) -> LineProblem {
+        var isConversation = false
+        if case .array(let messages) = value {
+            isConversation = messages.contains { if case .object(let m) = $0 { m["role"] != nil } else { false } }
+        }
+        let what = isConversation ? "a conversation (a list of role/content messages)" : "a list or object"
+        return LineProblem(
+            "field \"\(column)\" holds \(what); PolicyLab's tasks are plain text, so only TRL's standard "
+                + "(non-conversational) format is imported — give \"\(column)\" as a string")
     }
 
     /// The decoder's explanation, with the underlying parser's message when it has one, on one line.
@@ -202,7 +235,8 @@ public enum DatasetJSONL {
             self.line = line
             self.kind = kind
             let allowed = DatasetJSONL.allowedColumns(kind)
-            let unexpected = line.presentColumns.subtracting(allowed).map(\.rawValue) + line.otherColumns.keys
+            // Unknown columns are kept (`extra`); a known column of another kind means the file mixes kinds.
+            let unexpected = line.presentColumns.subtracting(allowed).map(\.rawValue)
             if let column = unexpected.sorted().first {
                 let names = DatasetLine.Column.allCases.filter(allowed.contains).map(\.rawValue).sorted()
                     .joined(separator: ", ")
@@ -234,6 +268,27 @@ public enum DatasetJSONL {
             guard let reward = line.reward else { throw missing(.reward) }
             return reward
         }
+
+        func label() throws(LineProblem) -> Bool {
+            guard let label = line.label else { throw missing(.label) }
+            return label
+        }
+
+        /// The pair's scores under either spelling; a row may not mix the two.
+        func scores() throws(LineProblem) -> (chosen: Double?, rejected: Double?, names: ScoreColumnNames) {
+            let present = line.presentColumns
+            let policyLab = present.contains(.chosenScore) || present.contains(.rejectedScore)
+            let ultraFeedback = present.contains(.scoreChosen) || present.contains(.scoreRejected)
+            if policyLab && ultraFeedback {
+                throw LineProblem(
+                    "the scores are given twice (\"chosen_score\"/\"rejected_score\" and UltraFeedback's "
+                        + "\"score_chosen\"/\"score_rejected\") — keep one spelling")
+            }
+            if ultraFeedback && (line.scoreChosen != nil || line.scoreRejected != nil) {
+                return (line.scoreChosen, line.scoreRejected, .ultraFeedback)
+            }
+            return (line.chosenScore, line.rejectedScore, .policyLab)
+        }
     }
 
     /// Encodes rows as JSONL, one `JSONEncoder` object per line; `parse(encode(rows))` gives back `rows` exactly.
@@ -247,16 +302,26 @@ public enum DatasetJSONL {
         }
         switch rows {
         case .prompts(let prompts):
-            return prompts.map { line(DatasetLine(prompt: $0.prompt, reference: $0.reference)) }.joined()
+            return prompts.map {
+                line(DatasetLine(prompt: $0.prompt, reference: $0.reference, otherColumns: $0.extra))
+            }.joined()
         case .preferences(let pairs):
-            return pairs.map {
-                line(DatasetLine(
-                    prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected, chosenScore: $0.chosenScore,
-                    rejectedScore: $0.rejectedScore))
+            return pairs.map { pair in
+                let ultraFeedback = pair.scoreNames == .ultraFeedback
+                return line(DatasetLine(
+                    prompt: pair.prompt, chosen: pair.chosen, rejected: pair.rejected,
+                    chosenScore: ultraFeedback ? nil : pair.chosenScore,
+                    rejectedScore: ultraFeedback ? nil : pair.rejectedScore,
+                    scoreChosen: ultraFeedback ? pair.chosenScore : nil,
+                    scoreRejected: ultraFeedback ? pair.rejectedScore : nil, otherColumns: pair.extra))
             }.joined()
         case .scored(let responses):
             return responses.map {
-                line(DatasetLine(prompt: $0.prompt, completion: $0.response, reward: $0.reward))
+                line(DatasetLine(prompt: $0.prompt, completion: $0.response, reward: $0.reward, otherColumns: $0.extra))
+            }.joined()
+        case .unpaired(let rows):
+            return rows.map {
+                line(DatasetLine(prompt: $0.prompt, completion: $0.completion, label: $0.label, otherColumns: $0.extra))
             }.joined()
         }
     }

@@ -57,15 +57,19 @@ public enum JSONValue: Equatable, Sendable, Codable {
 /// and every other column kept as a `JSONValue` under its name.
 ///
 /// Which columns a row needs depends on the dataset's kind, so every known column is optional here and
-/// `DatasetJSONL` checks the combination. Keeping the other columns (rather than failing inside the decoder)
-/// lets the caller decide what to do with them: today they are refused so typos do not pass silently;
-/// a later version can store them per row.
+/// `DatasetJSONL` checks the combination. The other columns (an id, a source, UltraFeedback's `messages`)
+/// are kept as they are and stored per row, so an export gives them back.
 struct DatasetLine: Codable, Sendable {
     /// TRL's column names, as they appear in the file.
     enum Column: String, CaseIterable {
         case prompt, reference, chosen, rejected, completion, reward
         case chosenScore = "chosen_score"
         case rejectedScore = "rejected_score"
+        /// UltraFeedback's names for the same two scores.
+        case scoreChosen = "score_chosen"
+        case scoreRejected = "score_rejected"
+        /// KTO's unpaired rows: true for a desirable completion, false for an undesirable one.
+        case label
     }
 
     /// A set of columns as bits: a `Set` would allocate for every line of a 100k-row import.
@@ -106,6 +110,11 @@ struct DatasetLine: Codable, Sendable {
     var reward: Double?
     var chosenScore: Double?
     var rejectedScore: Double?
+    /// `score_chosen` / `score_rejected` (UltraFeedback), kept apart from `chosen_score` so a row that
+    /// gives both is refused and an export writes the names the file used.
+    var scoreChosen: Double?
+    var scoreRejected: Double?
+    var label: Bool?
     /// The keys of the line's object that are known columns (null ones included), to check them against the kind.
     var presentColumns = Columns()
     /// Every column that is not one of `Column`, by name.
@@ -113,7 +122,9 @@ struct DatasetLine: Codable, Sendable {
 
     init(
         prompt: String? = nil, reference: String? = nil, chosen: String? = nil, rejected: String? = nil,
-        completion: String? = nil, reward: Double? = nil, chosenScore: Double? = nil, rejectedScore: Double? = nil
+        completion: String? = nil, reward: Double? = nil, chosenScore: Double? = nil, rejectedScore: Double? = nil,
+        scoreChosen: Double? = nil, scoreRejected: Double? = nil, label: Bool? = nil,
+        otherColumns: [String: JSONValue] = [:]
     ) {
         self.prompt = prompt
         self.reference = reference
@@ -123,6 +134,10 @@ struct DatasetLine: Codable, Sendable {
         self.reward = reward
         self.chosenScore = chosenScore
         self.rejectedScore = rejectedScore
+        self.scoreChosen = scoreChosen
+        self.scoreRejected = scoreRejected
+        self.label = label
+        self.otherColumns = otherColumns
     }
 
     init(from decoder: any Decoder) throws {
@@ -142,6 +157,9 @@ struct DatasetLine: Codable, Sendable {
             case .reward: reward = try Self.number(column, in: container)
             case .chosenScore: chosenScore = try Self.number(column, in: container)
             case .rejectedScore: rejectedScore = try Self.number(column, in: container)
+            case .scoreChosen: scoreChosen = try Self.number(column, in: container)
+            case .scoreRejected: scoreRejected = try Self.number(column, in: container)
+            case .label: label = try Self.boolean(column, in: container)
             }
         }
     }
@@ -154,7 +172,7 @@ struct DatasetLine: Codable, Sendable {
         case .chosen: chosen
         case .rejected: rejected
         case .completion: completion
-        case .reward, .chosenScore, .rejectedScore: nil
+        case .reward, .chosenScore, .rejectedScore, .scoreChosen, .scoreRejected, .label: nil
         }
     }
 
@@ -169,12 +187,23 @@ struct DatasetLine: Codable, Sendable {
         try container.encodeIfPresent(reward, forKey: Key(.reward))
         try container.encodeIfPresent(chosenScore, forKey: Key(.chosenScore))
         try container.encodeIfPresent(rejectedScore, forKey: Key(.rejectedScore))
+        try container.encodeIfPresent(scoreChosen, forKey: Key(.scoreChosen))
+        try container.encodeIfPresent(scoreRejected, forKey: Key(.scoreRejected))
+        try container.encodeIfPresent(label, forKey: Key(.label))
         for (name, value) in otherColumns { try container.encode(value, forKey: Key(stringValue: name)) }
     }
 
     private static func text(_ column: Column, in container: KeyedDecodingContainer<Key>) throws -> String? {
         do {
             return try container.decodeIfPresent(String.self, forKey: Key(column))
+        } catch DecodingError.typeMismatch {
+            throw WrongType(column: column, found: try container.decode(JSONValue.self, forKey: Key(column)))
+        }
+    }
+
+    private static func boolean(_ column: Column, in container: KeyedDecodingContainer<Key>) throws -> Bool? {
+        do {
+            return try container.decodeIfPresent(Bool.self, forKey: Key(column))
         } catch DecodingError.typeMismatch {
             throw WrongType(column: column, found: try container.decode(JSONValue.self, forKey: Key(column)))
         }

@@ -126,6 +126,42 @@ enum Schema {
                 t.add(column: "token_kl", .text)
             }
         }
+        // Datasets as users have them (issue 21): every row keeps the file's other columns as JSON
+        // (`extra_json`, NULL when there are none), a preference pair remembers which spelling its scores had,
+        // and TRL's unpaired (KTO) rows get a kind and a table of their own. SQLite cannot change a CHECK
+        // constraint in place, so `datasets` is rebuilt with the new kind (SQLite's documented 12-step
+        // procedure; GRDB runs migrations with foreign keys off and checks them when the migration ends).
+        migrator.registerMigration("v4-dataset-extras") { db in
+            for table in ["prompts", "preference_pairs", "scored_responses"] {
+                try db.alter(table: table) { t in t.add(column: "extra_json", .text) }
+            }
+            try db.alter(table: "preference_pairs") { t in t.add(column: "score_names", .text) }
+            try db.create(table: "unpaired_completions") { t in
+                t.column("dataset_id", .integer).notNull().references("datasets", onDelete: .cascade)
+                t.column("idx", .integer).notNull()
+                t.column("prompt", .text).notNull()
+                t.column("completion", .text).notNull()
+                t.column("label", .boolean).notNull()
+                t.column("extra_json", .text)
+                t.primaryKey(["dataset_id", "idx"])
+            }
+            try db.create(table: "new_datasets") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique()
+                t.column("kind", .text).notNull()
+                    .check(sql: "kind IN ('prompt', 'preference', 'scored', 'unpaired')")
+                t.column("task", .text)
+                t.column("source", .text)
+                t.column("created_at", .double).notNull()
+                t.column("row_count", .integer).notNull()
+            }
+            try db.execute(sql: """
+                INSERT INTO new_datasets (id, name, kind, task, source, created_at, row_count)
+                SELECT id, name, kind, task, source, created_at, row_count FROM datasets
+                """)
+            try db.drop(table: "datasets")
+            try db.rename(table: "new_datasets", to: "datasets")
+        }
         return migrator
     }
 

@@ -29,28 +29,43 @@ extension Store {
             let id = db.lastInsertedRowID
             switch rows {
             case .prompts(let prompts):
-                let statement = try db.cachedStatement(
-                    sql: "INSERT INTO prompts (dataset_id, idx, prompt, reference) VALUES (?, ?, ?, ?)")
+                let statement = try db.cachedStatement(sql: """
+                    INSERT INTO prompts (dataset_id, idx, prompt, reference, extra_json) VALUES (?, ?, ?, ?, ?)
+                    """)
                 for (index, row) in prompts.enumerated() {
-                    try statement.execute(arguments: [id, index, row.prompt, row.reference])
+                    try statement.execute(arguments: [id, index, row.prompt, row.reference, Self.json(row.extra)])
                 }
             case .preferences(let pairs):
                 let statement = try db.cachedStatement(sql: """
                     INSERT INTO preference_pairs
-                    (dataset_id, idx, prompt, chosen, rejected, chosen_score, rejected_score)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    (dataset_id, idx, prompt, chosen, rejected, chosen_score, rejected_score, score_names, extra_json)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
                 for (index, pair) in pairs.enumerated() {
                     try statement.execute(arguments: [
                         id, index, pair.prompt, pair.chosen, pair.rejected, pair.chosenScore, pair.rejectedScore,
+                        pair.scoreNames == .policyLab ? nil : pair.scoreNames.rawValue, Self.json(pair.extra),
                     ])
                 }
             case .scored(let responses):
                 let statement = try db.cachedStatement(sql: """
-                    INSERT INTO scored_responses (dataset_id, idx, prompt, response, reward) VALUES (?, ?, ?, ?, ?)
+                    INSERT INTO scored_responses (dataset_id, idx, prompt, response, reward, extra_json)
+                    VALUES (?, ?, ?, ?, ?, ?)
                     """)
                 for (index, row) in responses.enumerated() {
-                    try statement.execute(arguments: [id, index, row.prompt, row.response, row.reward])
+                    try statement.execute(arguments: [
+                        id, index, row.prompt, row.response, row.reward, Self.json(row.extra),
+                    ])
+                }
+            case .unpaired(let rows):
+                let statement = try db.cachedStatement(sql: """
+                    INSERT INTO unpaired_completions (dataset_id, idx, prompt, completion, label, extra_json)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """)
+                for (index, row) in rows.enumerated() {
+                    try statement.execute(arguments: [
+                        id, index, row.prompt, row.completion, row.label, Self.json(row.extra),
+                    ])
                 }
             }
             return DatasetInfo(
@@ -79,26 +94,41 @@ extension Store {
             switch info.kind {
             case .prompt:
                 let rows = try Row.fetchAll(db, sql: """
-                    SELECT prompt, reference FROM prompts WHERE dataset_id = ? ORDER BY idx\(limitClause)
+                    SELECT prompt, reference, extra_json FROM prompts WHERE dataset_id = ? ORDER BY idx\(limitClause)
                     """, arguments: [info.id])
-                return .prompts(rows.map { PromptRow(prompt: $0["prompt"], reference: $0["reference"]) })
+                return .prompts(try rows.map {
+                    PromptRow(prompt: $0["prompt"], reference: $0["reference"], extra: try Self.extra($0))
+                })
             case .preference:
                 let rows = try Row.fetchAll(db, sql: """
-                    SELECT prompt, chosen, rejected, chosen_score, rejected_score FROM preference_pairs
-                    WHERE dataset_id = ? ORDER BY idx\(limitClause)
+                    SELECT prompt, chosen, rejected, chosen_score, rejected_score, score_names, extra_json
+                    FROM preference_pairs WHERE dataset_id = ? ORDER BY idx\(limitClause)
                     """, arguments: [info.id])
-                return .preferences(rows.map {
+                return .preferences(try rows.map {
                     PreferencePair(
                         prompt: $0["prompt"], chosen: $0["chosen"], rejected: $0["rejected"],
-                        chosenScore: $0["chosen_score"], rejectedScore: $0["rejected_score"])
+                        chosenScore: $0["chosen_score"], rejectedScore: $0["rejected_score"],
+                        scoreNames: ($0["score_names"] as String?).flatMap(ScoreColumnNames.init) ?? .policyLab,
+                        extra: try Self.extra($0))
                 })
             case .scored:
                 let rows = try Row.fetchAll(db, sql: """
-                    SELECT prompt, response, reward FROM scored_responses
+                    SELECT prompt, response, reward, extra_json FROM scored_responses
                     WHERE dataset_id = ? ORDER BY idx\(limitClause)
                     """, arguments: [info.id])
-                return .scored(rows.map {
-                    ScoredResponse(prompt: $0["prompt"], response: $0["response"], reward: $0["reward"])
+                return .scored(try rows.map {
+                    ScoredResponse(
+                        prompt: $0["prompt"], response: $0["response"], reward: $0["reward"], extra: try Self.extra($0))
+                })
+            case .unpaired:
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT prompt, completion, label, extra_json FROM unpaired_completions
+                    WHERE dataset_id = ? ORDER BY idx\(limitClause)
+                    """, arguments: [info.id])
+                return .unpaired(try rows.map {
+                    UnpairedCompletion(
+                        prompt: $0["prompt"], completion: $0["completion"], label: $0["label"],
+                        extra: try Self.extra($0))
                 })
             }
         }
@@ -124,6 +154,26 @@ extension Store {
         DatasetInfo(
             id: row["id"], name: row["name"], kind: DatasetKind(rawValue: row["kind"]) ?? .prompt,
             task: row["task"], source: row["source"], createdAt: row["created_at"], rowCount: row["row_count"])
+    }
+
+    /// A row's other columns as one JSON object (keys sorted), NULL when it has none.
+    static func json(_ extra: ExtraColumns) -> String? {
+        guard !extra.isEmpty else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Strings, finite numbers, booleans and nulls always encode; the values come from a parsed file.
+        guard let data = try? encoder.encode(extra) else { preconditionFailure("unencodable extra columns") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The `extra_json` column of a fetched row (empty when NULL).
+    static func extra(_ row: Row) throws -> ExtraColumns {
+        guard let text: String = row["extra_json"] else { return [:] }
+        do {
+            return try JSONDecoder().decode(ExtraColumns.self, from: Data(text.utf8))
+        } catch {
+            throw StoreError.sqlite("a dataset row's extra_json is not a JSON object (\(error))")
+        }
     }
 
     static func validateName(_ name: String) throws {

@@ -20,15 +20,20 @@ extension PolicyLab.DataCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import a JSONL file as a dataset: all rows or none.",
             discussion: """
-                Preference rows {"prompt","chosen","rejected"} (optional "chosen_score", "rejected_score"), \
-                prompt rows {"prompt"} (optional "reference"), scored rows {"prompt","completion","reward"}. \
-                The kind is inferred from the first row unless --kind is given. A bad line is reported as \
-                FILE:LINE and nothing is written.
+                Preference rows {"prompt","chosen","rejected"} (optional "chosen_score", "rejected_score", \
+                or UltraFeedback's "score_chosen", "score_rejected"), prompt rows {"prompt"} (optional \
+                "reference"), scored rows {"prompt","completion","reward"}, unpaired (KTO) rows \
+                {"prompt","completion","label"}. Other columns (an id, a source) are kept per row and exported \
+                back. Conversational rows (lists of role/content messages) are refused: the tasks are plain \
+                text. Text outside the tasks' vocabulary imports; training refuses it, naming the row. The kind \
+                is inferred from the first row unless --kind is given. A bad line is reported as FILE:LINE and \
+                nothing is written.
                 """)
 
         @Argument(help: "The JSONL file to import.") var file: String
         @Option(help: "The dataset's name.") var name: String
-        @Option(help: "preference, prompt or scored (default: inferred from the first row).") var kind: DatasetKind?
+        @Option(help: "preference, prompt, scored or unpaired (default: inferred from the first row).")
+        var kind: DatasetKind?
         @Option(help: "The toy task the rows belong to, if any (e.g. sort).") var task: String?
         @Flag(help: "Replace an existing dataset of the same name.") var replace = false
         @OptionGroup var options: GlobalOptions
@@ -101,6 +106,7 @@ extension PolicyLab.DataCommand {
                 case .prompts(let prompts): JSONOutput.print(Shown(dataset: info, rows: prompts))
                 case .preferences(let pairs): JSONOutput.print(Shown(dataset: info, rows: pairs))
                 case .scored(let responses): JSONOutput.print(Shown(dataset: info, rows: responses))
+                case .unpaired(let rows): JSONOutput.print(Shown(dataset: info, rows: rows))
                 }
                 return
             }
@@ -128,6 +134,15 @@ extension PolicyLab.DataCommand {
                 var table = TableFormatter(["#", "prompt", "completion", "reward"])
                 for (index, row) in responses.enumerated() {
                     table.append(["\(index)", abbreviated(row.prompt), abbreviated(row.response), "\(row.reward)"])
+                }
+                print(table.render())
+            case .unpaired(let rows):
+                var table = TableFormatter(["#", "prompt", "completion", "label"])
+                for (index, row) in rows.enumerated() {
+                    table.append([
+                        "\(index)", abbreviated(row.prompt), abbreviated(row.completion),
+                        row.label ? "desirable" : "undesirable",
+                    ])
                 }
                 print(table.render())
             }

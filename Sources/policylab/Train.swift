@@ -7,7 +7,8 @@ extension PolicyLab {
             abstract: "Train a policy; every run is recorded in the database (config, metrics, samples, checkpoints).",
             subcommands: [
                 TrainPPO.self, TrainReinforce.self, TrainA2C.self, TrainActorCriticLambda.self, TrainOffPolicy.self,
-                TrainSFT.self, TrainDPO.self, TrainRewardModel.self, TrainGRPO.self, TrainRLOO.self, TrainTokenPPO.self,
+                TrainSFT.self, TrainDPO.self, TrainKTO.self, TrainRewardModel.self, TrainGRPO.self, TrainRLOO.self,
+                TrainTokenPPO.self,
             ]
         )
     }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import Store
 import TestSupport
@@ -56,9 +57,16 @@ import TestSupport
         (#"{"prompt":"a","completion":"b","reward":NaN}"#, 1, "malformed JSON"),
         (#"{"prompt":"a","completion":"b","reward":1e999}"#, 1, "malformed JSON"),
         (#"{"prompt":"a","completion":"b","reward":"1"}"#, 1, "must be a finite number"),
-        (#"{"prompt":"a","chosen":"b","rejected":"c","chosen_scor":1}"#, 1, #"unexpected field "chosen_scor""#),
+        (#"{"prompt":"a","chosen":"b","rejected":"c","reward":1}"#, 1, #"unexpected field "reward""#),
+        (#"{"prompt":"a","chosen":"b","rejected":"c","chosen_score":1,"score_rejected":0}"#, 1,
+         "scores are given twice"),
+        (#"{"prompt":"a","completion":"b","label":1}"#, 1, #""label" must be true or false, found a number"#),
+        (#"{"prompt":"a","completion":"b","label":true}\#n{"prompt":"a","completion":"b"}"#, 2,
+         #"missing field "label""#),
+        (#"{"prompt":"a","chosen":[{"role":"user","content":"b"}],"rejected":"c"}"#, 1, "a conversation"),
         (#"{"prompt":"a","reference":"b"}\#n{"prompt":"a","chosen":"b"}"#, 2, #"unexpected field "chosen""#),
-        (#"{"prompt":[{"role":"user","content":"hi"}],"completion":"b","reward":1}"#, 1, "list or object"),
+        (#"{"prompt":{"text":"hi"},"completion":"b","reward":1}"#, 1,
+         "list or object; PolicyLab's tasks are plain text"),
         (#"{"prompt":"a","completion":"b","reward":null}"#, 1, #""reward" must be a finite number, found null"#),
         (#"{"chosen_score":1}"#, 1, "cannot tell the dataset kind"),
         (#"{"id":3}"#, 1, "cannot tell the dataset kind"),
@@ -90,18 +98,87 @@ import TestSupport
         }
     }
 
-    /// Columns PolicyLab does not know are decoded and kept by name (so a later version can store them);
-    /// today the dataset's check refuses them.
-    @Test func unknownColumnsAreKeptByTheDecoderAndRefusedByTheCheck() throws {
-        let text = #"{"prompt":"1=","reference":"1","id":7,"meta":{"source":["a",null,true]}}"#
-        let line = try JSONDecoder().decode(DatasetLine.self, from: Data(text.utf8))
-        #expect(line.prompt == "1=" && line.reference == "1")
-        #expect(line.otherColumns == [
-            "id": .number(7), "meta": .object(["source": .array([.string("a"), .null, .bool(true)])]),
-        ])
-        let encoded = try JSONDecoder().decode(DatasetLine.self, from: JSONEncoder().encode(line))
-        #expect(encoded.otherColumns == line.otherColumns && encoded.prompt == "1=")
-        #expect(throws: DatasetFileError.self) { try DatasetJSONL.parse(Array(text.utf8), file: "x") }
+    /// Columns PolicyLab does not know are kept per row, stored, and exported back with the same values;
+    /// UltraFeedback's score names are read as the scores and written back under the same names.
+    @Test func extraColumnsAndUltraFeedbackScoresAreStoredAndExportedBack() throws {
+        let text = """
+            {"prompt":"1=","chosen":"1","rejected":"2","score_chosen":8.5,"score_rejected":3,"prompt_id":"a7",\
+            "messages":[{"role":"user","content":"1="}],"meta":{"source":["a",null,true]}}
+            {"prompt":"2=","chosen":"2","rejected":"1","chosen_score":1,"id":12345678901}
+            """
+        let rows = try DatasetJSONL.parse(Array(text.utf8), file: "uf.jsonl")
+        guard case .preferences(let pairs) = rows else { Issue.record("not preference rows"); return }
+        #expect(pairs[0].chosenScore == 8.5 && pairs[0].rejectedScore == 3 && pairs[0].scoreNames == .ultraFeedback)
+        #expect(pairs[0].extra["prompt_id"] == .string("a7"))
+        #expect(pairs[0].extra["meta"] == .object(["source": .array([.string("a"), .null, .bool(true)])]))
+        #expect(pairs[1].scoreNames == .policyLab && pairs[1].extra == ["id": .number(12345678901)])
+
+        let dir = TemporaryDirectory()
+        let store = try Store(path: dir.path("lab.sqlite"))
+        try store.insertDataset(name: "uf", rows: rows)
+        let stored = try store.rows(ofDataset: "uf")
+        #expect(stored == rows)
+        let exported = DatasetJSONL.encode(stored)
+        func objects(_ text: String) throws -> [NSDictionary] {
+            try text.split(separator: "\n").map {
+                try JSONSerialization.jsonObject(with: Data($0.utf8)) as! NSDictionary
+            }
+        }
+        #expect(try objects(exported) == objects(text.replacingOccurrences(of: "\\\n", with: "")))
+        #expect(try DatasetJSONL.parse(Array(exported.utf8), file: "again") == rows)
+    }
+
+    @Test func unpairedRowsAreTheirOwnKind() throws {
+        let text = #"{"prompt":"1=","completion":"1","label":true}"# + "\n"
+            + #"{"prompt":"1=","completion":"2","label":false,"source":"x"}"#
+        let rows = try DatasetJSONL.parse(Array(text.utf8), file: "kto.jsonl")
+        #expect(rows == .unpaired([
+            UnpairedCompletion(prompt: "1=", completion: "1", label: true),
+            UnpairedCompletion(prompt: "1=", completion: "2", label: false, extra: ["source": .string("x")]),
+        ]))
+        let dir = TemporaryDirectory()
+        let store = try Store(path: dir.path("lab.sqlite"))
+        let info = try store.insertDataset(name: "kto", rows: rows)
+        #expect(info.kind == .unpaired)
+        #expect(try store.rows(ofDataset: "kto") == rows)
+        #expect(try store.dataset(named: "kto").kind == .unpaired)
+    }
+
+    /// A notebook written before the dataset-extras migration opens with its datasets intact and takes the
+    /// new kind afterwards.
+    @Test func anOlderNotebookMigratesWithItsDatasets() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path("old.sqlite")
+        let queue = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(queue, upTo: "v2-studies")
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO datasets (name, kind, task, source, created_at, row_count)
+                VALUES ('old', 'preference', 'sort', 'f.jsonl', 1.5, 1)
+                """)
+            try db.execute(sql: """
+                INSERT INTO preference_pairs (dataset_id, idx, prompt, chosen, rejected, chosen_score, rejected_score)
+                VALUES (1, 0, '1=', '1', '2', 1, 0)
+                """)
+            try db.execute(sql: """
+                INSERT INTO runs (name, algorithm, target, dataset_id, config_json, seed, status, started_at)
+                VALUES ('r', 'dpo', 'sort', 1, '{}', 1, 'finished', 2)
+                """)
+        }
+        try queue.close()
+        let store = try Store(path: path)
+        #expect(try store.appliedMigrations() == Schema.knownMigrations)
+        #expect(try store.rows(ofDataset: "old") == .preferences([
+            PreferencePair(prompt: "1=", chosen: "1", rejected: "2", chosenScore: 1, rejectedScore: 0),
+        ]))
+        #expect(try store.dataset(named: "old").task == "sort")
+        try store.insertDataset(
+            name: "kto", rows: .unpaired([UnpairedCompletion(prompt: "1=", completion: "1", label: true)]))
+        #expect(try store.datasets().map(\.name) == ["kto", "old"])
+        // The run still points at its dataset: deleting the dataset sets it to NULL, as the foreign key says.
+        try store.deleteDataset(named: "old")
+        let datasetID = try store.read { db in try Int64.fetchOne(db, sql: "SELECT dataset_id FROM runs") }
+        #expect(datasetID == nil)
     }
 
     @Test func duplicateNameIsRefusedUnlessReplacing() throws {

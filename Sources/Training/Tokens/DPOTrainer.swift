@@ -12,6 +12,10 @@ import Tasks
 /// `Objectives`: with h = β·((log π(y_w) − log π_ref(y_w)) − (log π(y_l) − log π_ref(y_l))), sigmoid
 /// −log σ(h), and the others as `DPOLossType` documents.
 ///
+/// The same trainer runs the reference-free preference losses (`referenceFree`): CPO and SimPO (TRL's
+/// `CPOTrainer`) and ORPO (TRL's `ORPOTrainer`); then the reference run is only the starting policy and no
+/// reference log-probs are computed.
+///
 /// Symbols: β the implicit reward's inverse temperature (`objective.beta`), ε the label smoothing of the
 /// robust loss, α RPO's NLL weight.
 public struct DPOTrainerConfig: Codable, Sendable, Equatable {
@@ -20,8 +24,10 @@ public struct DPOTrainerConfig: Codable, Sendable, Equatable {
     public var task: String?
     /// Seed of every random draw (the held-out split, the batches).
     public var seed: UInt64 = 1
-    /// β, the loss type and ε: TRL's `DPOConfig`.
+    /// β, the loss types (with their weights) and ε: TRL's `DPOConfig`.
     public var objective = DPOConfig()
+    /// A reference-free loss instead of `objective` (nil: the DPO family).
+    public var referenceFree: ReferenceFreePreferenceObjective?
     /// α of RPO (Pang et al. 2024; TRL `rpo_alpha`): adds α·NLL of the chosen completions (mean over their
     /// tokens), which keeps DPO from lowering the likelihood of the chosen answers. 0: plain DPO.
     public var rpoAlpha = 0.0
@@ -48,6 +54,11 @@ public struct DPOTrainerConfig: Codable, Sendable, Equatable {
 
     public func validate() throws {
         try objective.validate()
+        switch referenceFree {
+        case .cpo(let config): try config.validate()
+        case .orpo(let config): try config.validate()
+        case nil: break
+        }
         func require(_ ok: Bool, _ message: String) throws {
             if !ok { throw TrainingError.invalidConfiguration(message) }
         }
@@ -55,6 +66,23 @@ public struct DPOTrainerConfig: Codable, Sendable, Equatable {
         try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be > 0")
         try require(heldOutFraction >= 0 && heldOutFraction < 1, "the held-out fraction must be in [0, 1)")
         try require(rpoAlpha >= 0 && rpoAlpha.isFinite, "--rpo-alpha must be ≥ 0")
+    }
+}
+
+/// The reference-free preference losses the DPO trainer runs instead of the DPO family.
+public enum ReferenceFreePreferenceObjective: Codable, Sendable, Equatable {
+    /// CPO, or SimPO as its `simpo` loss with α = 0 (`CPOConfig.simPO`).
+    case cpo(CPOConfig)
+    case orpo(ORPOConfig)
+
+    /// The implicit reward of a completion: β·(log-prob, averaged over its tokens where the loss averages).
+    func reward(logProbability: Double, tokens: Int) -> Double {
+        switch self {
+        case .cpo(let config):
+            config.beta * (config.lossType.averagesLogProbabilities
+                ? logProbability / Double(max(tokens, 1)) : logProbability)
+        case .orpo(let config): config.beta * logProbability / Double(max(tokens, 1))
+        }
     }
 }
 
@@ -127,7 +155,7 @@ public final class DPOTrainer {
             baseLearningRate: config.learningRate, schedule: .linear(totalSteps: config.steps),
             maximumGradientNorm: Float(config.maxGradientNorm), decayMask: policy.parameters.map { _ in false })
         let codec = self.codec
-        var encoded = try pairs.map { p -> EncodedPair in
+        var encoded = try codec.encodeRows(pairs) { codec, p -> EncodedPair in
             let prompt = try codec.encodePrompt(p.prompt)
             let pair = EncodedPair(prompt: prompt, chosen: try codec.encodeCompletion(p.chosen),
                                    rejected: try codec.encodeCompletion(p.rejected))
@@ -142,7 +170,9 @@ public final class DPOTrainer {
         let heldOutCount = min(encoded.count - 1, Int((Double(encoded.count) * config.heldOutFraction).rounded()))
         // Reference log-probs: always for the held-out pairs (preference accuracy); for the training pairs
         // once here when precomputing, else per batch in `train`.
-        let needReference = config.precomputeReference ? order : Array(order.prefix(heldOutCount))
+        // A reference-free loss needs none.
+        let needReference = config.referenceFree != nil ? []
+            : config.precomputeReference ? order : Array(order.prefix(heldOutCount))
         for start in stride(from: 0, to: needReference.count, by: 256) {
             let chunk = Array(needReference[start..<min(needReference.count, start + 256)])
             let (chosen, rejected) = Self.sequenceLogProbabilities(reference, chunk.map { encoded[$0] },
@@ -166,7 +196,7 @@ public final class DPOTrainer {
             var batch = (0..<min(config.batchSize, training.count)).map { _ in
                 training[generator.nextInt(below: training.count)]
             }
-            if !config.precomputeReference {
+            if !config.precomputeReference && config.referenceFree == nil {
                 let (chosen, rejected) = Self.sequenceLogProbabilities(reference, batch, recordTape: false)
                 for k in batch.indices {
                     batch[k].referenceChosen = Double(chosen.values[k])
@@ -220,6 +250,7 @@ public final class DPOTrainer {
     /// completion tokens and carried onto the tape. `train` steps with exactly this; the finite-difference
     /// test checks it.
     func lossAndGradients(_ batch: [EncodedPair]) -> BatchLoss {
+        if let referenceFree = config.referenceFree { return referenceFreeLossAndGradients(batch, referenceFree) }
         let (chosen, rejected) = Self.sequenceLogProbabilities(policy, batch, recordTape: true)
         let inputs = PreferenceLogProbabilities(
             policyChosen: chosen.values.map(Double.init), policyRejected: rejected.values.map(Double.init),
@@ -255,6 +286,49 @@ public final class DPOTrainer {
         return BatchLoss(dpoLoss: loss.loss, loss: loss.loss + config.rpoAlpha * nll, metrics: metrics)
     }
 
+    /// `lossAndGradients` for CPO / SimPO / ORPO: the objective's gradients with respect to the summed
+    /// completion log-probs spread over the completion tokens, and ORPO's NLL gradient over the chosen rows'
+    /// prompt tokens (TRL's ORPO NLL covers the prompt).
+    func referenceFreeLossAndGradients(_ batch: [EncodedPair], _ objective: ReferenceFreePreferenceObjective)
+        -> BatchLoss {
+        let (chosen, rejected) = Self.sequenceLogProbabilities(policy, batch, recordTape: true)
+        let inputs = PolicyPreferenceLogProbabilities(
+            chosen: chosen.values.map(Double.init), rejected: rejected.values.map(Double.init),
+            chosenTokens: batch.map { Double($0.chosen.count) },
+            rejectedTokens: batch.map { Double($0.rejected.count) })
+        let tokenLogProbabilities = chosen.tokens!
+        let width = chosen.mask.count / (2 * batch.count)
+        // Chosen row r's prompt tokens after the first are predicted at positions 0 ..< prompt length − 1.
+        let promptPositions = batch.indices.map { r in (r * width)..<(r * width + batch[r].prompt.count - 1) }
+        let loss: ReferenceFreePreferenceLoss
+        switch objective {
+        case .cpo(let config):
+            loss = cpoLoss(config: config, inputs)
+        case .orpo(let config):
+            let promptSums = promptPositions.map { positions in
+                positions.reduce(0.0) { $0 + Double(tokenLogProbabilities.data[$1]) }
+            }
+            loss = orpoLoss(config: config, inputs, chosenPromptLogProbabilities: promptSums,
+                            chosenPromptTokens: batch.map { Double($0.prompt.count - 1) })
+        }
+        var metrics = loss.statistics.values
+        metrics["loss"] = loss.loss
+        guard loss.loss.isFinite else { return BatchLoss(dpoLoss: loss.loss, loss: loss.loss, metrics: metrics) }
+        var gradient = [Float](repeating: 0, count: chosen.mask.count)
+        for r in 0..<(2 * batch.count) {
+            let g = r < batch.count ? loss.chosenGradient[r] : loss.rejectedGradient[r - batch.count]
+            for j in 0..<width where chosen.mask[r * width + j] != 0 { gradient[r * width + j] = Float(g) }
+        }
+        if loss.chosenPromptTokenGradient != 0 {
+            for positions in promptPositions {
+                for j in positions { gradient[j] = Float(loss.chosenPromptTokenGradient) }
+            }
+        }
+        policy.zeroGradients()
+        tokenLogProbabilities.backward(gradient: gradient)
+        return BatchLoss(dpoLoss: loss.loss, loss: loss.loss, metrics: metrics)
+    }
+
     /// Sum of completion-token log-probs for chosen and rejected sequences of each pair; with the tape, the
     /// (2B, T−1) token log-prob tensor and the completion mask for the backward pass.
     static func sequenceLogProbabilities(_ policy: TransformerPolicy, _ pairs: [EncodedPair], recordTape: Bool)
@@ -286,7 +360,8 @@ public final class DPOTrainer {
     }
 
     /// Share of held-out pairs whose implicit-reward margin is positive:
-    /// (log π(y_w) − log π_ref(y_w)) > (log π(y_l) − log π_ref(y_l)).
+    /// (log π(y_w) − log π_ref(y_w)) > (log π(y_l) − log π_ref(y_l)); for a reference-free loss, its own
+    /// reward β·π̄ of the chosen completion above the rejected one's.
     public func heldOutAccuracy() -> Double {
         guard !heldOut.isEmpty else { return .nan }
         var correct = 0
@@ -294,6 +369,14 @@ public final class DPOTrainer {
             let chunk = Array(heldOut[start..<min(heldOut.count, start + 256)])
             let (chosen, rejected) = Self.sequenceLogProbabilities(policy, chunk, recordTape: false)
             for (k, pair) in chunk.enumerated() {
+                if let referenceFree = config.referenceFree {
+                    let chosenReward = referenceFree.reward(
+                        logProbability: Double(chosen.values[k]), tokens: pair.chosen.count)
+                    let rejectedReward = referenceFree.reward(
+                        logProbability: Double(rejected.values[k]), tokens: pair.rejected.count)
+                    if chosenReward > rejectedReward { correct += 1 }
+                    continue
+                }
                 let chosenMargin = Double(chosen.values[k]) - pair.referenceChosen
                 let rejectedMargin = Double(rejected.values[k]) - pair.referenceRejected
                 if chosenMargin > rejectedMargin { correct += 1 }

@@ -89,9 +89,9 @@ public final class RewardModelTrainer {
             baseLearningRate: config.learningRate, schedule: .linear(totalSteps: config.steps),
             maximumGradientNorm: 1, decayMask: model.parameters.map { _ in false })
         let codec = self.codec
-        let encoded = try pairs.map {
-            (prompt: try codec.encodePrompt($0.prompt), chosen: try codec.encodeCompletion($0.chosen),
-             rejected: try codec.encodeCompletion($0.rejected))
+        let encoded = try codec.encodeRows(pairs) { codec, pair in
+            (prompt: try codec.encodePrompt(pair.prompt), chosen: try codec.encodeCompletion(pair.chosen),
+             rejected: try codec.encodeCompletion(pair.rejected))
         }
         let order = generator.permutation(encoded.count)
         let heldOutCount = max(1, min(encoded.count - 1, Int(Double(encoded.count) * config.heldOutFraction)))

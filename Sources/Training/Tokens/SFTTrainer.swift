@@ -64,9 +64,8 @@ public final class SFTTrainer {
             guard !rows.isEmpty else {
                 throw TrainingError.invalidConfiguration("the dataset has no rows — import or generate one first")
             }
-            for row in rows {
-                _ = try codec.encodePrompt(row.prompt)
-                _ = try codec.encodeCompletion(row.reference)
+            _ = try codec.encodeRows(rows) { codec, row in
+                (try codec.encodePrompt(row.prompt), try codec.encodeCompletion(row.reference))
             }
         }
         self.rows = rows

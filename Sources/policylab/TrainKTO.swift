@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import Objectives
+import Store
+import Tasks
+import Training
+
+extension KTOLossType: ExpressibleByArgument {}
+
+extension PolicyLab.Train {
+    /// `policylab train kto --dataset NAME --ref RUN`: KTO on unpaired rows (`KTOTrainer`).
+    struct TrainKTO: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "kto",
+            abstract: "KTO on an unpaired dataset ({prompt, completion, label}) against a frozen reference run "
+                + "(the policy starts from the reference unless --init).",
+            discussion: "10 % of the rows are held out to measure label accuracy (the implicit reward's sign "
+                + "against the label); when the dataset or the reference belongs to a task, a greedy evaluation "
+                + "on its held-out prompts runs too. The KL reference point comes from mismatched pairs within "
+                + "each batch, as TRL's KTOTrainer builds them.")
+
+        @Option(help: "Unpaired dataset (import TRL's KTO format: {\"prompt\",\"completion\",\"label\"}).")
+        var dataset: String
+        @Option(help: "Reference run: its latest checkpoint is the frozen reference policy.") var ref: String
+        @Option(name: .customLong("init"), help: "Start the policy from this run instead of the reference.")
+        var initRun: String?
+        @Option(help: "β, the implicit reward's inverse temperature.") var beta: Double = 0.1
+        @Option(help: "λ_D, the weight of desirable rows (TRL desirable_weight).") var desirableWeight: Double = 1
+        @Option(help: "λ_U, the weight of undesirable rows (TRL undesirable_weight).")
+        var undesirableWeight: Double = 1
+        @Option(help: "kto or apo_zero_unpaired.") var loss: KTOLossType = .kto
+        @Option(help: "Update steps.") var steps: Int = 300
+        @Option(help: "Rows per step (the mismatched pairs are built within it).") var batchSize: Int = 64
+        @Option(help: "AdamW learning rate (linear decay to 0).") var learningRate: Double = 1e-4
+        @Option(help: "Evaluate (and checkpoint) every this many steps; 0: only at the end.")
+        var evalInterval: Int = 100
+        @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
+        @Option(help: "Run name.") var name: String?
+        @OptionGroup var options: GlobalOptions
+
+        func makeConfig(task: String?) -> KTOTrainerConfig {
+            var c = KTOTrainerConfig(task: task)
+            c.seed = seed
+            c.objective = KTOConfig(
+                beta: beta, desirableWeight: desirableWeight, undesirableWeight: undesirableWeight, lossType: loss)
+            c.steps = steps
+            c.batchSize = batchSize
+            c.learningRate = learningRate
+            c.evaluationInterval = evalInterval
+            return c
+        }
+
+        func validate() throws {
+            guard evalInterval >= 0 else { throw ValidationError("--eval-interval must be 0 or more") }
+            do { try makeConfig(task: nil).validate() } catch { throw ValidationError("\(error)") }
+        }
+
+        func run() throws {
+            let store = try Store(path: options.databasePath)
+            let info = try store.dataset(named: dataset)
+            guard case .unpaired(let rows) = try store.rows(ofDataset: dataset) else {
+                throw CLIError("dataset '\(dataset)' holds \(info.kind.rawValue) rows; KTO needs unpaired rows — "
+                    + "import a {\"prompt\",\"completion\",\"label\"} file with `policylab data import`")
+            }
+            let (referenceRun, reference) = try loadPolicy(run: ref, store: store)
+            let initial = try initRun.map { try loadPolicy(run: $0, store: store).1 }
+            let task = [info.task, referenceRun.target].compactMap { $0 }.first {
+                (try? TaskRegistry.task(named: $0)) != nil
+            }
+            let config = makeConfig(task: task)
+            let examples = rows.map {
+                UnpairedExample(prompt: $0.prompt, completion: $0.completion, desirable: $0.label)
+            }
+            let trainer: KTOTrainer
+            do {
+                trainer = try KTOTrainer(config: config, rows: examples, reference: reference, initial: initial)
+            } catch { throw CLIError("\(error)") }
+            let spec = RunSpec(name: name, algorithm: "kto", target: task ?? dataset, datasetID: info.id,
+                               parentRunID: referenceRun.id, configJSON: configJSON(config), seed: seed)
+            let recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
+            let result = try recorder.record {
+                try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested })
+            }
+            struct Summary: Encodable {
+                let run: String
+                let heldOutAccuracy: Double
+                let exactMatch: Double?
+                let meanReward: Double?
+                let steps: Int
+                let rows: Int
+                let wallSeconds: Double
+            }
+            let summary = Summary(
+                run: recorder.run.name, heldOutAccuracy: result.heldOutAccuracy,
+                exactMatch: result.evaluation?.exactMatch, meanReward: result.evaluation?.meanReward,
+                steps: result.steps, rows: result.rows, wallSeconds: result.wallSeconds)
+            if options.json { JSONOutput.print(summary); return }
+            let greedy = result.evaluation.map {
+                String(format: ", greedy exact %.1f%%, mean reward %.3f", 100 * $0.exactMatch, $0.meanReward)
+            } ?? ""
+            print(String(format: "%@: held-out label accuracy %.1f%%%@ (%d steps, %.1f s)", summary.run,
+                         100 * summary.heldOutAccuracy, greedy, summary.steps, summary.wallSeconds))
+            print("next: policylab compare \(referenceRun.name) \(summary.run)")
+        }
+    }
+}
