@@ -167,15 +167,15 @@ import TestSupport
                 return orpoLoss(config: config, y, chosenPromptLogProbabilities: prompt.sums,
                                 chosenPromptTokens: prompt.tokens).loss
             }
-            // The NLL's share of one prompt token: moving every chosen prompt's sum by h moves the loss by
-            // (Σ prompt tokens)·g·h.
-            let h = 1e-6, total = prompt.tokens.reduce(0, +)
+            // The NLL's share of one prompt token: moving each of the B chosen prompts' sums by h moves the
+            // loss by B·g·h, g the gradient of one prompt token's log-prob.
+            let h = 1e-6
             func loss(_ shift: Double) -> Double {
                 orpoLoss(config: config, x, chosenPromptLogProbabilities: prompt.sums.map { $0 + shift },
                          chosenPromptTokens: prompt.tokens).loss
             }
             let numeric = (loss(h) - loss(-h)) / (2 * h) / Double(prompt.sums.count)
-            #expect(abs(numeric - result.chosenPromptTokenGradient * total / Double(prompt.sums.count)) < 1e-7)
+            #expect(abs(numeric - result.chosenPromptTokenGradient) < 1e-7, "\(c.context): prompt-token gradient")
         }
     }
 

@@ -124,14 +124,15 @@ def kto_case(name, labels, beta, desirable_weight=1.0, undesirable_weight=1.0, l
     ref_kl_logps = [float(v) for v in rng.uniform(-12, -4, size=batch)]
     # kl_shift moves the policy's mismatched log-probs below the reference's, so TRL's clamp(min=0) acts.
     kl_logps = [r + float(d) + kl_shift for r, d in zip(ref_kl_logps, rng.normal(0.3, 0.5, size=batch))]
-    calls = iter([torch.tensor(kl_logps).unsqueeze(1), torch.tensor(logps).unsqueeze(1)])
+    calculate_kl = loss_type != "apo_zero_unpaired"
+    # _compute_loss runs the model on the mismatched pairs first (only when it estimates the KL), then on the rows.
+    calls = iter(([torch.tensor(kl_logps).unsqueeze(1)] if calculate_kl else []) + [torch.tensor(logps).unsqueeze(1)])
 
     def model(**kwargs):
         log_probs = next(calls)  # (B, 1): each sequence's whole log-prob on its one completion position
         zeros = torch.zeros(batch, 1)
         return SimpleNamespace(log_probs=log_probs, entropy=zeros, mean_logits=zeros)
 
-    calculate_kl = loss_type != "apo_zero_unpaired"
     trainer = trainer_without_init(
         KTOTrainer, calculate_KL=calculate_kl, precompute_ref_logps=True, loss_type=loss_type, beta=beta,
         desirable_weight=desirable_weight, undesirable_weight=undesirable_weight)
