@@ -31,13 +31,34 @@ struct ControlRunOptions: ParsableArguments {
         do { try validateConfig() } catch { throw ValidationError("\(error)") }
     }
 
+    /// Sets the seed, and the total steps, γ and evaluation episodes where given.
+    func apply(to config: inout some ControlTrainingConfig) {
+        config.seed = seed
+        if let totalSteps { config.totalSteps = totalSteps }
+        if let gamma { config.gamma = gamma }
+        config.evaluationEpisodes = evalEpisodes
+    }
+
     /// Records a run of `algorithm`, trains it, and prints its summary (JSON with --json).
     func run(
-        algorithm: String, configJSON: String, evaluationEpisodes: Int, options: GlobalOptions, showsSPS: Bool = false,
+        algorithm: String, configJSON: String, evaluationEpisodes: Int, options: GlobalOptions,
+        train: (RunRecorder) throws -> ControlTrainingResult
+    ) throws {
+        try Self.record(
+            name: name, environmentID: env, seed: seed, algorithm: algorithm, configJSON: configJSON,
+            evaluationEpisodes: evaluationEpisodes, options: options, train: train)
+    }
+
+    /// The recording and summary of every classic-control command (`train ppo --env` has options of its
+    /// own and calls this directly): a run record, the training, then the greedy evaluation's line with
+    /// the speed when `showsSPS` (or `ControlRunSummary` as JSON with --json).
+    static func record(
+        name: String?, environmentID: String, seed: UInt64, algorithm: String, configJSON: String,
+        evaluationEpisodes: Int, options: GlobalOptions, showsSPS: Bool = false,
         train: (RunRecorder) throws -> ControlTrainingResult
     ) throws {
         let store = try Store(path: options.databasePath)
-        let spec = RunSpec(name: name, algorithm: algorithm, target: env, configJSON: configJSON, seed: seed)
+        let spec = RunSpec(name: name, algorithm: algorithm, target: environmentID, configJSON: configJSON, seed: seed)
         let recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
         let result = try recorder.record { try train(recorder) }
         let summary = ControlRunSummary(

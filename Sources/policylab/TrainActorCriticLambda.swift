@@ -17,10 +17,7 @@ extension PolicyLab.Train {
 
         func makeConfig() -> ActorCriticLambdaConfig {
             var c = ActorCriticLambdaConfig(environmentID: control.env)
-            c.seed = control.seed
-            if let totalSteps = control.totalSteps { c.totalSteps = totalSteps }
-            if let gamma = control.gamma { c.gamma = gamma }
-            c.evaluationEpisodes = control.evalEpisodes
+            control.apply(to: &c)
             c.traceLambda = lambda
             c.actorStepSize = actorStepSize
             c.criticStepSize = criticStepSize

@@ -87,40 +87,15 @@ extension PolicyLab.Train {
             do { try makeConfig().validate() } catch { throw ValidationError("\(error)") }
         }
 
-        struct Summary: Encodable {
-            let run: String
-            let evalReturnMean: Double
-            let evalReturnStd: Double
-            let envSteps: Int
-            let wallSeconds: Double
-            let sps: Double
-        }
-
         func run() throws {
-            let env = self.env ?? ""
             let config = makeConfig()
-            let store = try Store(path: options.databasePath)
-            let recorder = try RunRecorder(
-                store: store,
-                spec: RunSpec(name: name, algorithm: "ppo", target: env, configJSON: configJSON(config), seed: seed),
-                quiet: options.json)
-            let result = try recorder.record {
-                try ControlPPOTrainer(config: config).train(events: recorder.handle,
-                                                            shouldStop: { Interruption.requested },
-                                                            budget: WallClockBudget(seconds: maxSeconds))
-            }
-            let summary = Summary(
-                run: recorder.run.name, evalReturnMean: result.evaluationReturnMean,
-                evalReturnStd: result.evaluationReturnStandardDeviation, envSteps: result.environmentSteps,
-                wallSeconds: result.wallSeconds, sps: result.stepsPerSecond)
-            if options.json {
-                JSONOutput.print(summary)
-            } else {
-                print(String(format: "%@: greedy evaluation over %d episodes: %.1f ± %.1f  "
-                                 + "(%d env steps, %.1f s, %.0f steps/s)",
-                             summary.run, config.evaluationEpisodes, summary.evalReturnMean, summary.evalReturnStd,
-                             summary.envSteps, summary.wallSeconds, summary.sps))
-                print("next: policylab runs show \(summary.run)")
+            try ControlRunOptions.record(
+                name: name, environmentID: env ?? "", seed: seed, algorithm: "ppo", configJSON: configJSON(config),
+                evaluationEpisodes: config.evaluationEpisodes, options: options, showsSPS: true
+            ) { recorder in
+                try ControlPPOTrainer(config: config).train(
+                    events: recorder.handle, shouldStop: { Interruption.requested },
+                    budget: WallClockBudget(seconds: maxSeconds))
             }
         }
     }

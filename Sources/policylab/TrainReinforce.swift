@@ -22,10 +22,7 @@ extension PolicyLab.Train {
 
         func makeConfig() -> ReinforceConfig {
             var c = ReinforceConfig(environmentID: control.env)
-            c.seed = control.seed
-            if let totalSteps = control.totalSteps { c.totalSteps = totalSteps }
-            if let gamma = control.gamma { c.gamma = gamma }
-            c.evaluationEpisodes = control.evalEpisodes
+            control.apply(to: &c)
             if let numEnvs { c.environments = numEnvs }
             if let learningRate { c.learningRate = learningRate }
             if let entCoef { c.entropyCoefficient = entCoef }

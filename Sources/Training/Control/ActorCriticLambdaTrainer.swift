@@ -10,7 +10,7 @@ import Randomness
 // w ← w + α_w·δ·z_w;  θ ← θ + α_θ·δ·z_θ;  I ← γ·I — with traces and I reset at each episode start.
 
 /// Actor-critic(λ)'s hyperparameters.
-public struct ActorCriticLambdaConfig: Codable, Sendable, Equatable {
+public struct ActorCriticLambdaConfig: ControlTrainingConfig, Codable, Sendable, Equatable {
     /// Gymnasium id of the environment.
     public var environmentID: String
     /// Seed of every random draw of the run.
@@ -33,9 +33,6 @@ public struct ActorCriticLambdaConfig: Codable, Sendable, Equatable {
 
     /// Refuses impossible settings before any work starts.
     public func validate() throws {
-        func require(_ ok: Bool, _ message: String) throws {
-            if !ok { throw TrainingError.invalidConfiguration(message) }
-        }
         try require(totalSteps > 0, "--total-steps must be positive")
         try require((0...1).contains(gamma), "γ must lie in [0, 1]")
         try require((0...1).contains(traceLambda), "λ must lie in [0, 1]")
@@ -143,19 +140,8 @@ public final class ActorCriticLambdaTrainer {
         try events(
             .checkpoint(
                 step: episodes, configJSON: checkpoint.configJSON, weights: checkpoint.weights, optimizer: nil))
-        let trainingSeconds = secondsSince(start)
-        let evaluation = try ControlEvaluator.greedyReturns(
-            policy: policy, environmentID: config.environmentID, episodes: config.evaluationEpisodes,
-            normalizer: nil, seed: config.seed)
-        try events(
-            .metrics(
-                step: episodes, samplesSeen: steps,
-                values: [
-                    "eval/return_mean": evaluation.mean, "eval/return_std": evaluation.standardDeviation,
-                ]))
-        return ControlTrainingResult(
-            evaluationReturnMean: evaluation.mean, evaluationReturnStandardDeviation: evaluation.standardDeviation,
-            environmentSteps: steps, wallSeconds: secondsSince(start),
-            stepsPerSecond: Double(steps) / max(trainingSeconds, 1e-9))
+        return try ControlEvaluator.finish(
+            policy: policy, environmentID: config.environmentID, episodes: config.evaluationEpisodes, seed: config.seed,
+            step: episodes, environmentSteps: steps, start: start, events: events)
     }
 }

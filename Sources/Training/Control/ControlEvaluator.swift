@@ -5,6 +5,26 @@ import Randomness
 /// The evaluator every control trainer ends with: the undiscounted return of greedy episodes (argmax or
 /// Gaussian mean) on fresh environments, with the observation normaliser frozen.
 enum ControlEvaluator {
+    /// The end of every control run: the greedy evaluation over `episodes` episodes, reported as
+    /// `eval/return_mean` and `eval/return_std` at `step`, and the run's final figures (steps per second
+    /// over the training, before the evaluation).
+    static func finish(
+        policy: MLPActorCritic, environmentID: String, episodes: Int, normalizer: ObservationNormalizer? = nil,
+        seed: UInt64, step: Int, environmentSteps: Int, start: ContinuousClock.Instant, events: TrainingEventSink
+    ) throws -> ControlTrainingResult {
+        let trainingSeconds = secondsSince(start)
+        let evaluation = try greedyReturns(
+            policy: policy, environmentID: environmentID, episodes: episodes, normalizer: normalizer, seed: seed)
+        try events(
+            .metrics(
+                step: step, samplesSeen: environmentSteps,
+                values: ["eval/return_mean": evaluation.mean, "eval/return_std": evaluation.standardDeviation]))
+        return ControlTrainingResult(
+            evaluationReturnMean: evaluation.mean, evaluationReturnStandardDeviation: evaluation.standardDeviation,
+            environmentSteps: environmentSteps, wallSeconds: secondsSince(start),
+            stepsPerSecond: Double(environmentSteps) / max(trainingSeconds, 1e-9))
+    }
+
     /// Mean and population standard deviation of the returns of `episodes` greedy episodes; NaN for none.
     /// The episodes' resets draw from a generator of their own, so evaluating does not move the run's.
     static func greedyReturns(

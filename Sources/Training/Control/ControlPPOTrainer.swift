@@ -11,7 +11,7 @@ import Randomness
 
 /// PPO's hyperparameters, each with its CleanRL name and paper symbol. `defaults(for:)` gives tuned
 /// per-environment settings.
-public struct ControlPPOConfig: Codable, Sendable, Equatable {
+public struct ControlPPOConfig: ControlTrainingConfig, Codable, Sendable, Equatable {
     /// Gymnasium id of the environment.
     public var environmentID: String
     /// Seed of every random draw of the run.
@@ -97,9 +97,6 @@ public struct ControlPPOConfig: Codable, Sendable, Equatable {
     /// Refuses impossible settings before any work starts.
     public func validate() throws {
         try objective.validate()
-        func require(_ ok: Bool, _ message: String) throws {
-            if !ok { throw TrainingError.invalidConfiguration(message) }
-        }
         try require(totalSteps > 0, "--total-steps must be positive")
         try require(environments > 0 && rolloutSteps > 0, "--num-envs and --num-steps must be positive")
         try require(
@@ -129,16 +126,13 @@ public final class ControlPPOTrainer {
     public init(config: ControlPPOConfig) throws {
         try config.validate()
         self.config = config
-        generator = SeededGenerator(seed: config.seed)
-        var environmentGenerator = generator.split()
-        let environments = try VectorEnvironment(
-            id: config.environmentID, count: config.environments, generator: &environmentGenerator)
-        policy = try MLPActorCritic.make(
-            environmentID: config.environmentID, hiddenSizes: config.hiddenSizes, generator: &generator)
-        optimizer = AdamW(
-            parameters: policy.parameters,
-            config: .init(learningRate: Float(config.learningRate), epsilon: Float(config.adamEpsilon)),
-            decayMask: policy.parameters.map { _ in false })
+        let start = try ControlTrainerStart(
+            environmentID: config.environmentID, seed: config.seed, environments: config.environments,
+            hiddenSizes: config.hiddenSizes, learningRate: config.learningRate, adamEpsilon: Float(config.adamEpsilon))
+        generator = start.generator
+        policy = start.policy
+        optimizer = start.optimizer
+        let environments = start.environments
         rollouts = ControlRolloutCollector(
             environments: environments,
             observationNormalizer: config.normalizeObservations
@@ -154,7 +148,7 @@ public final class ControlPPOTrainer {
         let schedule: LearningRateSchedule = config.annealLearningRate ? .linear(totalSteps: config.updates) : .constant
         let start = ContinuousClock.now
         var globalStep = 0
-        var recentReturns: [Double] = []
+        var progress = ControlProgress(start: start, interval: max(1, config.updates / 10), updates: config.updates)
         var lastUpdate = 0
 
         for update in 1...config.updates {
@@ -167,7 +161,6 @@ public final class ControlPPOTrainer {
                 truncationValues: config.bootstrapOnTruncation ? .batched : .none, generator: &generator)
             globalStep += config.batchSize
             let finishedReturns = rollout.finishedEpisodes.map(\.totalReward)
-            recentReturns = Array((recentReturns + finishedReturns).suffix(20))
             let (advantages, returns) = generalizedAdvantages(
                 rewards: rollout.rewards, values: rollout.values, dones: rollout.dones, nextValue: rollout.nextValues,
                 nextDone: rollout.nextDone, environments: config.environments, gamma: config.gamma,
@@ -189,51 +182,27 @@ public final class ControlPPOTrainer {
                 if let target = config.targetKL, let last, last.approximateKL > target { break epochs }
             }
 
-            let seconds = secondsSince(start)
             var metrics = last?.statistics.values ?? [:]
             metrics["losses/clipfrac"] =
                 clipFractions.isEmpty ? 0 : clipFractions.reduce(0, +) / Double(clipFractions.count)
             metrics["losses/explained_variance"] = explainedVariance(returns: returns, values: rollout.values)
             metrics["charts/learning_rate"] = Double(optimizer.learningRate)
-            metrics["charts/SPS"] = Double(globalStep) / max(seconds, 1e-9)
             if !finishedReturns.isEmpty {
                 let lengths = rollout.finishedEpisodes.map { Double($0.length) }
-                metrics["charts/episodic_return"] = finishedReturns.reduce(0, +) / Double(finishedReturns.count)
                 metrics["charts/episodic_length"] = lengths.reduce(0, +) / Double(lengths.count)
             }
-            try events(.metrics(step: update, samplesSeen: globalStep, values: metrics))
             lastUpdate = update
             let isLast = update == config.updates || budget.isSpent
-            if isLast || update % max(1, config.updates / 10) == 0 {
-                let meanReturn =
-                    recentReturns.isEmpty ? Double.nan : recentReturns.reduce(0, +) / Double(recentReturns.count)
-                try events(
-                    .progress(
-                        String(
-                            format: "update %d/%d  steps %d  SPS %.0f  mean return (last 20 episodes) %.1f",
-                            update, config.updates, globalStep, Double(globalStep) / max(seconds, 1e-9), meanReturn)))
-                let checkpoint = policy.checkpoint(normalizer: rollouts.observationNormalizer)
-                try events(
-                    .checkpoint(
-                        step: update, configJSON: checkpoint.configJSON, weights: checkpoint.weights, optimizer: nil))
-            }
+            try progress.report(
+                update: update, steps: globalStep, isLast: isLast, finishedReturns: finishedReturns,
+                metrics: metrics, policy: policy, normalizer: rollouts.observationNormalizer, events: events)
             if isLast { break }
         }
 
-        let trainingSeconds = secondsSince(start)
-        let evaluation = try ControlEvaluator.greedyReturns(
+        return try ControlEvaluator.finish(
             policy: policy, environmentID: config.environmentID, episodes: config.evaluationEpisodes,
-            normalizer: rollouts.observationNormalizer, seed: config.seed)
-        try events(
-            .metrics(
-                step: lastUpdate, samplesSeen: globalStep,
-                values: [
-                    "eval/return_mean": evaluation.mean, "eval/return_std": evaluation.standardDeviation,
-                ]))
-        return ControlTrainingResult(
-            evaluationReturnMean: evaluation.mean, evaluationReturnStandardDeviation: evaluation.standardDeviation,
-            environmentSteps: globalStep, wallSeconds: secondsSince(start),
-            stepsPerSecond: Double(globalStep) / max(trainingSeconds, 1e-9))
+            normalizer: rollouts.observationNormalizer, seed: config.seed, step: lastUpdate,
+            environmentSteps: globalStep, start: start, events: events)
     }
 
     /// One minibatch: the clipped surrogate, value and entropy terms (Objectives' `ppoLoss`) on the tape,

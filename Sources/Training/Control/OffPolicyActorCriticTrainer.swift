@@ -10,7 +10,7 @@ import Randomness
 // and the actor weighted by min(π/μ, ρ̄): −mean(min(π/μ, ρ̄)·A·log π) + c₁·½·mean((R − V)²) − c₂·mean(entropy).
 
 /// Off-policy actor-critic's hyperparameters.
-public struct OffPolicyActorCriticConfig: Codable, Sendable, Equatable {
+public struct OffPolicyActorCriticConfig: NStepActorCriticConfig, Codable, Sendable, Equatable {
     /// Gymnasium id of the environment.
     public var environmentID: String
     /// Seed of every random draw of the run.
@@ -43,14 +43,7 @@ public struct OffPolicyActorCriticConfig: Codable, Sendable, Equatable {
 
     /// Refuses impossible settings before any work starts.
     public func validate() throws {
-        func require(_ ok: Bool, _ message: String) throws {
-            if !ok { throw TrainingError.invalidConfiguration(message) }
-        }
-        try require(
-            totalSteps > 0 && environments > 0 && rolloutSteps > 0,
-            "--total-steps, --num-envs and --num-steps must be positive")
-        try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be positive")
-        try require((0...1).contains(gamma), "γ must lie in [0, 1]")
+        try validateNStepSettings()
         try require(valueCoefficient >= 0 && entropyCoefficient >= 0, "coefficients must be ≥ 0")
         try require(behaviourRefresh >= 1 && importanceTruncation > 0, "--behaviour-refresh must be ≥ 1 and ρ̄ > 0")
         try require(evaluationEpisodes >= 0, "--eval-episodes must be 0 or more")
@@ -68,22 +61,23 @@ public final class OffPolicyActorCriticTrainer {
     public init(config: OffPolicyActorCriticConfig) throws {
         try config.validate()
         self.config = config
-        generator = SeededGenerator(seed: config.seed)
-        var environmentGenerator = generator.split()
-        environments = try VectorEnvironment(
-            id: config.environmentID, count: config.environments, generator: &environmentGenerator)
-        policy = try MLPActorCritic.make(
-            environmentID: config.environmentID, hiddenSizes: config.hiddenSizes, generator: &generator)
-        optimizer = AdamW(
-            parameters: policy.parameters, config: .init(learningRate: Float(config.learningRate), epsilon: 1e-5),
-            decayMask: policy.parameters.map { _ in false })
+        let start = try ControlTrainerStart(
+            environmentID: config.environmentID, seed: config.seed, environments: config.environments,
+            hiddenSizes: config.hiddenSizes, learningRate: config.learningRate)
+        generator = start.generator
+        environments = start.environments
+        policy = start.policy
+        optimizer = start.optimizer
     }
 
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
                       budget: WallClockBudget = .unlimited) throws -> ControlTrainingResult {
         let start = ContinuousClock.now
         var steps = 0, update = 0
-        var recent: [Double] = []
+        var progress = ControlProgress(start: start, interval: 25)
+        let gradientStep = ControlUpdate(
+            policy: policy, optimizer: optimizer, entropyCoefficient: config.entropyCoefficient,
+            maxGradientNorm: config.maxGradientNorm)
         let rollouts = ControlRolloutCollector(environments: environments)
         var behaviour = policy
         while steps < config.totalSteps {
@@ -105,7 +99,6 @@ public final class OffPolicyActorCriticTrainer {
                 truncationBootstrap: rollout.truncationBootstrap)
             steps += config.environments * config.rolloutSteps
             let finished = rollout.finishedEpisodes.map(\.totalReward)
-            recent = Array((recent + finished).suffix(20))
 
             // One gradient step: the critic's term of `reinforceLoss`, the actor's of the importance-weighted
             // loss with A = R − V(s).
@@ -124,52 +117,15 @@ public final class OffPolicyActorCriticTrainer {
             loss.logProbabilityGradient = weighted.logProbabilityGradient
             loss.statistics["losses/policy_loss"] = weighted.loss
             for (name, value) in weighted.statistics.values { loss.statistics[name] = value }
-            let entropy = evaluation.entropy.data.map(Double.init)
-            let total = loss.loss - config.entropyCoefficient * mean(entropy)
-            guard total.isFinite else {
-                throw TrainingError.diverged(step: update, quantity: "the policy-gradient loss")
-            }
-            policy.zeroGradients()
-            PolicyGradientTerms.surrogate([
-                (evaluation.logProbabilities, loss.logProbabilityGradient), (evaluation.values, loss.valueGradient),
-                (evaluation.entropy, entropy.map { _ in -config.entropyCoefficient / Double(returns.count) }),
-            ]).backward()
-            clipGradientNorm(policy.parameters, maximumNorm: Float(config.maxGradientNorm))
-            optimizer.step()
-
-            var metrics = loss.statistics.values
-            metrics["losses/entropy"] = mean(entropy)
-            metrics["charts/SPS"] = Double(steps) / max(secondsSince(start), 1e-9)
-            if !finished.isEmpty { metrics["charts/episodic_return"] = finished.reduce(0, +) / Double(finished.count) }
-            try events(.metrics(step: update, samplesSeen: steps, values: metrics))
+            let metrics = try gradientStep.step(loss: loss, evaluation: evaluation, update: update)
             let isLast = steps >= config.totalSteps || budget.isSpent
-            if update % 25 == 0 || isLast {
-                let meanReturn = recent.isEmpty ? Double.nan : recent.reduce(0, +) / Double(recent.count)
-                try events(
-                    .progress(
-                        String(
-                            format: "update %d  steps %d  SPS %.0f  mean return (last 20 episodes) %.1f",
-                            update, steps, metrics["charts/SPS"] ?? 0, meanReturn)))
-                let checkpoint = policy.checkpoint(normalizer: nil)
-                try events(
-                    .checkpoint(
-                        step: update, configJSON: checkpoint.configJSON, weights: checkpoint.weights, optimizer: nil))
-            }
+            try progress.report(
+                update: update, steps: steps, isLast: isLast, finishedReturns: finished,
+                metrics: metrics, policy: policy, events: events)
             if isLast { break }
         }
-        let trainingSeconds = secondsSince(start)
-        let evaluation = try ControlEvaluator.greedyReturns(
-            policy: policy, environmentID: config.environmentID, episodes: config.evaluationEpisodes,
-            normalizer: nil, seed: config.seed)
-        try events(
-            .metrics(
-                step: update, samplesSeen: steps,
-                values: [
-                    "eval/return_mean": evaluation.mean, "eval/return_std": evaluation.standardDeviation,
-                ]))
-        return ControlTrainingResult(
-            evaluationReturnMean: evaluation.mean, evaluationReturnStandardDeviation: evaluation.standardDeviation,
-            environmentSteps: steps, wallSeconds: secondsSince(start),
-            stepsPerSecond: Double(steps) / max(trainingSeconds, 1e-9))
+        return try ControlEvaluator.finish(
+            policy: policy, environmentID: config.environmentID, episodes: config.evaluationEpisodes, seed: config.seed,
+            step: update, environmentSteps: steps, start: start, events: events)
     }
 }

@@ -10,7 +10,7 @@ import Randomness
 // As in CleanRL and SB3 the γᵗ factor of the theorem's gradient is dropped (every step weighs the same).
 
 /// REINFORCE's hyperparameters.
-public struct ReinforceConfig: Codable, Sendable, Equatable {
+public struct ReinforceConfig: ControlTrainingConfig, Codable, Sendable, Equatable {
     /// Gymnasium id of the environment.
     public var environmentID: String
     /// Seed of every random draw of the run.
@@ -44,9 +44,6 @@ public struct ReinforceConfig: Codable, Sendable, Equatable {
 
     /// Refuses impossible settings before any work starts.
     public func validate() throws {
-        func require(_ ok: Bool, _ message: String) throws {
-            if !ok { throw TrainingError.invalidConfiguration(message) }
-        }
         try require(totalSteps > 0 && environments > 0, "--total-steps and --num-envs must be positive")
         try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be positive")
         try require((0...1).contains(gamma), "γ must lie in [0, 1]")
@@ -66,22 +63,20 @@ public final class ReinforceTrainer {
     public init(config: ReinforceConfig) throws {
         try config.validate()
         self.config = config
-        generator = SeededGenerator(seed: config.seed)
-        var environmentGenerator = generator.split()
-        environments = try VectorEnvironment(
-            id: config.environmentID, count: config.environments, generator: &environmentGenerator)
-        policy = try MLPActorCritic.make(
-            environmentID: config.environmentID, hiddenSizes: config.hiddenSizes, generator: &generator)
-        optimizer = AdamW(
-            parameters: policy.parameters, config: .init(learningRate: Float(config.learningRate), epsilon: 1e-5),
-            decayMask: policy.parameters.map { _ in false })
+        let start = try ControlTrainerStart(
+            environmentID: config.environmentID, seed: config.seed, environments: config.environments,
+            hiddenSizes: config.hiddenSizes, learningRate: config.learningRate)
+        generator = start.generator
+        environments = start.environments
+        policy = start.policy
+        optimizer = start.optimizer
     }
 
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
                       budget: WallClockBudget = .unlimited) throws -> ControlTrainingResult {
         let start = ContinuousClock.now
         var steps = 0, update = 0
-        var recent: [Double] = []
+        var progress = ControlProgress(start: start, interval: 25)
         // Every update resets the environments itself; this first reset only keeps the environments'
         // draws where the seeded figures were recorded (the trainer once shared A2C's start).
         _ = environments.reset()
@@ -90,43 +85,16 @@ public final class ReinforceTrainer {
             update += 1
             let batch = try collectEpisodes()
             steps += batch.steps
-            recent = Array((recent + batch.episodeReturns).suffix(20))
-            var metrics = try updatePolicy(batch, step: update)
-            metrics["charts/SPS"] = Double(steps) / max(secondsSince(start), 1e-9)
-            if !batch.episodeReturns.isEmpty {
-                metrics["charts/episodic_return"] =
-                    batch.episodeReturns.reduce(0, +) / Double(batch.episodeReturns.count)
-            }
-            try events(.metrics(step: update, samplesSeen: steps, values: metrics))
+            let metrics = try updatePolicy(batch, step: update)
             let isLast = steps >= config.totalSteps || budget.isSpent
-            if update % 25 == 0 || isLast {
-                let meanReturn = recent.isEmpty ? Double.nan : recent.reduce(0, +) / Double(recent.count)
-                try events(
-                    .progress(
-                        String(
-                            format: "update %d  steps %d  SPS %.0f  mean return (last 20 episodes) %.1f",
-                            update, steps, metrics["charts/SPS"] ?? 0, meanReturn)))
-                let checkpoint = policy.checkpoint(normalizer: nil)
-                try events(
-                    .checkpoint(
-                        step: update, configJSON: checkpoint.configJSON, weights: checkpoint.weights, optimizer: nil))
-            }
+            try progress.report(
+                update: update, steps: steps, isLast: isLast, finishedReturns: batch.episodeReturns,
+                metrics: metrics, policy: policy, events: events)
             if isLast { break }
         }
-        let trainingSeconds = secondsSince(start)
-        let evaluation = try ControlEvaluator.greedyReturns(
-            policy: policy, environmentID: config.environmentID, episodes: config.evaluationEpisodes,
-            normalizer: nil, seed: config.seed)
-        try events(
-            .metrics(
-                step: update, samplesSeen: steps,
-                values: [
-                    "eval/return_mean": evaluation.mean, "eval/return_std": evaluation.standardDeviation,
-                ]))
-        return ControlTrainingResult(
-            evaluationReturnMean: evaluation.mean, evaluationReturnStandardDeviation: evaluation.standardDeviation,
-            environmentSteps: steps, wallSeconds: secondsSince(start),
-            stepsPerSecond: Double(steps) / max(trainingSeconds, 1e-9))
+        return try ControlEvaluator.finish(
+            policy: policy, environmentID: config.environmentID, episodes: config.evaluationEpisodes, seed: config.seed,
+            step: update, environmentSteps: steps, start: start, events: events)
     }
 
     /// The first whole episode of every environment, flattened, with the return G_t of every step.
@@ -190,18 +158,9 @@ public final class ReinforceTrainer {
             values: config.baseline ? evaluation.values.data.map(Double.init) : nil,
             valueCoefficient: config.valueCoefficient,
             stepWeights: config.discountWeighting.stepWeights(episodeEnds: batch.episodeEnds, gamma: config.gamma))
-        let entropy = evaluation.entropy.data.map(Double.init)
-        let total = loss.loss - config.entropyCoefficient * mean(entropy)
-        guard total.isFinite else { throw TrainingError.diverged(step: step, quantity: "the policy-gradient loss") }
-        policy.zeroGradients()
-        PolicyGradientTerms.surrogate([
-            (evaluation.logProbabilities, loss.logProbabilityGradient), (evaluation.values, loss.valueGradient),
-            (evaluation.entropy, entropy.map { _ in -config.entropyCoefficient / Double(count) }),
-        ]).backward()
-        clipGradientNorm(policy.parameters, maximumNorm: Float(config.maxGradientNorm))
-        optimizer.step()
-        var metrics = loss.statistics.values
-        metrics["losses/entropy"] = mean(entropy)
-        return metrics
+        let gradientStep = ControlUpdate(
+            policy: policy, optimizer: optimizer, entropyCoefficient: config.entropyCoefficient,
+            maxGradientNorm: config.maxGradientNorm)
+        return try gradientStep.step(loss: loss, evaluation: evaluation, update: step)
     }
 }
