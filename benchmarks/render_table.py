@@ -27,7 +27,9 @@ def load_policylab(sitting):
         r = int(re.search(r"run-(\d+)\.json$", path).group(1))
         try:
             with open(path) as f:
-                runs[r] = json.load(f)
+                # Figures only: `machine` (the CPU and kernel path the bench reports) is not one.
+                runs[r] = {k: v for k, v in json.load(f).items()
+                           if isinstance(v, (int, float)) and not isinstance(v, bool)}
         except (json.JSONDecodeError, OSError):
             runs[r] = {}  # a failed bench run: no figures from it
     return runs
@@ -156,9 +158,16 @@ def render(sitting):
     name = os.path.basename(os.path.normpath(sitting))
     clean = "" if machine.get("policylab_tree_clean", True) else " (uncommitted changes)"
     instructions = "AVX-512" if machine.get("avx512f") else "AVX2, no AVX-512" if machine.get("avx2") else "no AVX2"
+    # The kernel path the PolicyLab build ran (an AVX2 build runs on an AVX-512 CPU too); older sittings: the CPU's.
+    path = machine.get("kernel_path") or ("avx512" if machine.get("avx512f") else "avx2")
+    family = (f", family {machine['cpu_family']} model {machine['cpu_model_number']}"
+              if machine.get("cpu_family") is not None else "")
+    kernels = (f"PolicyLab kernel path **{path}**" + (f" (gemm {machine['gemm_tile']}, target "
+               f"`{machine.get('target_cpu', '?')}`)" if machine.get("gemm_tile") else ""))
     bench = "policylab bench --json" + (" " + machine["bench_args"] if machine.get("bench_args") else "")
     grpo600 = " and TRL's 600-step GRPO run" if machine.get("grpo600", 1) else ""
-    header = (f"Sitting `benchmarks/sittings/{name}`: {machine.get('cpu_model', '?')} ({instructions}), "
+    header = (f"Sitting `benchmarks/sittings/{name}`: {machine.get('cpu_model', '?')} ({instructions}{family}), "
+              f"{kernels}, "
               f"{machine.get('logical_cpus', '?')} logical CPUs, started {machine.get('started_utc', '?')}, "
               f"PolicyLab {str(machine.get('policylab_commit', '?'))[:10]}{clean}, "
               f"torch {machine.get('torch', '?')} / TRL {machine.get('trl', '?')}; {machine.get('runs', '?')} "
@@ -170,7 +179,7 @@ def render(sitting):
            "| key | anchor (same sitting) | n | PolicyLab best (median) | anchor best (median) | ratio best (median) |",
            "|---|---|---|---|---|---|"]
     shown = set()
-    for key, label, side, select, higher in rows(bool(machine.get("avx512f"))):
+    for key, label, side, select, higher in rows(path == "avx512"):
         ours = {r: run[key] for r, run in policylab.items() if key in run}
         theirs = select(torch_records) if side == "torch" else select(trl)
         common, a, b = paired(ours, theirs)

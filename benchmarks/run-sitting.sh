@@ -12,8 +12,12 @@
 #   RUNS        rounds (default 3); each round runs, in this order: `policylab bench --json`, the PyTorch quick anchors
 #               (QUICK=1 run_all.sh, this round only), the TRL quick anchors (the same), and TRL's GRPO 600-step run
 #               (grpo_run.py --size s --beta 0.0 --steps 600) that `grpo_s_beta0_sort600_seconds` is read against
-#   POLICYLAB   the policylab binary (default: `swift build -c release` here, then .build/release/policylab)
-#   OUT         the sitting folder (default benchmarks/sittings/<UTC date>-<cpu model>; must not exist yet)
+#   POLICYLAB_TARGET_CPU  the CPU the build targets (default native): the script builds with it, in .build for native
+#               and .build-<cpu> otherwise (e.g. haswell: the AVX2 + FMA kernel path on any x86 machine), and records it
+#   POLICYLAB   the policylab binary (default: the build above); its kernel path and the CPU come from its
+#               `bench --json` (`machine`), so a given binary is recorded as what it is
+#   OUT         the sitting folder (default benchmarks/sittings/<UTC date>-<cpu model>-<family>-<model>-<kernel path>;
+#               must not exist yet)
 # For checking this script (not for a sitting): BENCH_ARGS (extra `bench` arguments, e.g. "--filter sampling_s_b1"),
 #   TORCH_SET / TRL_SET = quick (default) | smoke (one figure: gpt.py sampling S / grpo_run.py s β 0, 12 steps) | none,
 #   GRPO600 = 1 (default) | 0.
@@ -42,17 +46,29 @@ done
   "$PY" -c "import trl, transformers, datasets" 2>/dev/null ||
   fail "'$PY' has no trl/transformers/datasets (TRL anchors)"
 
+TARGET_CPU=${POLICYLAB_TARGET_CPU:-native}
 if [ -z "${POLICYLAB:-}" ]; then
-  echo "=== swift build -c release $(date -u +%T)"
-  (cd "$REPO" && swift build -c release) >&2 || fail "the release build failed"
-  POLICYLAB=$REPO/.build/release/policylab
+  BUILD_PATH=$REPO/.build
+  [ "$TARGET_CPU" = native ] || BUILD_PATH=$REPO/.build-$TARGET_CPU
+  echo "=== POLICYLAB_TARGET_CPU=$TARGET_CPU swift build -c release --build-path $BUILD_PATH $(date -u +%T)"
+  (cd "$REPO" && POLICYLAB_TARGET_CPU=$TARGET_CPU swift build -c release --build-path "$BUILD_PATH") >&2 ||
+    fail "the release build failed"
+  POLICYLAB=$BUILD_PATH/release/policylab
 fi
 [ -x "$POLICYLAB" ] || fail "no policylab binary at '$POLICYLAB'"
+# The binary's kernel path and the CPU as it sees them (a one-figure bench, a few milliseconds).
+PROBE=$("$POLICYLAB" bench --json --quick --filter env_cartpole_raw 2>/dev/null) ||
+  fail "'$POLICYLAB bench' did not run (an AVX-512 build on a CPU without AVX-512 stops with Illegal instruction)"
+probe() { echo "$PROBE" | python3 -c "import json, sys; print(json.load(sys.stdin)['machine'].get('$1', ''))"; }
+KERNEL_PATH=$(probe kernel_path); GEMM_TILE=$(probe gemm_tile)
+CPU_FAMILY=$(probe cpu_family); CPU_MODEL_NUMBER=$(probe cpu_model)
+[ -n "$KERNEL_PATH" ] || fail "'$POLICYLAB bench --json' names no kernel path — a build from before the kernel paths?"
 
 CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 SLUG=$(echo "${CPU:-unknown-cpu}" | tr 'A-Z' 'a-z' |
   sed -e 's/([^)]*)//g' -e 's/[^a-z0-9]\{1,\}/-/g' -e 's/^-//' -e 's/-$//' | cut -c1-40)
-OUT=${OUT:-$REPO/benchmarks/sittings/$(date -u +%Y-%m-%d)-$SLUG}
+[ -n "$CPU_FAMILY" ] && SLUG=$SLUG-f$CPU_FAMILY-m$CPU_MODEL_NUMBER
+OUT=${OUT:-$REPO/benchmarks/sittings/$(date -u +%Y-%m-%d)-$SLUG-$KERNEL_PATH}
 [ -e "$OUT" ] && fail "'$OUT' already exists — choose another OUT (a sitting is never pooled with another)"
 mkdir -p "$OUT/policylab" "$OUT/torch" "$OUT/trl" && OUT=$(cd "$OUT" && pwd)
 SCRATCH=$(mktemp -d) && trap 'rm -rf "$SCRATCH"' EXIT
@@ -76,13 +92,15 @@ json.dump(data, open(path, "w"), indent=1)
 PYTHON
 }
 machine "cpu_model=$CPU" "avx512f=$AVX512" "avx2=$AVX2" "logical_cpus=$(nproc)" "kernel=$(uname -sr)" \
+  "cpu_family=$CPU_FAMILY" "cpu_model_number=$CPU_MODEL_NUMBER" "kernel_path=$KERNEL_PATH" "gemm_tile=$GEMM_TILE" \
+  "target_cpu=$TARGET_CPU" "policylab_binary=$POLICYLAB" \
   "started_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)" "runs=$RUNS" \
   "policylab_commit=$(git -C "$REPO" rev-parse HEAD 2>/dev/null)" \
   "policylab_tree_clean=$CLEAN" "swift=$(swift --version 2>&1 | head -1)" "python=$("$PY" --version 2>&1)" \
   "torch=$("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null)" \
   "trl=$("$PY" -c 'import trl; print(trl.__version__)' 2>/dev/null)" \
   "bench_args=$BENCH_ARGS" "torch_set=$TORCH_SET" "trl_set=$TRL_SET" "grpo600=$GRPO600"
-echo "=== sitting $OUT: $CPU (avx512f $AVX512), $RUNS rounds"
+echo "=== sitting $OUT: $CPU (avx512f $AVX512), kernel path $KERNEL_PATH ($GEMM_TILE), $RUNS rounds"
 
 export RESULTS MODELS="$SCRATCH/models"  # the TRL anchors' random-init checkpoints stay out of the sitting
 for r in $(seq 1 "$RUNS"); do

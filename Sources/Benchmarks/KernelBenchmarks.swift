@@ -16,13 +16,24 @@ public enum KernelBenchmarks {
         return 2 * Double(n * n * n) / seconds / 1e9
     }
 
-    /// One thread's fused-multiply-add peak in GFLOP/s: twelve independent SIMD16 chains (enough to
-    /// cover the FMA latency on two ports), no memory traffic. The ceiling the gemm figures are read
-    /// against: on a shared VM it moves with the host's load, so compare kernels with it in one sitting.
+    /// One thread's fused-multiply-add peak in GFLOP/s: twelve independent chains (enough to cover the FMA
+    /// latency on two ports) of the path's vector (`KernelPath`: SIMD16 on AVX-512; SIMD8 on AVX2, where twelve
+    /// SIMD16 chains are 24 ymm registers of 16 and spill, and on NEON), no memory traffic. The ceiling the gemm
+    /// figures are read against: on a shared VM it moves with the host's load, so compare kernels with it in one
+    /// sitting.
     public static func fusedMultiplyAddPeakGigaflops(minimumSeconds: Double = 1) -> Double {
         let steps = 1 << 20
-        let seconds = BenchmarkTiming.bestSeconds(minimumSeconds: minimumSeconds) { fmaChains(steps: steps) }
+        #if POLICYLAB_AVX512
+        let seconds = BenchmarkTiming.bestSeconds(minimumSeconds: minimumSeconds) {
+            fmaChains(steps: steps, of: SIMD16<Float>.self)
+        }
         return Double(steps) * 12 * 32 / seconds / 1e9
+        #else
+        let seconds = BenchmarkTiming.bestSeconds(minimumSeconds: minimumSeconds) {
+            fmaChains(steps: steps, of: SIMD8<Float>.self)
+        }
+        return Double(steps) * 12 * 16 / seconds / 1e9
+        #endif
     }
 
     /// One thread's GFLOP/s over the twelve products of a fused trunk block's step, each through the
@@ -114,14 +125,14 @@ public enum KernelBenchmarks {
     }
 }
 
-/// Twelve independent chains of `steps` SIMD16 fused multiply-adds; the result is kept opaque so the
-/// loop is not folded away.
+/// Twelve independent chains of `steps` fused multiply-adds on vectors of type V; the result is kept opaque so
+/// the loop is not folded away (the optimiser specialises it for each caller's vector type).
 @inline(never)
-private func fmaChains(steps: Int) {
-    let one = SIMD16<Float>(repeating: 1)
+private func fmaChains<V: SIMD>(steps: Int, of _: V.Type) where V.Scalar == Float {
+    let one = V(repeating: 1)
     var a0 = one, a1 = one + 1, a2 = one + 2, a3 = one + 3, a4 = one + 4, a5 = one + 5
     var a6 = one + 6, a7 = one + 7, a8 = one + 8, a9 = one + 9, a10 = one + 10, a11 = one + 11
-    let m = SIMD16<Float>(repeating: 0.999), c = SIMD16<Float>(repeating: 0.001)
+    let m = V(repeating: 0.999), c = V(repeating: 0.001)
     for _ in 0..<steps {
         a0 = a0.addingProduct(m, c); a1 = a1.addingProduct(m, c); a2 = a2.addingProduct(m, c)
         a3 = a3.addingProduct(m, c); a4 = a4.addingProduct(m, c); a5 = a5.addingProduct(m, c)

@@ -33,6 +33,8 @@ extension PolicyLab {
                 }
                 return
             }
+            let machine = BenchmarkMachine.current
+            if !options.json { print(machine.summary) }
             #if DEBUG
             if !options.json {
                 print("note: this is a debug build; figures are not representative (use swift run -c release)")
@@ -45,13 +47,32 @@ extension PolicyLab {
                 }
             }
             if options.json {
-                var object: [String: Double] = [:]
+                var figures: [String: Double] = [:]
                 for measurement in measurements {
-                    object[measurement.key] = (measurement.value * 1000).rounded() / 1000
+                    figures[measurement.key] = (measurement.value * 1000).rounded() / 1000
                 }
-                JSONOutput.print(object)
+                JSONOutput.print(BenchReport(figures: figures, machine: machine))
             }
             if !failures.isEmpty { throw BenchmarkError.figuresFailed(failures) }
         }
+    }
+}
+
+/// `bench --json`: one object, key → value for each figure, and `machine` (the CPU and the kernel path).
+private struct BenchReport: Encodable {
+    var figures: [String: Double]
+    var machine: BenchmarkMachine
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        for (key, value) in figures { try container.encode(value, forKey: Key(stringValue: key)) }
+        try container.encode(machine, forKey: Key(stringValue: "machine"))
     }
 }

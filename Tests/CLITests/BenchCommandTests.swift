@@ -16,8 +16,13 @@ import Testing
         #expect(list.stdout.contains("sampling_s_b1_tokens_per_s") && !list.stdout.contains("gpt_s_train"))
         let json = try cli.run("bench", "--quick", "--json", "--filter", "env_cartpole_raw")
         #expect(json.status == 0)
-        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Double]
-        #expect(object?.keys.sorted() == ["env_cartpole_raw_steps_per_s"])
-        #expect((object?["env_cartpole_raw_steps_per_s"] ?? 0) > 0)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect(object?.keys.sorted() == ["env_cartpole_raw_steps_per_s", "machine"])
+        #expect(((object?["env_cartpole_raw_steps_per_s"] as? Double) ?? 0) > 0)
+        // Where it ran: the CPU and the kernel path of this build.
+        let machine = object?["machine"] as? [String: Any]
+        #expect(["avx512", "avx2", "neon", "portable"].contains(machine?["kernel_path"] as? String ?? ""))
+        let cpu = machine?["cpu"] as? String ?? ""
+        #expect(!cpu.isEmpty)
     }
 }

@@ -142,9 +142,30 @@ func weightedRowSum(
 /// out[r · outStride + 0..<width] (+)= Σ_{i<count} coefficients[r · rowStep + i · termStep] · rows[i · rowStride +
 /// 0..<width]
 /// for r in 0..<8; `width` a multiple of 16. One vector load of a row feeds eight FMAs (the single-row
-/// form spends two loads per FMA).
+/// form spends two loads per FMA). The tile follows the vector registers (`KernelPath.swift`): 8 × 16 columns of
+/// SIMD16 accumulators with AVX-512's 32 zmm registers; 8 × 8 columns of SIMD8 on AVX2's 16 ymm registers and
+/// NEON (the 8 × 16 tile is 16 ymm accumulators there, and spilled). Each output is the same chain of FMAs over
+/// i either way.
 @inline(__always)
 private func weightedRowSums8(
+    _ coefficients: UnsafePointer<Float>, rowStep: Int, termStep: Int, count: Int, rows: UnsafePointer<Float>,
+    rowStride: Int,
+    width: Int, into out: UnsafeMutablePointer<Float>, outStride: Int, accumulate: Bool
+) {
+    #if POLICYLAB_AVX512
+    weightedRowSums8x16(
+        coefficients, rowStep: rowStep, termStep: termStep, count: count, rows: rows, rowStride: rowStride,
+        width: width, into: out, outStride: outStride, accumulate: accumulate)
+    #else
+    weightedRowSums8x8(
+        coefficients, rowStep: rowStep, termStep: termStep, count: count, rows: rows, rowStride: rowStride,
+        width: width, into: out, outStride: outStride, accumulate: accumulate)
+    #endif
+}
+
+/// `weightedRowSums8` in 16-column steps (SIMD16 accumulators).
+@inline(__always)
+func weightedRowSums8x16(
     _ coefficients: UnsafePointer<Float>, rowStep: Int, termStep: Int, count: Int, rows: UnsafePointer<Float>,
     rowStride: Int,
     width: Int, into out: UnsafeMutablePointer<Float>, outStride: Int, accumulate: Bool
@@ -181,6 +202,48 @@ private func weightedRowSums8(
         store16(c4, target + 4 &* outStride); store16(c5, target + 5 &* outStride)
         store16(c6, target + 6 &* outStride); store16(c7, target + 7 &* outStride)
         d &+= 16
+    }
+}
+
+/// `weightedRowSums8` in 8-column steps (SIMD8 accumulators).
+@inline(__always)
+func weightedRowSums8x8(
+    _ coefficients: UnsafePointer<Float>, rowStep: Int, termStep: Int, count: Int, rows: UnsafePointer<Float>,
+    rowStride: Int,
+    width: Int, into out: UnsafeMutablePointer<Float>, outStride: Int, accumulate: Bool
+) {
+    let o1 = rowStep, o2 = 2 &* rowStep, o3 = 3 &* rowStep, o4 = 4 &* rowStep, o5 = 5 &* rowStep, o6 = 6 &* rowStep,
+        o7 = 7 &* rowStep
+    var d = 0
+    while d < width {
+        let zero = SIMD8<Float>(repeating: 0)
+        let target = out + d
+        var c0 = accumulate ? load8(target) : zero, c1 = accumulate ? load8(target + outStride) : zero
+        var c2 = accumulate ? load8(target + 2 &* outStride) : zero,
+            c3 = accumulate ? load8(target + 3 &* outStride) : zero
+        var c4 = accumulate ? load8(target + 4 &* outStride) : zero,
+            c5 = accumulate ? load8(target + 5 &* outStride) : zero
+        var c6 = accumulate ? load8(target + 6 &* outStride) : zero,
+            c7 = accumulate ? load8(target + 7 &* outStride) : zero
+        var cp = coefficients, rp = rows + d
+        for _ in 0..<count {
+            let r = load8(rp)
+            c0 = c0.addingProduct(SIMD8(repeating: cp[0]), r)
+            c1 = c1.addingProduct(SIMD8(repeating: cp[o1]), r)
+            c2 = c2.addingProduct(SIMD8(repeating: cp[o2]), r)
+            c3 = c3.addingProduct(SIMD8(repeating: cp[o3]), r)
+            c4 = c4.addingProduct(SIMD8(repeating: cp[o4]), r)
+            c5 = c5.addingProduct(SIMD8(repeating: cp[o5]), r)
+            c6 = c6.addingProduct(SIMD8(repeating: cp[o6]), r)
+            c7 = c7.addingProduct(SIMD8(repeating: cp[o7]), r)
+            cp += termStep
+            rp += rowStride
+        }
+        store8(c0, target); store8(c1, target + outStride)
+        store8(c2, target + 2 &* outStride); store8(c3, target + 3 &* outStride)
+        store8(c4, target + 4 &* outStride); store8(c5, target + 5 &* outStride)
+        store8(c6, target + 6 &* outStride); store8(c7, target + 7 &* outStride)
+        d &+= 8
     }
 }
 

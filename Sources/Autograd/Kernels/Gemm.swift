@@ -1,10 +1,19 @@
 // Single-precision matrix multiply: C[M,N] (+)= A·B, with A read through arbitrary strides so the same
 // kernel serves A·B and Aᵀ·B (the weight gradient), and B row-major contiguous along N.
 //
-// Design after BLIS / PLATFORM.md: an 8×32 register tile (16 SIMD16 accumulators, two B vectors,
-// one broadcast of A per row) updated with fused multiply-adds (`addingProduct`, which lowers to
-// `vfmadd…ps` with `-target-cpu native`), K blocked by 256 and N by 256 so the B panel stays in L2.
-// B is packed into contiguous 32-column panels per K×N block (see `gemmRows`).
+// Design after BLIS / PLATFORM.md: a register tile of accumulators updated with fused multiply-adds
+// (`addingProduct`, which lowers to `vfmadd…ps` on an FMA target), K blocked by 256 and N by 256 so the B panel
+// stays in L2. B is packed into contiguous 32-column panels per K×N block (see `gemmRows`), the same packing for
+// every tile. The tile is chosen for the instruction set the build targets (`GemmTile.preferred`,
+// `KernelPath.swift`): 8×32 with SIMD16 accumulators on AVX-512 (16 of its 32 zmm registers), 6×16 with SIMD8
+// on AVX2 (12 of its 16 ymm registers; the 8×32 tile spilled there: 39 % of the FMA peak on a Zen 3) and
+// elsewhere (NEON: 24 of its 32 q registers).
+//
+// The result does not depend on the tile: every element of C is one chain of FMAs over k in order, per K block,
+// started from the bias or zero (fresh), or from C — or, for the elements outside the full 8×32 tiles of the
+// row range (the last rows mod 8, the last columns of an N block mod 32), from zero and then added to that
+// start. That edge rule is the 8×32 tile's, and every tile keeps it (`TileStart`), so the seeded results are
+// bit-identical on AVX-512, AVX2 and NEON (a test runs both tiles on edge shapes).
 
 typealias FloatPointer = UnsafeMutablePointer<Float>
 typealias ConstFloatPointer = UnsafePointer<Float>
@@ -17,6 +26,46 @@ private func load16(_ p: ConstFloatPointer) -> SIMD16<Float> {
 @inline(__always)
 private func store16(_ v: SIMD16<Float>, _ p: FloatPointer) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+}
+
+@inline(__always)
+private func load8(_ p: ConstFloatPointer) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+private func store8(_ v: SIMD8<Float>, _ p: FloatPointer) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
+/// The register tile of the gemm's micro-kernel. Which one runs changes the instructions, never the result.
+public enum GemmTile: Sendable, CaseIterable {
+    /// 8 rows × 32 columns, sixteen SIMD16 accumulators: AVX-512 (32 zmm registers).
+    case rows8Columns32
+    /// 6 rows × 16 columns, twelve SIMD8 accumulators: AVX2 + FMA (16 ymm registers), and NEON.
+    case rows6Columns16
+
+    /// The tile for the instruction set this build targets (Package.swift's `POLICYLAB_AVX512`).
+    public static var preferred: GemmTile {
+        #if POLICYLAB_AVX512
+        .rows8Columns32
+        #else
+        .rows6Columns16
+        #endif
+    }
+
+    var rows: Int { self == .rows8Columns32 ? 8 : 6 }
+    var columns: Int { self == .rows8Columns32 ? 32 : 16 }
+
+    /// "8x32 SIMD16" or "6x16 SIMD8", as `policylab bench` reports it.
+    public var label: String { self == .rows8Columns32 ? "8x32 SIMD16" : "6x16 SIMD8" }
+}
+
+/// Where a tile's FMA chains start (see the header): `inRegisters`, from the bias / zero (fresh) or from C; or
+/// `zeroThenAdd`, from zero, the sum then added to that start (the elements outside the full 8×32 tiles).
+private enum TileStart {
+    case inRegisters
+    case zeroThenAdd
 }
 
 /// Elementwise work on C done by the product itself, on each finished 8-row tile while it is in L1,
@@ -66,7 +115,7 @@ func gemm(
     m: Int, n: Int, k: Int, a: StridedMatrix, b: ConstFloatPointer, ldb: Int, c: FloatPointer, ldc: Int,
     accumulate: Bool, parallel: Bool = true, bias: ConstFloatPointer? = nil, packedB: ConstFloatPointer? = nil,
     transposedB: Bool = false,
-    epilogue: GemmEpilogue? = nil
+    epilogue: GemmEpilogue? = nil, tile: GemmTile = .preferred
 ) {
     if m == 0 || n == 0 { return }
     if k == 0 {
@@ -86,16 +135,29 @@ func gemm(
         gemmRows(
             0..<m, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, bias: bias,
             packedB: packedB,
-            transposedB: transposedB, epilogue: epilogue)
+            transposedB: transposedB, epilogue: epilogue, tile: tile)
+        return
+    }
+    let work = m * n * k, threshold = 1 << 19
+    // Two threads each packing all of B (as `gemmRows` does per call) duplicated a copy of B per thread:
+    // packed once, half by each thread, then read by both (matmul 512³ on 2 threads, per CPU-second under
+    // load: 75 → 84 % of the FMA peak). Small B (< 16k floats): the extra hand-off costs more than it saves.
+    if packedB == nil && k * n >= 1 << 14 && work >= threshold && m >= 16 && KernelWorker.shared != nil {
+        let packed = FloatPointer.allocate(capacity: packedCount(k: k, n: n))
+        defer { packed.deallocate() }
+        packWholeShared(b, ldb: ldb, k: k, n: n, transposed: transposedB, into: packed)
+        gemm(
+            m: m, n: n, k: k, a: a, b: packed, ldb: n, c: c, ldc: ldc, accumulate: accumulate, parallel: true,
+            bias: bias, packedB: packed, epilogue: epilogue, tile: tile)
         return
     }
     let shared = UncheckedSendable((a, b, c, bias, packedB)), finish = UncheckedSendable(epilogue)
-    parallelChunks(count: m, granularity: 8, work: m * n * k, threshold: 1 << 19) { rows in
+    parallelChunks(count: m, granularity: 8, work: work, threshold: threshold) { rows in
         let (a, b, c, bias, packedB) = shared.value, epilogue = finish.value
         gemmRows(
             rows, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, bias: bias,
             packedB: packedB,
-            transposedB: transposedB, epilogue: epilogue)
+            transposedB: transposedB, epilogue: epilogue, tile: tile)
     }
 }
 
@@ -130,6 +192,40 @@ func packWhole(_ b: ConstFloatPointer, ldb: Int, k: Int, n: Int, transposed: Boo
     }
 }
 
+/// `packWhole` on both kernel threads: its 32-column panels split between them (the same floats in the same
+/// places).
+private func packWholeShared(
+    _ b: ConstFloatPointer, ldb: Int, k: Int, n: Int, transposed: Bool, into packed: FloatPointer
+) {
+    // (offset in `packed`, K block start, its depth, first column, width) of every panel, in packWhole's order.
+    var panels: [(offset: Int, k0: Int, kc: Int, j0: Int, width: Int)] = []
+    var offset = 0, jc = 0
+    while jc < n {
+        let nc = min(blockN, n - jc)
+        var pc = 0
+        while pc < k {
+            let kc = min(blockK, k - pc)
+            var j = 0
+            while j < nc {
+                panels.append((offset, pc, kc, jc + j, min(32, nc - j)))
+                offset += kc * 32
+                j += 32
+            }
+            pc += kc
+        }
+        jc += nc
+    }
+    let shared = UncheckedSendable((b, packed, panels))
+    parallelChunks(count: panels.count, work: 1, threshold: 0) { range in
+        let (b, packed, panels) = shared.value
+        for panel in panels[range] {
+            packBlock(
+                b, ldb: ldb, transposed: transposed, k0: panel.k0, kc: panel.kc, j0: panel.j0, nc: panel.width,
+                into: packed + panel.offset)
+        }
+    }
+}
+
 /// The (K block k0..<k0+kc, N block j0..<j0+nc) of B as ⌈nc/32⌉ panels of [kc][32]: from B [k, n], or
 /// from Bᵀ [n, k] when `transposed` (row stride `ldb` either way).
 @inline(__always)
@@ -148,21 +244,23 @@ private let blockN = 256
 
 /// Rows of C for one thread. Each (N block, K block) of B is packed into 32-column panels ([kc][32],
 /// zero-padded; or read from `packedB`, laid out by `packWhole`) so the micro-kernel streams B
-/// contiguously (best of 4 runs: GPT M training 16.2k → 20.1k tokens/s). A is read in place (its 8
-/// rows, or for Aᵀ·B its 8 contiguous columns, are a few prefetchable streams) and packed into a zero-padded [kc][8]
-/// micro-panel only at the row edge:
+/// contiguously (best of 4 runs: GPT M training 16.2k → 20.1k tokens/s). A is read in place (a tile's
+/// rows, or for Aᵀ·B its contiguous columns, are a few prefetchable streams) and packed into a zero-padded
+/// [kc][tile rows] micro-panel only at the row edge:
 /// packing every A tile (BLIS) measured slower here (one-thread trunk shapes 108 → 78 GFLOP/s), as the
 /// 8-row transpose costs more than it saves at K = 64.
 private func gemmRows(
     _ rows: Range<Int>, n: Int, k: Int, a: StridedMatrix, b: ConstFloatPointer, ldb: Int, c: FloatPointer, ldc: Int,
     accumulate: Bool, bias: ConstFloatPointer?, packedB prepacked: ConstFloatPointer? = nil, transposedB: Bool = false,
-    epilogue: GemmEpilogue? = nil
+    epilogue: GemmEpilogue? = nil, tile: GemmTile
 ) {
     let panelsPerBlock = (min(n, blockN) + 31) / 32, deepest = min(k, blockK)
     let scratchB = FloatPointer.allocate(capacity: prepacked == nil ? deepest * 32 * panelsPerBlock : 0)
-    let packedA = FloatPointer.allocate(capacity: deepest * 8)
-    let edge = FloatPointer.allocate(capacity: 8 * 32)
+    let packedA = FloatPointer.allocate(capacity: deepest * tile.rows)
+    let edge = FloatPointer.allocate(capacity: tile.rows * tile.columns)
     defer { scratchB.deallocate(); packedA.deallocate(); edge.deallocate() }
+    // Rows in full 8-row groups, then the rest (< 8): the edge rule of the 8×32 tile, whatever the tile.
+    let fullRowsEnd = rows.lowerBound + rows.count / 8 * 8
     var jc = 0, prepackedOffset = 0
     while jc < n {
         let nc = min(blockN, n - jc)
@@ -182,11 +280,12 @@ private func gemmRows(
             }
             var i = rows.lowerBound
             while i < rows.upperBound {
-                let mr = min(8, rows.upperBound - i)
+                let regionEnd = i < fullRowsEnd ? fullRowsEnd : rows.upperBound
+                let mr = min(tile.rows, regionEnd - i)
                 let tileA: StridedMatrix
-                if mr < 8 {
-                    packA(a, row: i, rows: mr, p0: pc, kc: kc, into: packedA)
-                    tileA = StridedMatrix(base: ConstFloatPointer(packedA), rowStride: 1, columnStride: 8)
+                if mr < tile.rows {
+                    packA(a, row: i, rows: mr, tileRows: tile.rows, p0: pc, kc: kc, into: packedA)
+                    tileA = StridedMatrix(base: ConstFloatPointer(packedA), rowStride: 1, columnStride: tile.rows)
                 } else {
                     tileA = StridedMatrix(
                         base: a.base + i * a.rowStride + pc * a.columnStride, rowStride: a.rowStride,
@@ -195,20 +294,20 @@ private func gemmRows(
                 for panel in 0..<panels {
                     let j = jc + 32 * panel, nr = min(32, jc + nc - j)
                     let bPanel = packedB + panel * kc * 32
-                    let tileBias = bias.map { $0 + j }
-                    if mr == 8 && nr == 32 {
-                        kernel8x32(
-                            a: tileA, b: bPanel, kc: kc, c: c + i * ldc + j, ldc: ldc, fresh: fresh, bias: tileBias)
-                    } else {
-                        // Edge tile: compute the full 8×32 into a zeroed scratch tile, add the valid part.
-                        edge.update(repeating: 0, count: 8 * 32)
-                        kernel8x32(a: tileA, b: bPanel, kc: kc, c: edge, ldc: 32, fresh: false, bias: nil)
-                        for r in 0..<mr {
-                            let row = c + (i + r) * ldc + j
-                            for col in 0..<nr {
-                                row[col] = (fresh ? (tileBias?[col] ?? 0) : row[col]) + edge[r * 32 + col]
-                            }
+                    let start: TileStart = i < fullRowsEnd && nr == 32 ? .inRegisters : .zeroThenAdd
+                    var q = 0
+                    while q < nr {
+                        let width = min(tile.columns, nr - q)
+                        let tileBias = bias.map { $0 + j + q }
+                        let target = c + i * ldc + j + q
+                        if start == .inRegisters && mr == tile.rows && width == tile.columns {
+                            runTile(tile, a: tileA, b: bPanel + q, kc: kc, c: target, ldc: ldc, fresh: fresh,
+                                    bias: tileBias)
+                        } else {
+                            edgeTile(tile, start: start, rows: mr, columns: width, a: tileA, b: bPanel + q, kc: kc,
+                                     c: target, ldc: ldc, fresh: fresh, bias: tileBias, scratch: edge)
                         }
+                        q += tile.columns
                     }
                 }
                 // The tile's rows of this N block are final after the last K block: apply the epilogue
@@ -216,11 +315,52 @@ private func gemmRows(
                 if let epilogue, pc + kc == k {
                     for r in i..<(i + mr) { epilogue.apply(row: c + r * ldc + jc, at: r * ldc + jc, count: nc) }
                 }
-                i += 8
+                i += mr
             }
             pc += kc
         }
         jc += nc
+    }
+}
+
+/// One full tile on C in place.
+@inline(__always)
+private func runTile(
+    _ tile: GemmTile, a: StridedMatrix, b: ConstFloatPointer, kc: Int, c: FloatPointer, ldc: Int, fresh: Bool,
+    bias: ConstFloatPointer?
+) {
+    switch tile {
+    case .rows8Columns32: kernel8x32(a: a, b: b, kc: kc, c: c, ldc: ldc, fresh: fresh, bias: bias)
+    case .rows6Columns16: kernel6x16(a: a, b: b, kc: kc, c: c, ldc: ldc, fresh: fresh, bias: bias)
+    }
+}
+
+/// A tile of `rows` × `columns` valid elements computed whole in `scratch` (rows of `tile.columns`), the valid
+/// part written back: from the start values (`inRegisters`: the same chains as in place) or from zero, then
+/// added to them (`zeroThenAdd`). The rows of A past `rows` are zero (packed); B's panel is zero-padded.
+@inline(never)
+private func edgeTile(
+    _ tile: GemmTile, start: TileStart, rows: Int, columns: Int, a: StridedMatrix, b: ConstFloatPointer, kc: Int,
+    c: FloatPointer, ldc: Int, fresh: Bool, bias: ConstFloatPointer?, scratch: FloatPointer
+) {
+    let width = tile.columns
+    scratch.update(repeating: 0, count: tile.rows * width)
+    if start == .inRegisters {
+        for r in 0..<rows {
+            for col in 0..<columns {
+                scratch[r * width + col] = fresh ? (bias?[col] ?? 0) : c[r * ldc + col]
+            }
+        }
+    }
+    runTile(tile, a: a, b: b, kc: kc, c: scratch, ldc: width, fresh: false, bias: nil)
+    for r in 0..<rows {
+        let row = c + r * ldc
+        for col in 0..<columns {
+            switch start {
+            case .inRegisters: row[col] = scratch[r * width + col]
+            case .zeroThenAdd: row[col] = (fresh ? (bias?[col] ?? 0) : row[col]) + scratch[r * width + col]
+            }
+        }
     }
 }
 
@@ -275,17 +415,19 @@ private func packTransposedB(_ bt: ConstFloatPointer, ldb: Int, kc: Int, nc: Int
     }
 }
 
-/// Rows i..<i+rows of A over k = p0..<p0+kc into [kc][8], zero rows past `rows`.
+/// Rows i..<i+rows of A over k = p0..<p0+kc into [kc][tileRows], zero rows past `rows`.
 @inline(__always)
-private func packA(_ a: StridedMatrix, row i: Int, rows: Int, p0: Int, kc: Int, into packed: FloatPointer) {
+private func packA(
+    _ a: StridedMatrix, row i: Int, rows: Int, tileRows: Int, p0: Int, kc: Int, into packed: FloatPointer
+) {
     let rs = a.rowStride, cs = a.columnStride
     var source = a.base + i * rs + p0 * cs
     var destination = packed
     for _ in 0..<kc {
         for r in 0..<rows { destination[r] = source[r * rs] }
-        for r in rows..<8 { destination[r] = 0 }
+        for r in rows..<tileRows { destination[r] = 0 }
         source += cs
-        destination += 8
+        destination += tileRows
     }
 }
 
@@ -345,6 +487,56 @@ private func kernel8x32(
     store16(c50, c0 + 5 * ldc); store16(c51, c0 + 5 * ldc + 16)
     store16(c60, c0 + 6 * ldc); store16(c61, c0 + 6 * ldc + 16)
     store16(c70, c0 + 7 * ldc); store16(c71, c0 + 7 * ldc + 16)
+}
+
+/// The 6×16 register tile: C[0..<6, 0..<16] (+)= A[0..<6, 0..<kc] · B with B 16 columns of a packed [kc][32]
+/// panel (row stride 32); `fresh` starts from the bias (or zero) instead of loading C. Twelve SIMD8
+/// accumulators, two B vectors and one broadcast: 15 of AVX2's 16 ymm registers.
+@inline(__always)
+private func kernel6x16(
+    a: StridedMatrix, b: ConstFloatPointer, kc: Int, c c0: FloatPointer, ldc: Int, fresh: Bool, bias: ConstFloatPointer?
+) {
+    var c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51: SIMD8<Float>
+    if fresh {
+        let low = bias.map { load8($0) } ?? SIMD8<Float>(repeating: 0),
+            high = bias.map { load8($0 + 8) } ?? SIMD8<Float>(repeating: 0)
+        (c00, c10, c20, c30, c40, c50) = (low, low, low, low, low, low)
+        (c01, c11, c21, c31, c41, c51) = (high, high, high, high, high, high)
+    } else {
+        c00 = load8(c0); c01 = load8(c0 + 8)
+        c10 = load8(c0 + ldc); c11 = load8(c0 + ldc + 8)
+        c20 = load8(c0 + 2 * ldc); c21 = load8(c0 + 2 * ldc + 8)
+        c30 = load8(c0 + 3 * ldc); c31 = load8(c0 + 3 * ldc + 8)
+        c40 = load8(c0 + 4 * ldc); c41 = load8(c0 + 4 * ldc + 8)
+        c50 = load8(c0 + 5 * ldc); c51 = load8(c0 + 5 * ldc + 8)
+    }
+    let cs = a.columnStride
+    let o1 = a.rowStride, o2 = 2 &* o1, o3 = 3 &* o1, o4 = 4 &* o1, o5 = 5 &* o1
+    var ap = a.base
+    var bp = b
+    for _ in 0..<kc {
+        let b0 = load8(bp), b1 = load8(bp + 8)
+        var s = SIMD8<Float>(repeating: ap[0])
+        c00 = c00.addingProduct(s, b0); c01 = c01.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: ap[o1])
+        c10 = c10.addingProduct(s, b0); c11 = c11.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: ap[o2])
+        c20 = c20.addingProduct(s, b0); c21 = c21.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: ap[o3])
+        c30 = c30.addingProduct(s, b0); c31 = c31.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: ap[o4])
+        c40 = c40.addingProduct(s, b0); c41 = c41.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: ap[o5])
+        c50 = c50.addingProduct(s, b0); c51 = c51.addingProduct(s, b1)
+        ap += cs
+        bp += 32
+    }
+    store8(c00, c0); store8(c01, c0 + 8)
+    store8(c10, c0 + ldc); store8(c11, c0 + ldc + 8)
+    store8(c20, c0 + 2 * ldc); store8(c21, c0 + 2 * ldc + 8)
+    store8(c30, c0 + 3 * ldc); store8(c31, c0 + 3 * ldc + 8)
+    store8(c40, c0 + 4 * ldc); store8(c41, c0 + 4 * ldc + 8)
+    store8(c50, c0 + 5 * ldc); store8(c51, c0 + 5 * ldc + 8)
 }
 
 /// Out-of-place transpose of a row-major [rows, columns] matrix into [columns, rows].

@@ -16,4 +16,17 @@ static inline void policylab_spin_pause(void) {
 /// run when the machine has more runnable threads than cores.
 void policylab_yield(void);
 
+/// The CPU's brand string (CPUID 0x80000002–4) into `out` (at least 49 bytes), or "" off x86.
+void policylab_cpu_brand(char *out, int size);
+
+/// family · 256 + model (CPUID leaf 1, with the extended fields), or −1 off x86.
+int policylab_cpu_family_model(void);
+
+/// Vector instruction sets the CPU has and the OS enables (its registers saved on a context switch):
+/// an OR of the POLICYLAB_CPU_* bits.
+#define POLICYLAB_CPU_FMA 1
+#define POLICYLAB_CPU_AVX2 2
+#define POLICYLAB_CPU_AVX512F 4
+int policylab_cpu_features(void);
+
 #endif
