@@ -118,12 +118,42 @@ public final class TransformerPolicy: Module {
         tokens: [Int], batch: Int, time: Int, promptLengths: [Int], groupSize: Int, temperature: Float = 1,
         entropies: inout [Float]?
     ) -> Tensor {
+        let (scaled, targets) = nextTokenScaledLogits(
+            tokens: tokens, batch: batch, time: time, promptLengths: promptLengths, groupSize: groupSize,
+            temperature: temperature)
+        return Self.pick(scaled, targets: targets, entropies: &entropies).reshaped([batch, time - 1])  // (B, T−1)
+    }
+
+    /// As `nextTokenLogProbabilities(tokens:batch:time:promptLengths:groupSize:temperature:)`, plus the
+    /// entropy H_t = −Σ_v π_v log π_v of each position's next-token distribution ON the tape, (B, T−1) each:
+    /// GRPO's entropy bonus differentiates it. The log-probs are the same values.
+    public func nextTokenLogProbabilitiesAndEntropies(
+        tokens: [Int], batch: Int, time: Int, promptLengths: [Int], groupSize: Int, temperature: Float = 1
+    ) -> (logProbabilities: Tensor, entropies: Tensor) {
+        let (scaled, targets) = nextTokenScaledLogits(
+            tokens: tokens, batch: batch, time: time, promptLengths: promptLengths, groupSize: groupSize,
+            temperature: temperature)
+        let logSoftmax = scaled.logSoftmax()
+        let entropies = -(logSoftmax.exp() * logSoftmax).sum(axis: logSoftmax.shape.count - 1)
+        return (logSoftmax.pick(targets).reshaped([batch, time - 1]), entropies.reshaped([batch, time - 1]))
+    }
+
+    /// The next-token logits divided by the temperature at every position t < T−1 of each row, (B·(T−1), V)
+    /// through the shared-prefix layout or (B, T−1, V) through the plain forward, and each position's next
+    /// token.
+    private func nextTokenScaledLogits(
+        tokens: [Int], batch: Int, time: Int, promptLengths: [Int], groupSize: Int, temperature: Float
+    ) -> (scaled: Tensor, targets: [Int]) {
+        precondition(time >= 2, "next-token log-probs need sequences of at least 2 tokens")
         guard trunk.supportsSharedPrefixes,
             let layout = Self.sharedPrefixLayout(
                 tokens: tokens, batch: batch, time: time, promptLengths: promptLengths, groupSize: groupSize)
         else {
-            return nextTokenLogProbabilities(
-                tokens: tokens, batch: batch, time: time, temperature: temperature, entropies: &entropies)
+            let (logits, _) = trunk.forward(tokens: tokens, batch: batch, time: time)
+            let inputs = logits.slice(axis: 1, 0..<(time - 1))  // (B, T−1, V)
+            var targets = [Int](repeating: 0, count: batch * (time - 1))
+            for b in 0..<batch { for t in 0..<(time - 1) { targets[b * (time - 1) + t] = tokens[b * time + t + 1] } }
+            return (temperature == 1 ? inputs : inputs * (1 / temperature), targets)
         }
         var rowTokens = [Int](repeating: 0, count: layout.rows)
         var predictors = [Int](repeating: 0, count: batch * (time - 1)), targets = predictors
@@ -138,8 +168,7 @@ public final class TransformerPolicy: Module {
         }
         let hidden = trunk.hidden(tokens: rowTokens, layout: layout)  // (N, C)
         let logits = trunk.logits(hidden.gatherRows(predictors))  // (B·(T−1), V)
-        let scaled = temperature == 1 ? logits : logits * (1 / temperature)
-        return Self.pick(scaled, targets: targets, entropies: &entropies).reshaped([batch, time - 1])  // (B, T−1)
+        return (temperature == 1 ? logits : logits * (1 / temperature), targets)
     }
 
     /// The shared-prefix layout of `batch` rows of `time` tokens in groups of `groupSize` with equal

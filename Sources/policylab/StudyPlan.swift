@@ -31,6 +31,35 @@ struct StudyPlan: Codable, Equatable {
     var initRun: String?
     /// Options after `--`, given to every run's train command unchanged.
     var trainOptions: [String]
+    /// Configurations written `LABEL=ALGORITHM OPTION…` in --algorithms (one algorithm under several
+    /// settings, e.g. an ablation): each label's algorithm and the options only its runs get, before the
+    /// shared ones. nil in plans without such configurations.
+    var variants: [String: Variant]?
+
+    struct Variant: Codable, Equatable {
+        var algorithm: String
+        var options: [String]
+    }
+
+    /// Splits --algorithms entries into configuration labels and, for `LABEL=ALGORITHM OPTION…` entries,
+    /// their variants (options split at spaces).
+    static func parseConfigurations(_ text: String) -> (configurations: [String], variants: [String: Variant]?) {
+        var configurations: [String] = [], variants: [String: Variant] = [:]
+        for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            guard let equals = entry.firstIndex(of: "=") else {
+                configurations.append(entry)
+                continue
+            }
+            let label = entry[..<equals].trimmingCharacters(in: .whitespaces)
+            let words = entry[entry.index(after: equals)...].split(separator: " ").map(String.init)
+            configurations.append(label)
+            variants[label] = Variant(algorithm: words.first ?? "", options: Array(words.dropFirst()))
+        }
+        return (configurations, variants.isEmpty ? nil : variants)
+    }
+
+    /// The algorithm name a configuration runs (its variant's, or its own).
+    func algorithm(of configuration: String) -> String { variants?[configuration]?.algorithm ?? configuration }
 
     /// Algorithms a study can compare, by target kind (the train subcommand each one runs).
     static let taskAlgorithms = ["grpo": "grpo", "rloo": "rloo", "ppo": "token-ppo", "token-ppo": "token-ppo"]
@@ -107,18 +136,19 @@ struct StudyPlan: Codable, Equatable {
         switch target {
         case .task(let task):
             arguments = [
-                Self.taskAlgorithms[configuration] ?? configuration, "--task", task,
+                Self.taskAlgorithms[algorithm(of: configuration)] ?? configuration, "--task", task,
                 "--steps", "\(tokenSteps)", "--prompts", "\(prompts ?? 8)", "--samples", "\(samples ?? 8)",
             ]
             if let initRun { arguments += ["--init", initRun] }
         case .environment(let environment):
             arguments = [
-                Self.environmentAlgorithms[configuration] ?? configuration, "--env", environment,
-                "--total-steps", "\(budget > 0 ? budget : Self.uncappedEnvironmentSteps)",
+                Self.environmentAlgorithms[algorithm(of: configuration)] ?? configuration, "--env",
+                environment, "--total-steps", "\(budget > 0 ? budget : Self.uncappedEnvironmentSteps)",
             ]
         }
         if let seconds { arguments += ["--max-seconds", "\(seconds)"] }
-        return arguments + ["--seed", "\(seed)", "--name", runName, "--db", databasePath] + trainOptions
+        return arguments + ["--seed", "\(seed)", "--name", runName, "--db", databasePath]
+            + (variants?[configuration]?.options ?? []) + trainOptions
     }
 
     /// Checks what can be checked without the database; the message names the flag to change.
@@ -132,10 +162,10 @@ struct StudyPlan: Codable, Equatable {
         case .task: (known, kind) = (Self.taskAlgorithms, "a --task")
         case .environment: (known, kind) = (Self.environmentAlgorithms, "an --env")
         }
-        for configuration in configurations where known[configuration] == nil {
+        for configuration in configurations where known[algorithm(of: configuration)] == nil {
             throw .init(
-                "'\(configuration)' cannot run in \(kind) study; choose from "
-                    + known.keys.sorted().joined(separator: ", "))
+                "'\(algorithm(of: configuration))' cannot run in \(kind) study; choose from "
+                    + known.keys.sorted().joined(separator: ", ") + " (a variant is LABEL=ALGORITHM OPTION…)")
         }
         guard !seeds.isEmpty else { throw .init("--seeds names no seed") }
         guard budget > 0 || seconds != nil && budget == 0 else { throw .init("--budget must be positive") }
@@ -148,7 +178,8 @@ struct StudyPlan: Codable, Equatable {
                         + "every step spends \(perStep) completions — choose a multiple so all algorithms get the same")
             }
         }
-        let reserved = trainOptions.first { option in
+        let variantOptions = (variants ?? [:]).values.flatMap(\.options)
+        let reserved = (variantOptions + trainOptions).first { option in
             Self.reservedOptions.contains(option.split(separator: "=").first.map(String.init) ?? option)
         }
         if let reserved {

@@ -22,7 +22,9 @@ extension PolicyLab.Study {
         @Argument(help: "The study's name.") var name: String
         @Option(help: "Toy task of a token study (sort, reverse, …).") var task: String?
         @Option(help: "Environment id of a control study (see `policylab env list`).") var env: String?
-        @Option(help: "Algorithms to compare, comma-separated (task: grpo, rloo, token-ppo; env: ppo, a2c, …).")
+        @Option(help: ArgumentHelp("Algorithms to compare, comma-separated (task: grpo, rloo, token-ppo; env: ppo, "
+            + "a2c, …); LABEL=ALGORITHM OPTION… runs the algorithm with those options under LABEL (e.g. "
+            + "'trl=grpo --preset trl,ent=grpo --entropy-coef 0.01')."))
         var algorithms: String?
         @Option(help: "Seeds: 1-5 (the default), 1,3,7 or 1-3,7.") var seeds: String?
         @Option(help: "Per run: completions=N (--task) or steps=N (--env); seconds=S of wall clock; or both.")
@@ -57,13 +59,14 @@ extension PolicyLab.Study {
                         : "an --env study counts environment steps: write --budget steps=N")
                 }
                 if env != nil && initRun != nil { throw ValidationError("--init is for token studies (--task)") }
+                let (configurations, variants) = StudyPlan.parseConfigurations(algorithms)
                 let plan = StudyPlan(
                     target: task.map { StudyPlan.Target.task($0) } ?? .environment(env ?? ""),
-                    configurations: algorithms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
+                    configurations: configurations,
                     seeds: try StudyPlan.parseSeeds(seeds ?? "1-5"), budget: sampleBudget?.amount ?? 0,
                     seconds: seconds,
                     prompts: task != nil ? prompts : nil, samples: task != nil ? samples : nil,
-                    initRun: initRun, trainOptions: trainOptions)
+                    initRun: initRun, trainOptions: trainOptions, variants: variants)
                 try plan.validate()
                 return plan
             } catch let error as StudyPlanError {

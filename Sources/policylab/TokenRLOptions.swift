@@ -44,8 +44,10 @@ struct TokenRLOptions: ParsableArguments {
     @Option(help: "Completions per prompt (G); the budget is steps × prompts × samples completions.")
     var samples: Int = 8
     @Option(help: "Maximum new tokens per completion.") var maxNewTokens: Int = 8
-    @Option(help: "Sampling temperature (the loss's log-probs are taken at it too).") var temperature: Float = 1
-    @Option(help: "AdamW learning rate, decayed linearly to 0 unless --constant-lr.") var learningRate: Double = 1e-3
+    @Option(help: "Sampling temperature (the loss's log-probs are taken at it too; default 1, or GRPO's preset).")
+    var temperature: Float?
+    @Option(help: "AdamW learning rate, decayed linearly to 0 unless --constant-lr (default 1e-3, or GRPO's preset).")
+    var learningRate: Double?
     @Flag(help: "Keep the learning rate constant.") var constantLr = false
     @Option(help: "Global gradient-norm clip (default: 1.0 for grpo and rloo, none for token-ppo, as in TRL).")
     var maxGradNorm: Double?
@@ -71,8 +73,9 @@ struct TokenRLOptions: ParsableArguments {
         config.steps = steps
         config.promptsPerStep = prompts
         config.maxNewTokens = maxNewTokens
-        config.temperature = temperature
-        config.learningRate = learningRate
+        // Left out: the config's own default (1 and 1e-3; GRPO's preset may set others).
+        if let temperature { config.temperature = temperature }
+        if let learningRate { config.learningRate = learningRate }
         config.decayLearningRate = !constantLr
         config.adamBeta1 = adamBeta1
         config.adamBeta2 = adamBeta2

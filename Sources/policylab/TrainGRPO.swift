@@ -4,45 +4,102 @@ import Training
 
 extension GRPOLossType: ExpressibleByArgument {}
 extension RewardScaling: ExpressibleByArgument {}
+extension ImportanceSamplingLevel: ExpressibleByArgument {}
+extension GRPOLearningRateScheduler: ExpressibleByArgument {}
+extension GRPOPreset: ExpressibleByArgument {}
 
 extension PolicyLab.Train {
-    /// `policylab train grpo --task NAME`: GRPO (`GRPOTrainer`).
+    /// `policylab train grpo --task NAME`: GRPO (`GRPOTrainer`). The options left out take the preset's
+    /// value (`GRPOPreset`): PolicyLab's recipe by default, TRL 1.16's anchor setting with `--preset trl`.
     struct TrainGRPO: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "grpo",
             abstract: "GRPO on a toy task with its verifiable reward (TRL 1.16 semantics; random weights unless "
                 + "--init).",
             discussion: "Each step samples --samples completions of --prompts prompts, scores them, and takes μ "
-                + "(--iterations) AdamW steps on the clipped surrogate with group-relative advantages.")
+                + "(--iterations) AdamW steps on the clipped surrogate with group-relative advantages. Options "
+                + "left out come from --preset: `default` (PolicyLab's recipe, README § GRPO) or `trl` (TRL's "
+                + "GRPOConfig defaults in its anchor setting).")
 
         @OptionGroup var rl: TokenRLOptions
-        @Option(help: "β: weight of the k3 KL to the starting policy (0: no reference policy).") var beta: Double = 0
-        @Option(help: "ε_low: the ratio is clipped below at 1 − ε_low.") var epsilon: Double = 0.2
-        @Option(help: "ε_high: the ratio is clipped above at 1 + ε_high (default: ε_low).") var epsilonHigh: Double?
-        @Option(help: "grpo, bnpo, dr_grpo, dapo, cispo, sapo, luspo or vespo.") var lossType: GRPOLossType = .dapo
-        @Option(help: "Advantage scaling: group, batch or none.") var scaleRewards: RewardScaling = .group
-        @Option(help: "μ: optimizer steps per generation batch (TRL num_iterations).") var iterations: Int = 1
+        @Option(help: "default (PolicyLab's recipe) or trl (TRL 1.16's defaults); the options below override it.")
+        var preset: GRPOPreset = .default
+        @Option(help: "β: weight of the k3 KL to the starting policy (0: no reference policy).") var beta: Double?
+        @Option(help: "ε_low: the ratio is clipped below at 1 − ε_low.") var epsilon: Double?
+        @Option(help: "ε_high: the ratio is clipped above at 1 + ε_high (DAPO's clip-higher 0.28; default ε_low).")
+        var epsilonHigh: Double?
+        @Option(help: "grpo, bnpo, dr_grpo, dapo, cispo, sapo, luspo or vespo.") var lossType: GRPOLossType?
+        @Option(help: "Advantage scaling: group, batch or none.") var scaleRewards: RewardScaling?
+        @Option(help: "μ: optimizer steps per generation batch (TRL num_iterations).") var iterations: Int?
+        @Option(help: "token (PPO/GRPO) or sequence (GSPO: one length-normalised ratio per completion).")
+        var importanceSamplingLevel: ImportanceSamplingLevel?
+        @Option(help: "c: entropy bonus weight, loss −= c · mean per-token entropy (the start value with a target).")
+        var entropyCoef: Double?
+        @Option(help: ArgumentHelp("H*: steer c towards this per-token entropy in nats (c += η (H* − H) each step); "
+            + "`none` keeps c fixed."))
+        var targetEntropy: String?
+        @Option(help: "η: the entropy controller's step.") var entropyCoefLr: Double?
+        @Option(help: "The entropy controller's ceiling on c.") var maxEntropyCoef: Double?
+        @Option(help: ArgumentHelp("DAPO dynamic sampling: drop groups whose rewards all agree and draw more "
+            + "prompts until the batch is full (the extra completions count in the budget): true or false."))
+        var dynamicSampling: Bool?
+        @Option(help: "Most generation batches one step draws under dynamic sampling.") var maxNumGenBatches: Int?
+        @Option(help: "Leave completions truncated at --max-new-tokens (no EOS) out of the loss: true or false.")
+        var maskTruncatedCompletions: Bool?
+        @Option(help: "Learning-rate schedule: linear (to 0), cosine or constant.")
+        var lrSchedulerType: GRPOLearningRateScheduler?
+        @Option(help: "Share of the steps warming the learning rate up (cosine).") var warmupRatio: Double?
         @OptionGroup var options: GlobalOptions
 
-        func makeConfig() -> GRPOTrainerConfig {
-            var c = GRPOTrainerConfig(task: rl.task)
+        func makeConfig() throws -> GRPOTrainerConfig {
+            var c = GRPOTrainerConfig(task: rl.task, preset: preset)
             rl.apply(to: &c)
             c.objective.groupSize = rl.samples
             c.objective.maxCompletionLength = rl.maxNewTokens
             if let maxGradNorm = rl.maxGradNorm { c.maxGradientNorm = maxGradNorm }
-            c.objective.beta = beta
-            c.objective.epsilonLow = epsilon
-            c.objective.epsilonHigh = epsilonHigh
-            c.objective.lossType = lossType
-            c.objective.scaleRewards = scaleRewards
-            c.objective.iterations = iterations
+            if let beta { c.objective.beta = beta }
+            if let epsilon { c.objective.epsilonLow = epsilon }
+            if let epsilonHigh { c.objective.epsilonHigh = epsilonHigh }
+            if let lossType { c.objective.lossType = lossType }
+            if let scaleRewards { c.objective.scaleRewards = scaleRewards }
+            if let iterations { c.objective.iterations = iterations }
+            if let importanceSamplingLevel { c.objective.importanceSamplingLevel = importanceSamplingLevel }
+            if let entropyCoef { c.entropyBonus.coefficient = entropyCoef }
+            if let targetEntropy {
+                if targetEntropy == "none" {
+                    c.entropyBonus.targetEntropy = nil
+                } else if let value = Double(targetEntropy) {
+                    c.entropyBonus.targetEntropy = value
+                } else {
+                    throw ValidationError("--target-entropy '\(targetEntropy)' is not a number — give nats "
+                        + "per token (e.g. 0.3) or `none`")
+                }
+            }
+            if let entropyCoefLr { c.entropyBonus.adaptationRate = entropyCoefLr }
+            if let maxEntropyCoef { c.entropyBonus.maximumCoefficient = maxEntropyCoef }
+            if let dynamicSampling { c.dynamicSampling = dynamicSampling }
+            if let maxNumGenBatches { c.maximumGenerationBatches = maxNumGenBatches }
+            if let maskTruncatedCompletions { c.maskTruncatedCompletions = maskTruncatedCompletions }
+            if let lrSchedulerType { c.learningRateScheduler = lrSchedulerType }
+            if let warmupRatio { c.warmupRatio = warmupRatio }
             return c
         }
 
-        func validate() throws { try rl.check(makeConfig()) }
+        func validate() throws {
+            if rl.constantLr && lrSchedulerType != nil && lrSchedulerType != .constant {
+                throw ValidationError("--constant-lr and --lr-scheduler-type \(lrSchedulerType!.rawValue) disagree "
+                    + "— drop one of them")
+            }
+            let config = try makeConfig()
+            if warmupRatio != nil && config.learningRateScheduler != .cosine {
+                throw ValidationError("--warmup-ratio is used by the cosine schedule only — add "
+                    + "--lr-scheduler-type cosine or drop it")
+            }
+            try rl.check(config)
+        }
 
         func run() throws {
-            let config = makeConfig()
+            let config = try makeConfig()
             try rl.run(config, algorithm: "grpo", options: options) { initial, rewardModel in
                 try GRPOTrainer(config: config, initial: initial, rewardModel: rewardModel).train
             }

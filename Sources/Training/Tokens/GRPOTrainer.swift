@@ -45,6 +45,21 @@ public struct GRPOTrainerConfig: Codable, Sendable, Equatable {
     public var adamEpsilon = 1e-8
     /// AdamW's decoupled weight decay λ on matrices and embeddings (TRL default 0).
     public var weightDecay = 0.0
+    /// The learning-rate schedule when `decayLearningRate` (TRL `lr_scheduler_type`: linear, cosine).
+    public var learningRateScheduler = GRPOLearningRateScheduler.linear
+    /// Share of the steps spent warming the learning rate up linearly (TRL `warmup_ratio`; cosine only).
+    public var warmupRatio = 0.0
+    /// Entropy bonus −c·H̄ and its controller towards a target entropy H* (off in TRL's setting).
+    public var entropyBonus = EntropyBonusConfig()
+    /// DAPO's dynamic sampling: drop groups whose rewards all agree and draw more prompts until the batch
+    /// has P groups with a signal; the extra completions count in the budget, steps × P × G, and the run
+    /// ends when it is spent.
+    public var dynamicSampling = false
+    /// The most generation batches one step draws under dynamic sampling (verl `max_num_gen_batches`).
+    public var maximumGenerationBatches = 4
+    /// Leave completions that hit `maxNewTokens` without EOS out of the loss (TRL
+    /// `mask_truncated_completions`; their rewards still count in the group's advantages).
+    public var maskTruncatedCompletions = false
     /// Held-out prompts for the greedy evaluation.
     public var evaluationPrompts = 256
     /// Evaluate (and log samples, and checkpoint) every this many steps (0: only at the end).
@@ -56,14 +71,41 @@ public struct GRPOTrainerConfig: Codable, Sendable, Equatable {
         objective.maxCompletionLength = maxNewTokens
     }
 
+    /// The run's budget in completions: steps × P × G.
+    public var completionBudget: Int { steps * promptsPerStep * objective.groupSize }
+
+    /// The schedule `TokenOptimizer` follows: constant unless `decayLearningRate`, else the scheduler's.
+    public var learningRateSchedule: LearningRateSchedule {
+        guard decayLearningRate else { return .constant }
+        switch learningRateScheduler {
+        case .constant: return .constant
+        case .linear: return .linear(totalSteps: steps)
+        case .cosine:
+            return .cosine(warmupSteps: Int((warmupRatio * Double(steps)).rounded(.up)), totalSteps: steps,
+                           minimumFraction: 0)
+        }
+    }
+
     public func validate() throws {
         try objective.validate(batchRows: promptsPerStep * objective.groupSize)
         try validateSharedSettings()
+        try entropyBonus.validate()
+        guard maximumGenerationBatches >= 1 else {
+            throw TrainingError.invalidConfiguration("--max-num-gen-batches must be 1 or more")
+        }
+        guard warmupRatio >= 0 && warmupRatio < 1 else {
+            throw TrainingError.invalidConfiguration("--warmup-ratio must be in [0, 1)")
+        }
     }
 }
 
 extension GRPOTrainerConfig: TokenRLSettings {
     var gradientNormLimit: Double? { maxGradientNorm }
+}
+
+/// TRL's `lr_scheduler_type` values the GRPO trainer offers.
+public enum GRPOLearningRateScheduler: String, Codable, Sendable, CaseIterable {
+    case linear, cosine, constant
 }
 
 public final class GRPOTrainer {
@@ -75,6 +117,8 @@ public final class GRPOTrainer {
     let reference: TransformerPolicy?
     /// π_θ.
     public var policy: TransformerPolicy { loop.policy }
+    /// c: the entropy bonus's weight in force (moved by the controller when a target entropy is set).
+    var entropyCoefficient: Double
 
     /// `initial`: start from these weights (e.g. an SFT run's checkpoint) instead of random ones.
     /// `rewardModel`: score completions with a trained reward model instead of the task's reward (the
@@ -84,8 +128,13 @@ public final class GRPOTrainer {
         try config.validate()
         self.config = config
         loop = try TokenRLLoop(settings: config, groupSize: config.objective.groupSize, initial: initial,
-                               rewardModel: rewardModel)
+                               rewardModel: rewardModel, schedule: config.learningRateSchedule)
+        if config.dynamicSampling {
+            loop.dynamicSampling = DynamicSampling(maximumGenerationBatches: config.maximumGenerationBatches)
+            loop.completionBudget = config.completionBudget
+        }
         reference = config.objective.beta > 0 ? loop.policy.copy() : nil
+        entropyCoefficient = config.entropyBonus.coefficient
     }
 
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
@@ -106,11 +155,18 @@ public final class GRPOTrainer {
         public var referenceLogProbabilities: [Double]?
     }
 
-    /// The update batch of G completions per prompt and their rewards.
+    /// The update batch of G completions per prompt and their rewards. With `maskTruncatedCompletions`,
+    /// rows that hit the token limit without EOS leave the mask (after the advantages, as TRL does).
     public func updateBatch(prompts: [[Int]], completions: [[Int]], rewards: [Double]) -> UpdateBatch {
         let advantages = grpoAdvantages(rewards: rewards, groupSize: config.objective.groupSize,
                                         scaling: config.objective.scaleRewards)
-        let sequences = PaddedSequences(prompts: prompts, completions: completions, padID: loop.codec.vocabulary.padID)
+        var sequences = PaddedSequences(prompts: prompts, completions: completions, padID: loop.codec.vocabulary.padID)
+        if config.maskTruncatedCompletions {
+            let width = sequences.time - 1
+            for (row, completion) in completions.enumerated() where loop.codec.isTruncated(completion) {
+                for t in 0..<width { sequences.completionMask[row * width + t] = 0 }
+            }
+        }
         let referenceLogProbabilities = reference.map { reference in
             Tensor.withoutGradients { logProbabilities(reference, sequences).data.map(Double.init) }
         }
@@ -118,47 +174,71 @@ public final class GRPOTrainer {
                            referenceLogProbabilities: referenceLogProbabilities)
     }
 
-    /// The GRPO loss of `batch` and ∂loss/∂θ, left in every parameter's `grad` (the objective's analytic
-    /// gradients with respect to the token log-probs, carried onto the tape). Also returns the token
-    /// log-probs it read and the mean per-token entropy of the policy over the completion tokens (TRL's
-    /// `entropy`, read off the same forward pass). `train` steps with exactly this; the finite-difference
-    /// test checks it.
+    /// The GRPO loss of `batch` plus the entropy bonus at the coefficient in force, and ∂(loss + bonus)/∂θ,
+    /// left in every parameter's `grad` (the objectives' analytic gradients with respect to the token
+    /// log-probs and, with a bonus, the entropies, carried onto the tape). Also returns the token log-probs it
+    /// read and the mean per-token entropy of the policy over the completion tokens (TRL's `entropy`, read
+    /// off the same forward pass). `train` steps with exactly this; the finite-difference tests check it.
     public func lossAndGradients(_ batch: UpdateBatch)
-        -> (loss: GRPOLoss, logProbabilities: [Double], entropy: Double) {
+        -> (loss: GRPOLoss, logProbabilities: [Double], entropy: Double, bonus: EntropyBonus) {
         let sequences = batch.sequences
-        var entropies: [Float]? = []
-        let logProbabilities = logProbabilities(policy, sequences, entropies: &entropies)   // (B, T−1)
+        let logProbabilities: Tensor
+        var terms: [(Tensor, [Double])] = []
+        var entropyValues: [Float]?
+        var bonus = EntropyBonus(loss: 0, meanEntropy: 0, entropyGradient: [])
+        if config.entropyBonus.isActive {
+            // The entropies on the tape, so that the bonus's gradient reaches the parameters.
+            let (picked, entropies) = policy.nextTokenLogProbabilitiesAndEntropies(
+                tokens: sequences.tokens, batch: sequences.rows, time: sequences.time,
+                promptLengths: sequences.promptLengths, groupSize: config.objective.groupSize,
+                temperature: config.temperature)                                          // (B, T−1) each
+            logProbabilities = picked
+            entropyValues = entropies.data
+            bonus = entropyBonus(coefficient: entropyCoefficient, entropies: entropies.data.map(Double.init),
+                                 mask: sequences.completionMask)
+            if entropyCoefficient != 0 { terms.append((entropies, bonus.entropyGradient)) }
+        } else {
+            entropyValues = []
+            logProbabilities = self.logProbabilities(policy, sequences, entropies: &entropyValues)  // (B, T−1)
+        }
         let current = logProbabilities.data.map(Double.init)
         let tokens = TokenBatch(rows: sequences.rows, tokens: sequences.time - 1, mask: sequences.completionMask,
                                 logProbabilities: current, oldLogProbabilities: batch.oldLogProbabilities,
                                 referenceLogProbabilities: batch.referenceLogProbabilities)
         let loss = grpoLoss(config: config.objective, batch: tokens, advantages: batch.advantages,
                             generationTokens: sequences.completionTokens)
-        PolicyGradientTerms.backward([(logProbabilities, loss.logProbabilityGradient)], parameters: policy.parameters)
-        return (loss, current, maskedMean(entropies ?? [], mask: sequences.completionMask))
+        PolicyGradientTerms.backward([(logProbabilities, loss.logProbabilityGradient)] + terms,
+                                     parameters: policy.parameters)
+        return (loss, current, maskedMean(entropyValues ?? [], mask: sequences.completionMask), bonus)
     }
 
     /// μ = 1: one step with π_old = π_θ (detached). μ > 1: μ steps on the same generation batch, the ratio
     /// π_θ/π_old taken against the log-probs of the first pass and clipped to [1 − ε_low, 1 + ε_high].
-    /// Metrics: the last pass's loss statistics (TRL's `kl`, the per-token k3 mean, and `clip_ratio/…`), `loss`,
-    /// and `entropy` of the first pass (the policy that sampled the batch).
+    /// Metrics: the last pass's loss statistics (TRL's `kl`, the per-token k3 mean, and `clip_ratio/…`), `loss`
+    /// (the bonus included), `entropy` of the first pass (the policy that sampled the batch) and, with a
+    /// bonus, `entropy_coef`; then the controller moves c towards the target entropy.
     private func update(_ rollout: TokenRolloutBatch, step: Int) throws -> TokenUpdate {
         var batch = updateBatch(prompts: rollout.encodedPrompts, completions: rollout.completions,
                                 rewards: rollout.rewards)
-        var result: (loss: GRPOLoss, gradientNorm: Float)?
+        var result: (loss: GRPOLoss, bonus: EntropyBonus, gradientNorm: Float)?
         var entropy: Double?
         for _ in 0..<config.objective.iterations {
-            let (loss, current, passEntropy) = lossAndGradients(batch)
+            let (loss, current, passEntropy, bonus) = lossAndGradients(batch)
             guard loss.loss.isFinite else { throw TrainingError.diverged(step: step, quantity: "the GRPO loss") }
             if config.objective.iterations > 1 && batch.oldLogProbabilities == nil {
                 batch.oldLogProbabilities = current
             }
             entropy = entropy ?? passEntropy
-            result = (loss, try loop.optimizer.step(at: step))
+            result = (loss, bonus, try loop.optimizer.step(at: step))
         }
         var statistics = result!.loss.statistics.values
-        statistics["loss"] = result!.loss.loss
+        statistics["loss"] = result!.loss.loss + result!.bonus.loss
         statistics["entropy"] = entropy
+        if config.entropyBonus.isActive {
+            statistics["entropy_coef"] = entropyCoefficient
+            entropyCoefficient = adaptedEntropyCoefficient(entropyCoefficient, measuredEntropy: entropy ?? .nan,
+                                                           config: config.entropyBonus)
+        }
         return TokenUpdate(statistics: statistics, gradientNorm: result!.gradientNorm, advantages: batch.advantages)
     }
 

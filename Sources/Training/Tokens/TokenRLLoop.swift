@@ -43,11 +43,19 @@ final class TokenRLLoop {
     let rollout: TokenRollout
     let evaluator: TokenEvaluator
     let optimizer: TokenOptimizer
+    /// DAPO's dynamic sampling (GRPO's option): each step draws generation batches until P groups with
+    /// differing rewards fill the batch. nil: one generation batch per step.
+    var dynamicSampling: DynamicSampling?
+    /// End the run once this many completions are drawn (with dynamic sampling, steps × P × G). nil: after
+    /// `steps` steps.
+    var completionBudget: Int?
 
     /// `initial`: start from these weights (e.g. an SFT run's checkpoint) instead of random ones drawn from
     /// the seed. `rewardModel`: score completions with it instead of the task's reward (the evaluation keeps
     /// the task's). `companions`: models made from the starting policy that the optimizer steps too.
+    /// `schedule`: the learning-rate schedule, if not the settings' linear decay (or constant).
     init(settings: some TokenRLSettings, groupSize: Int, initial: TransformerPolicy?, rewardModel: TransformerPolicy?,
+         schedule: LearningRateSchedule? = nil,
          companions makeCompanions: (TransformerPolicy) -> [TransformerPolicy] = { _ in [] }) throws {
         let task = try TaskRegistry.task(named: settings.task)
         generator = SeededGenerator(seed: settings.seed)
@@ -61,7 +69,7 @@ final class TokenRLLoop {
                         beta2: Float(settings.adamBeta2), epsilon: Float(settings.adamEpsilon),
                         weightDecay: Float(settings.weightDecay)),
             baseLearningRate: settings.learningRate,
-            schedule: tokenLearningRateSchedule(decay: settings.decayLearningRate, steps: settings.steps),
+            schedule: schedule ?? tokenLearningRateSchedule(decay: settings.decayLearningRate, steps: settings.steps),
             maximumGradientNorm: settings.gradientNormLimit.map(Float.init) ?? .infinity)
         rollout = TokenRollout(task: task, codec: codec, rewardModel: rewardModel.map(RewardModelScorer.init),
                                promptsPerStep: settings.promptsPerStep, groupSize: groupSize,
@@ -78,14 +86,33 @@ final class TokenRLLoop {
         let start = clock.now
         var samplingSeconds = 0.0, updateSeconds = 0.0
         var completionsUsed = 0
+        let completionsPerDraw = rollout.promptsPerStep * rollout.groupSize
         for step in 1...steps {
             if shouldStop() { throw TrainingError.interrupted(step: step - 1) }
-            optimizer.scheduleLearningRate(step: step)
+            // The schedule follows the completions spent (= step − 1 draws without dynamic sampling).
+            optimizer.scheduleLearningRate(step: completionsUsed / completionsPerDraw + 1)
 
-            // 1. Generation: G completions per prompt, scored.
+            // 1. Generation: G completions per prompt, scored (more draws under dynamic sampling; the
+            // rollout metrics then describe every group drawn).
             let samplingStart = clock.now
-            let batch = try rollout.collect(policy: policy, generator: &generator)
-            completionsUsed += batch.rows
+            let batch: TokenRolloutBatch
+            var rolloutMetrics: [String: Double]
+            if let dynamicSampling {
+                let outcome = try dynamicSampling.collect(groups: rollout.promptsPerStep) {
+                    try rollout.collect(policy: policy, generator: &generator)
+                }
+                batch = outcome.batch
+                completionsUsed += outcome.drawn.rows
+                rolloutMetrics = outcome.drawn.metrics
+                rolloutMetrics["dynamic_sampling/generation_batches"] = Double(outcome.generationBatches)
+                rolloutMetrics["dynamic_sampling/dropped_groups"] = Double(outcome.droppedGroups)
+                rolloutMetrics["dynamic_sampling/refilled_groups"] = Double(outcome.refilledGroups)
+                rolloutMetrics["dynamic_sampling/sampled_completions"] = Double(outcome.drawn.rows)
+            } else {
+                batch = try rollout.collect(policy: policy, generator: &generator)
+                completionsUsed += batch.rows
+                rolloutMetrics = batch.metrics
+            }
             samplingSeconds += samplingStart.secondsUntilNow
 
             // 2. The algorithm's update on the generation batch.
@@ -93,11 +120,11 @@ final class TokenRLLoop {
             let outcome = try update(batch, step)
             updateSeconds += updateStart.secondsUntilNow
 
-            var metrics = outcome.statistics.merging(batch.metrics) { _, rollout in rollout }
+            var metrics = outcome.statistics.merging(rolloutMetrics) { _, rollout in rollout }
             metrics["grad_norm"] = Double(outcome.gradientNorm)
             metrics["learning_rate"] = Double(optimizer.learningRate)
             try events(.metrics(step: step, samplesSeen: completionsUsed, values: metrics))
-            let isLast = step == steps || budget.isSpent
+            let isLast = step == steps || budget.isSpent || completionBudget.map { completionsUsed >= $0 } ?? false
             if step == 1 || step % Self.sampleInterval == 0 || isLast {
                 try events(.samples(step: step, batch.samples(prompts: Self.loggedPrompts, update: outcome)))
             }

@@ -1,0 +1,32 @@
+/// Named GRPO settings for `train grpo --preset`. `GRPOTrainerConfig(task:)` alone is TRL 1.16's anchor
+/// setting; `.default` is PolicyLab's recipe on top of it, chosen by the ablation study in the README's
+/// GRPO section (scripts/grpo-ablation.sh reruns it).
+public enum GRPOPreset: String, Codable, Sendable, CaseIterable {
+    /// PolicyLab's recipe: TRL's setting plus the components the ablation kept (`applyDefaultRecipe`).
+    case `default`
+    /// TRL 1.16's `GRPOConfig` defaults in its anchor setting: 8 prompts × G 8, lr 1e-3 decayed linearly,
+    /// β 0, loss dapo, group scaling, ε 0.2, μ 1, temperature 1, gradient clip 1, no entropy bonus.
+    case trl
+}
+
+extension GRPOTrainerConfig {
+    /// The preset's settings for `task`; fields can be changed afterwards as with `init(task:)`.
+    public init(task: String, preset: GRPOPreset) {
+        self.init(task: task)
+        if preset == .default { applyDefaultRecipe() }
+    }
+
+    /// PolicyLab's recipe. Without a force that keeps the policy stochastic, TRL's setting collapses its
+    /// entropy within ~200 steps on most seeds and settles on a partial answer (README § GRPO). Two such
+    /// forces together hold it up long enough to find the whole answer: a k3 KL to the starting policy
+    /// (β 0.04, TRL's own former default), which near random weights is close to an entropy term, and an
+    /// entropy bonus c 0.03 on every completion token. Both slow learning, which a twice larger learning
+    /// rate (2e-3, still decayed linearly to 0) partly gives back; DAPO's dynamic sampling spends the
+    /// budget on groups that carry a signal (the completions it drops still count).
+    mutating func applyDefaultRecipe() {
+        objective.beta = 0.04
+        entropyBonus.coefficient = 0.03
+        learningRate = 2e-3
+        dynamicSampling = true
+    }
+}
