@@ -57,6 +57,12 @@ public struct EntropyBonus: Sendable {
     public var meanEntropy: Double
     /// ∂loss/∂H_t = −c·m_t / Σ m, [B·T].
     public var entropyGradient: [Double]
+
+    public init(loss: Double, meanEntropy: Double, entropyGradient: [Double]) {
+        self.loss = loss
+        self.meanEntropy = meanEntropy
+        self.entropyGradient = entropyGradient
+    }
 }
 
 /// The bonus −c·Σ_t m_t H_t / Σ_t m_t over the completion tokens of a batch (`entropies` and `mask` [B·T]).

@@ -133,9 +133,10 @@ public final class TransformerPolicy: Module {
         let (scaled, targets) = nextTokenScaledLogits(
             tokens: tokens, batch: batch, time: time, promptLengths: promptLengths, groupSize: groupSize,
             temperature: temperature)
-        let logSoftmax = scaled.logSoftmax()
-        let entropies = -(logSoftmax.exp() * logSoftmax).sum(axis: logSoftmax.shape.count - 1)
-        return (logSoftmax.pick(targets).reshaped([batch, time - 1]), entropies.reshaped([batch, time - 1]))
+        let logProbabilities = Categorical.logProbabilities(logits: scaled), width = scaled.shape.last!
+        let entropies = Categorical.entropy(
+            logProbabilities: logProbabilities.reshaped([logProbabilities.count / width, width]))
+        return (logProbabilities.pick(targets).reshaped([batch, time - 1]), entropies.reshaped([batch, time - 1]))
     }
 
     /// The next-token logits divided by the temperature at every position t < T−1 of each row, (B·(T−1), V)

@@ -1,4 +1,5 @@
 import Autograd
+import NN
 import Policies
 import Randomness
 import Tasks
