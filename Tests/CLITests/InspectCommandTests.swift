@@ -6,8 +6,9 @@ import Testing
 @Suite struct InspectCommandTests {
     @Test func inspectShowsEveryCompletionOfTheLoggedPromptsAndTheCurves() throws {
         let cli = CommandRunner()
-        let train = try cli.run("train", "grpo", "--task", "sort", "--steps", "10", "--prompts", "2", "--samples",
-                                "4", "--eval-prompts", "8", "--json")
+        // TRL's setting: one generation batch per step, so the run has exactly 10 steps.
+        let train = try cli.run("train", "grpo", "--preset", "trl", "--task", "sort", "--steps", "10", "--prompts", "2",
+                                "--samples", "4", "--eval-prompts", "8", "--json")
         #expect(train.status == 0, "\(train.stderr)")
         let run = try #require(
             (try JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as? [String: Any])?["run"] as? String)
