@@ -79,7 +79,8 @@ let package = Package(
             swiftSettings: nativeRelease
         ),
         .target(
-            name: "Verification", dependencies: ["Policies", "Objectives", "NN", "Autograd", "Randomness"],
+            name: "Verification",
+            dependencies: ["Policies", "Objectives", "Environments", "NN", "Autograd", "Randomness"],
             swiftSettings: nativeRelease
         ),
         .target(
@@ -112,7 +113,9 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(
-            name: "VerificationTests", dependencies: ["Verification", "Objectives", "Randomness", "TestSupport"]),
+            name: "VerificationTests",
+            dependencies: ["Verification", "Training", "Objectives", "Environments", "Randomness", "TestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Training"]),
         .testTarget(name: "StudiesTests", dependencies: ["Studies"], exclude: ["Fixtures"]),
         .testTarget(name: "CLITests", dependencies: ["policylab", "Store", "TestSupport"]),

@@ -46,6 +46,7 @@ public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
     case wrongStateLength(environment: String, expected: Int, got: Int)
     case unknownEnvironment(id: String, known: [String])
     case episodeOver(environment: String)
+    case invalidState(environment: String, state: String, expected: String)
 
     public var description: String {
         switch self {
@@ -58,6 +59,8 @@ public enum EnvironmentError: Error, CustomStringConvertible, Equatable {
             "unknown environment '\(id)' — choose one of \(known.joined(separator: ", "))"
         case .episodeOver(let id):
             "the \(id) episode has ended — reset the environment before stepping again"
+        case .invalidState(let id, let state, let expected):
+            "\(id) cannot start from \(state) — give \(expected)"
         }
     }
 }
@@ -88,6 +91,9 @@ public protocol Environment {
 }
 
 extension Environment {
+    /// A continuing task (no episodes: it never terminates or truncates; solved for the average reward).
+    public var isContinuing: Bool { timeLimit == Int.max }
+
     /// Checks a discrete action, or clips a continuous one to the box.
     func validated(_ action: Action) throws -> Action {
         switch (action, actionSpace) {

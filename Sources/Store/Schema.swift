@@ -162,6 +162,19 @@ enum Schema {
             try db.drop(table: "datasets")
             try db.rename(table: "new_datasets", to: "datasets")
         }
+        // Evaluations (issue 23): `policylab eval RUN` evaluates a checkpoint again and keeps the result, with the
+        // settings it used, beside the run.
+        migrator.registerMigration("v5-evaluations") { db in
+            try db.create(table: "evaluations") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("run_id", .integer).notNull().references("runs", onDelete: .cascade)
+                t.column("checkpoint_step", .integer).notNull()
+                t.column("settings_json", .text).notNull()
+                t.column("results_json", .text).notNull()
+                t.column("created_at", .double).notNull()
+            }
+            try db.create(index: "evaluations_by_run", on: "evaluations", columns: ["run_id"])
+        }
         return migrator
     }
 

@@ -14,24 +14,28 @@ extension PolicyLab {
 
 extension PolicyLab.Env {
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the Gymnasium-exact environments.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the environments: Gymnasium-exact classic control, and the continuing tasks.")
         @OptionGroup var options: GlobalOptions
 
         struct Row: Encodable {
             let id: String
             let observationSize: Int
             let actionSpace: String
-            let timeLimit: Int
+            /// nil for a continuing task.
+            let timeLimit: Int?
             let rewardThreshold: Double?
+            let continuing: Bool
         }
 
         func run() throws {
-            let rows = try EnvironmentRegistry.ids.map { id -> Row in
+            let rows = try EnvironmentRegistry.allIDs.map { id -> Row in
                 let environment = try EnvironmentRegistry.make(id)
                 return Row(
                     id: id, observationSize: environment.observationSize,
-                    actionSpace: environment.actionSpace.description, timeLimit: environment.timeLimit,
-                    rewardThreshold: environment.rewardThreshold)
+                    actionSpace: environment.actionSpace.description,
+                    timeLimit: environment.isContinuing ? nil : environment.timeLimit,
+                    rewardThreshold: environment.rewardThreshold, continuing: environment.isContinuing)
             }
             if options.json {
                 JSONOutput.print(rows)
@@ -40,7 +44,8 @@ extension PolicyLab.Env {
             var table = TableFormatter(["id", "observation", "actions", "time limit", "solved at"])
             for row in rows {
                 table.append([
-                    row.id, "\(row.observationSize)", row.actionSpace, "\(row.timeLimit)",
+                    row.id, "\(row.observationSize)", row.actionSpace,
+                    row.timeLimit.map { "\($0)" } ?? "none (continuing)",
                     row.rewardThreshold.map { "\($0)" } ?? "—",
                 ])
             }

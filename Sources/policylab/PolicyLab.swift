@@ -20,6 +20,7 @@ struct PolicyLab: ParsableCommand {
             Sample.self,
             Inspect.self,
             Compare.self,
+            Eval.self,
             Study.self,
             Verify.self,
             Export.self,

@@ -6,8 +6,8 @@ extension PolicyLab {
     /// `policylab runs …`: training runs in the lab notebook.
     struct Runs: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List training runs and show one in detail.",
-            subcommands: [List.self, Show.self]
+            abstract: "List training runs, show one in detail, export its metrics.",
+            subcommands: [List.self, Show.self, Export.self]
         )
     }
 }

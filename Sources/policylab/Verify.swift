@@ -9,7 +9,7 @@ extension PolicyLab {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check the lab's maths and shipped estimators against exact answers.",
-            subcommands: [PolicyGradientCheck.self])
+            subcommands: [PolicyGradientCheck.self, AverageRewardCheck.self])
     }
 }
 
@@ -96,6 +96,77 @@ extension PolicyLab.Verify {
                 format: "Dropping γ^t (the trainers' default, DiscountWeighting.unweighted) estimates "
                     + "Σ_s η(s) Σ_a q ∇π instead of ∇J: exact relative bias %.3f (max-norm), cosine %.4f to ∇J.",
                 result.unweightedRelativeBias, result.unweightedCosine))
+            print("")
+            var checks = TableFormatter(["check", "figure", "limit", "result"])
+            for check in result.checks {
+                checks.append([check.name, String(format: "%.3g", check.figure), String(format: "%.3g", check.limit),
+                               check.passed ? "pass" : "FAIL"])
+            }
+            print(checks.render())
+            let failed = result.checks.filter { !$0.passed }.count
+            print(failed == 0 ? "All \(result.checks.count) checks pass."
+                : "\(failed) of \(result.checks.count) checks FAIL.")
+        }
+    }
+}
+
+extension PolicyLab.Verify {
+    struct AverageRewardCheck: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "average-reward",
+            abstract: "The continuing case: the queuing task's optimal average reward by relative value iteration "
+                + "(checked by a linear solve and by simulating the shipped environment), and the continuing policy "
+                + "gradient theorem on a random MDP against finite differences and the shipped actor's tape.")
+
+        @Option(help: "Steps of the Monte Carlo run of the queuing task.") var simulationSteps: Int = 1_000_000
+        @Option(help: "Seed of the random MDP, its policy and the simulation.") var seed: UInt64 = 2026
+        @OptionGroup var options: GlobalOptions
+
+        func validate() throws {
+            guard simulationSteps >= 10_000 else { throw ValidationError("--simulation-steps must be at least 10000") }
+        }
+
+        func run() throws {
+            var configuration = AverageRewardVerificationConfiguration()
+            configuration.simulationSteps = simulationSteps
+            var generator = SeededGenerator(seed: seed)
+            let result = try verifyAverageReward(configuration, using: &generator)
+            if options.json {
+                JSONOutput.print(result)
+            } else {
+                printReport(result)
+            }
+            if !result.passed { throw ExitCode.failure }
+        }
+
+        private func printReport(_ result: AverageRewardVerification) {
+            print(String(
+                format: "Access-control queuing (S&B Example 10.2): optimal average reward r* = %.10f "
+                    + "(relative value iteration, %d sweeps, bounds [%.12f, %.12f])",
+                result.optimalAverageReward, result.valueIterationIterations, result.valueIterationBounds[0],
+                result.valueIterationBounds[1]))
+            let thresholds = zip([1, 2, 4, 8], result.acceptanceThresholds).map { priority, threshold in
+                "priority \(priority): " + (threshold.map { "accept with ≥ \($0) free" } ?? "never accept")
+            }
+            print("Optimal policy: " + thresholds.joined(separator: "; "))
+            print(String(
+                format: "Its r(π) by the stationary distribution: %.10f; the shipped environment over %d steps: "
+                    + "%.4f ± %.4f (SE)",
+                result.greedyPolicyAverageReward, result.configuration.simulationSteps, result.simulatedAverageReward,
+                result.simulatedStandardError))
+            print(String(
+                format: "Continuing policy gradient theorem on a random MDP (%d states × %d actions, r(π) = %.6f):",
+                result.configuration.stateCount, result.configuration.actionCount, result.randomAverageReward))
+            var table = TableFormatter(["θ[s, a]", "theorem ∇r", "finite diff."])
+            let actionCount = result.configuration.actionCount
+            for index in result.exactGradient.indices {
+                table.append([
+                    "θ[\(index / actionCount), \(index % actionCount)]",
+                    String(format: "%+.9f", result.exactGradient[index]),
+                    String(format: "%+.9f", result.finiteDifferenceGradient[index]),
+                ])
+            }
+            print(table.render())
             print("")
             var checks = TableFormatter(["check", "figure", "limit", "result"])
             for check in result.checks {

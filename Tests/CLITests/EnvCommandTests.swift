@@ -25,7 +25,18 @@ import Testing
         #expect(try cli.run("env", "replay", "--env", "CartPole-v1", "--state", "0,0", "--actions", "1").status == 1)
         let list = try cli.run("env", "list", "--json")
         let rows = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as! [[String: Any]]
-        #expect(rows.count == 5)
+        #expect(rows.count == 6)
+        // The continuing queue: no time limit, marked continuing; replay takes [free servers, priority].
+        let queue = rows.first { $0["id"] as? String == "AccessControlQueuing-v0" }
+        #expect(queue?["continuing"] as? Bool == true && queue?["time_limit"] == nil)
+        #expect(rows.filter { $0["continuing"] as? Bool == false }.count == 5)
+        let replay = try cli.run(
+            "env", "replay", "--env", "AccessControlQueuing-v0", "--state", "3,8", "--actions", "1,0", "--json")
+        let steps = replay.stdout.split(separator: "\n")
+        #expect(replay.status == 0 && steps.count == 2 && steps[0].contains("\"reward\":8"))
+        let badState = try cli.run(
+            "env", "replay", "--env", "AccessControlQueuing-v0", "--state", "3,3", "--actions", "1")
+        #expect(badState.status == 1 && badState.stderr.contains("priority of 1, 2, 4 or 8"))
     }
 
     /// `--state -0.03,…` and `--actions -1.5` are lists, not unknown options; the `=` form still works.

@@ -3,7 +3,8 @@ import Policies
 import Randomness
 
 /// The evaluator every control trainer ends with: the undiscounted return of greedy episodes (argmax or
-/// Gaussian mean) on fresh environments, with the observation normaliser frozen.
+/// Gaussian mean; or sampled actions with `greedy: false`, for `policylab eval`) on fresh environments, with
+/// the observation normaliser frozen.
 enum ControlEvaluator {
     /// The end of every control run: the greedy evaluation over `episodes` episodes, reported as
     /// `eval/return_mean` and `eval/return_std` at `step`, and the run's final figures (steps per second
@@ -28,7 +29,8 @@ enum ControlEvaluator {
     /// Mean and population standard deviation of the returns of `episodes` greedy episodes; NaN for none.
     /// The episodes' resets draw from a generator of their own, so evaluating does not move the run's.
     static func greedyReturns(
-        policy: MLPActorCritic, environmentID: String, episodes: Int, normalizer: ObservationNormalizer?, seed: UInt64
+        policy: MLPActorCritic, environmentID: String, episodes: Int, normalizer: ObservationNormalizer?, seed: UInt64,
+        greedy: Bool = true
     ) throws -> (mean: Double, standardDeviation: Double) {
         guard episodes > 0 else { return (.nan, .nan) }
         var generator = SeededGenerator(seed: seed ^ 0xE7A1_0A7E)
@@ -45,7 +47,7 @@ enum ControlEvaluator {
                         var normalizer = normalizer; return normalizer(observation, rows: 1)
                     }
                     ?? observation
-                let decision = policy.act(observations: input, count: 1, generator: &generator, greedy: true)
+                let decision = policy.act(observations: input, count: 1, generator: &generator, greedy: greedy)
                 let result = try environment.step(policy.environmentActions(decision, count: 1)[0])
                 total += result.reward
                 observation = result.observation

@@ -30,11 +30,16 @@ struct TokenEvaluator {
     }
 
     /// Greedy completions of the held-out prompts in chunks of 128, scored; the first `sampleCount` as samples.
-    func evaluate(_ policy: TransformerPolicy, sampleCount: Int = 4) throws -> (TokenEvaluation, [GeneratedSample]) {
-        var generator = SeededGenerator(seed: 0)
+    /// `temperature` nil is greedy decoding (what training logs); a temperature samples, from `samplingSeed`.
+    func evaluate(
+        _ policy: TransformerPolicy, sampleCount: Int = 4, temperature: Float? = nil, samplingSeed: UInt64 = 0
+    ) throws -> (TokenEvaluation, [GeneratedSample]) {
+        var generator = SeededGenerator(seed: samplingSeed)
         var exact = 0.0, reward = 0.0
         var samples: [GeneratedSample] = []
-        let options = SamplingOptions(greedy: true, maxNewTokens: maxNewTokens, stopToken: codec.vocabulary.eosID)
+        let options = SamplingOptions(
+            temperature: temperature ?? 1, greedy: temperature == nil, maxNewTokens: maxNewTokens,
+            stopToken: codec.vocabulary.eosID)
         for start in stride(from: 0, to: prompts.count, by: 128) {
             let chunk = Array(prompts[start..<min(prompts.count, start + 128)])
             let encoded = try chunk.map { try codec.encodePrompt($0.prompt) }

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Environments
+import Store
+import Training
+import Verification
+
+extension PolicyLab.Train {
+    /// `policylab train ac-average-reward`: the continuing-case actor-critic (AverageRewardActorCriticTrainer.swift).
+    struct TrainAverageRewardActorCritic: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ac-average-reward",
+            abstract:
+                "Average-reward actor-critic with eligibility traces on a continuing task (Sutton & Barto §13.6).",
+            discussion: """
+                The differential TD error δ = R − R̄ + v̂(S′) − v̂(S) replaces discounting; R̄ is learned with its own \
+                step size and logged as `average_reward`. At the end the greedy policy runs --eval-steps steps and \
+                its mean reward per step is compared with the task's optimum r* (relative value iteration, as in \
+                `policylab verify average-reward`).
+                """)
+
+        @Option(help: "Continuing environment id (\(EnvironmentRegistry.continuingIDs.joined(separator: ", "))).")
+        var env: String = AccessControlQueuing.identifier
+        @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
+        @Option(help: "Environment steps (one update each).") var totalSteps: Int = 200_000
+        @Option(help: "α^θ, the actor's SGD step size.") var actorStepSize: Double = 0.05
+        @Option(help: "α^w, the critic's SGD step size.") var criticStepSize: Double = 0.1
+        @Option(help: "α^R̄, the step size of the average-reward estimate.") var averageRewardStepSize: Double = 0.01
+        @Option(help: "λ^θ, the actor's trace decay.") var actorLambda: Double = 0.5
+        @Option(help: "λ^w, the critic's trace decay.") var criticLambda: Double = 0.5
+        @Option(help: "Hidden layer sizes, comma-separated; empty (the default) for linear actor and critic.")
+        var hiddenSizes: String = ""
+        @Option(help: "Steps between metric rows.") var logInterval: Int = 1_000
+        @Option(help: "Steps of the greedy evaluation at the end.") var evalSteps: Int = 100_000
+        @Option(help: "Run name.") var name: String?
+        @OptionGroup var options: GlobalOptions
+
+        func makeConfig() throws -> AverageRewardActorCriticConfig {
+            var c = AverageRewardActorCriticConfig()
+            c.environmentID = env
+            c.seed = seed
+            c.totalSteps = totalSteps
+            c.actorStepSize = actorStepSize
+            c.criticStepSize = criticStepSize
+            c.averageRewardStepSize = averageRewardStepSize
+            c.actorTraceDecay = actorLambda
+            c.criticTraceDecay = criticLambda
+            c.hiddenSizes = try hiddenSizes.split(separator: ",").map { part in
+                guard let size = Int(part.trimmingCharacters(in: .whitespaces)), size > 0 else {
+                    throw ValidationError("--hidden-sizes has '\(part)'; give positive integers such as 64,64")
+                }
+                return size
+            }
+            c.logInterval = logInterval
+            c.evaluationSteps = evalSteps
+            return c
+        }
+
+        func validate() throws {
+            do { try makeConfig().validate() } catch let error as ValidationError { throw error } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+
+        struct Summary: Encodable {
+            let run: String
+            let evalAverageReward: Double
+            let averageRewardEstimate: Double
+            let optimalAverageReward: Double?
+            let fractionOfOptimal: Double?
+            let envSteps: Int
+            let wallSeconds: Double
+        }
+
+        func run() throws {
+            let config = try makeConfig()
+            let store = try Store(path: options.databasePath)
+            let spec = RunSpec(
+                name: name, algorithm: "ac-average-reward", target: env, configJSON: configJSON(config), seed: seed)
+            let recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
+            let result = try recorder.record {
+                try AverageRewardActorCriticTrainer(config: config).train(
+                    events: recorder.handle, shouldStop: { Interruption.requested })
+            }
+            // The optimum is known exactly for the queuing task (the only continuing task so far).
+            let optimum: Double? =
+                env == AccessControlQueuing.identifier
+                ? relativeValueIteration(.accessControlQueuing()).optimalAverageReward : nil
+            let summary = Summary(
+                run: recorder.run.name, evalAverageReward: result.evaluationAverageReward,
+                averageRewardEstimate: result.averageRewardEstimate, optimalAverageReward: optimum,
+                fractionOfOptimal: optimum.map { result.evaluationAverageReward / $0 },
+                envSteps: result.environmentSteps, wallSeconds: result.wallSeconds)
+            if options.json {
+                JSONOutput.print(summary)
+                return
+            }
+            var line = "\(summary.run): greedy policy's reward per step over \(config.evaluationSteps) steps "
+                + String(format: "%.4f (R̄ %.4f", summary.evalAverageReward, summary.averageRewardEstimate)
+            if let optimum, let fraction = summary.fractionOfOptimal {
+                line += String(format: "; optimum r* %.4f, %.1f %% of it", optimum, 100 * fraction)
+            }
+            print(line + String(format: "; %d env steps, %.1f s)", summary.envSteps, summary.wallSeconds))
+            print("next: policylab runs show \(summary.run)")
+        }
+    }
+}
