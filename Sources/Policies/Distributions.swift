@@ -33,10 +33,12 @@ public enum Categorical {
     /// Draws an outcome from a row of k logits (or takes the mode, the first largest logit, when
     /// `greedy`), without the tape, and returns it with its log-probability x_outcome − log Z. With
     /// `topK` only the k largest logits keep their weight (top-k sampling; the others get exactly 0,
-    /// and Z sums the kept ones). `weights` (k floats, reused between calls so no draw allocates)
+    /// and Z sums the kept ones). With `topP` (nucleus sampling, Holtzman et al. 2020, as Hugging Face's
+    /// `TopPLogitsWarper`) only the most likely outcomes whose probabilities first reach a total of p keep
+    /// theirs (at least one), after top-k. `weights` (k floats, reused between calls so no draw allocates)
     /// receives the unnormalised weights the generator draws from.
     public static func draw(
-        logits: UnsafePointer<Float>, count k: Int, greedy: Bool = false, topK: Int? = nil,
+        logits: UnsafePointer<Float>, count k: Int, greedy: Bool = false, topK: Int? = nil, topP: Float? = nil,
         weights: inout [Float], generator: inout SeededGenerator
     ) -> (outcome: Int, logProbability: Float) {
         precondition(weights.count == k, "Categorical.draw needs \(k) weight slots, got \(weights.count)")
@@ -51,6 +53,21 @@ public enum Categorical {
                 if logits[j] < threshold { weights[j] = 0 }
                 total += weights[j]
             }
+        }
+        if let topP, topP < 1 {
+            // Most likely first (ties by index); keep the prefix whose mass before each kept outcome is < p.
+            let order = (0..<k).sorted { weights[$0] > weights[$1] || (weights[$0] == weights[$1] && $0 < $1) }
+            var before: Float = 0
+            var kept: Float = 0
+            for j in order {
+                if before < topP * total {
+                    before += weights[j]
+                    kept += weights[j]
+                } else {
+                    weights[j] = 0
+                }
+            }
+            total = kept
         }
         var outcome = 0
         if greedy {

@@ -14,15 +14,19 @@ public struct SamplingOptions: Sendable, Equatable {
     public var greedy = false
     /// Keep only the k most likely tokens (nil: all).
     public var topK: Int?
+    /// Nucleus sampling: keep only the most likely tokens whose probabilities first reach p (nil: all).
+    public var topP: Float?
     public var maxNewTokens = 8
     /// Stop a row when it emits this token (it is kept in the completion).
     public var stopToken: Int?
     public init(
-        temperature: Float = 1, greedy: Bool = false, topK: Int? = nil, maxNewTokens: Int = 8, stopToken: Int? = nil
+        temperature: Float = 1, greedy: Bool = false, topK: Int? = nil, topP: Float? = nil, maxNewTokens: Int = 8,
+        stopToken: Int? = nil
     ) {
         self.temperature = temperature
         self.greedy = greedy
         self.topK = topK
+        self.topP = topP
         self.maxNewTokens = maxNewTokens
         self.stopToken = stopToken
     }
@@ -167,6 +171,7 @@ extension TransformerPolicy {
         return scaledLogits.withUnsafeBufferPointer { scaled in
             Categorical.draw(
                 logits: scaled.baseAddress!, count: vocabulary, greedy: options.greedy, topK: options.topK,
+                topP: options.topP,
                 weights: &scratch.weights, generator: &generator)
         }
     }

@@ -17,6 +17,8 @@ extension PolicyLab {
         @Option(name: .short, help: "How many completions.") var n: Int = 4
         @Option(help: "Sampling temperature.") var temperature: Float = 1
         @Option(help: "Keep only the k most likely tokens.") var topK: Int?
+        @Option(help: "Nucleus sampling: keep the most likely tokens whose probabilities first reach p (0 < p ≤ 1).")
+        var topP: Float?
         @Flag(help: "Greedy decoding (one completion).") var greedy = false
         @Option(help: "Maximum new tokens.") var maxNewTokens: Int = 8
         @Option(help: "Seed of the sampler.") var seed: UInt64 = 0
@@ -26,6 +28,10 @@ extension PolicyLab {
             guard n > 0 else { throw ValidationError("-n must be at least 1") }
             guard temperature > 0 && temperature.isFinite else { throw ValidationError("--temperature must be > 0") }
             if let topK { guard topK > 0 else { throw ValidationError("--top-k must be at least 1") } }
+            if let topP { guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must lie in (0, 1]") } }
+            if greedy && (topK != nil || topP != nil) {
+                throw ValidationError("--greedy takes the most likely token; --top-k and --top-p apply to sampling")
+            }
             guard maxNewTokens > 0 else { throw ValidationError("--max-new-tokens must be at least 1") }
         }
 
@@ -52,7 +58,7 @@ extension PolicyLab {
             let completions = policy.sample(
                 prompts: Array(repeating: encoded, count: count),
                 options: SamplingOptions(
-                    temperature: temperature, greedy: greedy, topK: topK, maxNewTokens: maxNewTokens,
+                    temperature: temperature, greedy: greedy, topK: topK, topP: topP, maxNewTokens: maxNewTokens,
                     stopToken: codec.vocabulary.eosID),
                 generator: &generator)
             let results = completions.map { sampled -> Completion in

@@ -67,6 +67,10 @@ import Testing
         #expect(tokenResults["eval/reward"] == sftSummary["mean_reward"] as? Double)
         let hot = try cli.run("eval", "sft", "--temperature", "1.5", "--prompts", "16", "--json")
         #expect(hot.status == 0, "\(hot.stderr)")
+        let nucleus = try cli.run("sample", "sft", "--prompt", "315204=", "-n", "3", "--top-p", "0.9", "--json")
+        #expect(nucleus.status == 0, "\(nucleus.stderr)")
+        #expect(try cli.run("sample", "sft", "--prompt", "315204=", "--top-p", "0").status == 64)
+        #expect(try cli.run("sample", "sft", "--prompt", "315204=", "--greedy", "--top-p", "0.5").status == 64)
 
         let jsonl = try cli.run("runs", "export", "pole", "--format", "jsonl")
         let first = try json(String(try #require(jsonl.stdout.split(separator: "\n").first)))

@@ -58,4 +58,28 @@ import Randomness
         #expect(counts.indices.filter { counts[$0] > 0 } == kept.sorted(), "\(counts)")
         #expect(weights.indices.filter { !kept.contains($0) }.allSatisfy { weights[$0] == 0 })
     }
+
+    /// Top-p (nucleus): probabilities 0.5, 0.3, 0.15, 0.05 keep {0, 1} at p = 0.7 (the mass before the third,
+    /// 0.8, has reached p), only {0} at p = 0.5 (as Hugging Face's TopPLogitsWarper), every outcome at p = 1;
+    /// log-probabilities are renormalised over the kept ones.
+    @Test func topPKeepsTheSmallestMostLikelySetThatReachesP() {
+        let probabilities: [Double] = [0.15, 0.5, 0.05, 0.3]
+        let logits = probabilities.map { Float(Foundation.log($0)) }
+        for (p, kept) in [(Float(0.7), [1, 3]), (0.5, [1]), (1, [0, 1, 2, 3])] {
+            var generator = SeededGenerator(seed: 11)
+            var weights = [Float](repeating: 0, count: 4)
+            var counts = [Int](repeating: 0, count: 4)
+            let mass = kept.map { probabilities[$0] }.reduce(0, +)
+            for _ in 0..<2000 {
+                let (outcome, logProbability) = logits.withUnsafeBufferPointer {
+                    Categorical.draw(
+                        logits: $0.baseAddress!, count: 4, topP: p, weights: &weights, generator: &generator)
+                }
+                counts[outcome] += 1
+                let expected = Foundation.log(probabilities[outcome] / mass)
+                #expect(abs(Double(logProbability) - expected) <= 1e-5, "p \(p) outcome \(outcome)")
+            }
+            #expect(counts.indices.filter { counts[$0] > 0 } == kept, "p \(p): \(counts)")
+        }
+    }
 }
