@@ -157,21 +157,8 @@ public func verifyAverageReward(
 /// ∂r/∂θ[s, b] = μ_π(s) Σ_a q_π(s, a) π(a|s) (1[a = b] − π(b|s)).
 public func exactAverageRewardGradient(_ policy: TabularSoftmaxPolicy, on mdp: ContinuingMDP) -> [Double] {
     let evaluation = evaluateAverageReward(policy: policy.probabilityTable(), on: mdp)
-    let actionCount = mdp.actionCount
-    var gradient = [Double](repeating: 0, count: mdp.stateCount * actionCount)
-    for state in 0..<mdp.stateCount {
-        let probabilities = policy.probabilities(in: state)
-        for logitAction in 0..<actionCount {
-            var sum = 0.0
-            for action in 0..<actionCount {
-                let indicator: Double = action == logitAction ? 1 : 0
-                sum += evaluation.differentialActionValues[state * actionCount + action] * probabilities[action]
-                    * (indicator - probabilities[logitAction])
-            }
-            gradient[state * actionCount + logitAction] = evaluation.stationaryDistribution[state] * sum
-        }
-    }
-    return gradient
+    return softmaxPolicyGradient(
+        policy, stateWeights: evaluation.stationaryDistribution, actionValues: evaluation.differentialActionValues)
 }
 
 /// The shipped `AccessControlQueuing` run for `steps` under a deterministic policy (action per state index):

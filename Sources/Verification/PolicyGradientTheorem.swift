@@ -110,16 +110,25 @@ public func expectedPolicyGradientEstimate(
     case .theorem: evaluation.discountedVisitation
     case .unweighted: evaluation.undiscountedVisitation
     }
-    let actionCount = mdp.actionCount
-    var gradient = [Double](repeating: 0, count: mdp.stateCount * actionCount)
-    for state in 0..<mdp.stateCount {
+    return softmaxPolicyGradient(policy, stateWeights: stateWeights, actionValues: evaluation.actionValues)
+}
+
+/// Σ_s w(s) Σ_a q(s, a) ∇π(a|s) for a softmax table, index s·A + b, with the softmax derivative
+/// ∂π(a|s)/∂θ[s, b] = π(a|s) (1[a = b] − π(b|s)): the sum both forms of the theorem take (episodic: w = μ or η
+/// and q = q_π; continuing: w = μ_π, the stationary distribution, and q the differential q_π).
+func softmaxPolicyGradient(
+    _ policy: TabularSoftmaxPolicy, stateWeights: [Double], actionValues: [Double]
+) -> [Double] {
+    let actionCount = policy.actionCount
+    var gradient = [Double](repeating: 0, count: policy.stateCount * actionCount)
+    for state in 0..<policy.stateCount {
         let probabilities = policy.probabilities(in: state)
         for logitAction in 0..<actionCount {
             var sum = 0.0
             for action in 0..<actionCount {
                 let indicator: Double = action == logitAction ? 1 : 0
                 let probabilityDerivative = probabilities[action] * (indicator - probabilities[logitAction])
-                sum += evaluation.actionValues[state * actionCount + action] * probabilityDerivative
+                sum += actionValues[state * actionCount + action] * probabilityDerivative
             }
             gradient[state * actionCount + logitAction] = stateWeights[state] * sum
         }

@@ -97,15 +97,7 @@ extension PolicyLab.Verify {
                     + "Σ_s η(s) Σ_a q ∇π instead of ∇J: exact relative bias %.3f (max-norm), cosine %.4f to ∇J.",
                 result.unweightedRelativeBias, result.unweightedCosine))
             print("")
-            var checks = TableFormatter(["check", "figure", "limit", "result"])
-            for check in result.checks {
-                checks.append([check.name, String(format: "%.3g", check.figure), String(format: "%.3g", check.limit),
-                               check.passed ? "pass" : "FAIL"])
-            }
-            print(checks.render())
-            let failed = result.checks.filter { !$0.passed }.count
-            print(failed == 0 ? "All \(result.checks.count) checks pass."
-                : "\(failed) of \(result.checks.count) checks FAIL.")
+            printVerdict(result.checks)
         }
     }
 }
@@ -168,15 +160,19 @@ extension PolicyLab.Verify {
             }
             print(table.render())
             print("")
-            var checks = TableFormatter(["check", "figure", "limit", "result"])
-            for check in result.checks {
-                checks.append([check.name, String(format: "%.3g", check.figure), String(format: "%.3g", check.limit),
-                               check.passed ? "pass" : "FAIL"])
-            }
-            print(checks.render())
-            let failed = result.checks.filter { !$0.passed }.count
-            print(failed == 0 ? "All \(result.checks.count) checks pass."
-                : "\(failed) of \(result.checks.count) checks FAIL.")
+            printVerdict(result.checks)
         }
     }
+}
+
+/// The verdict table every `verify` command ends with: each check's figure against its limit, then the count.
+private func printVerdict(_ checks: [VerificationCheck]) {
+    var table = TableFormatter(["check", "figure", "limit", "result"])
+    for check in checks {
+        table.append([check.name, String(format: "%.3g", check.figure), String(format: "%.3g", check.limit),
+                      check.passed ? "pass" : "FAIL"])
+    }
+    print(table.render())
+    let failed = checks.filter { !$0.passed }.count
+    print(failed == 0 ? "All \(checks.count) checks pass." : "\(failed) of \(checks.count) checks FAIL.")
 }
