@@ -91,24 +91,12 @@ public final class ActorCriticLambdaTrainer {
             guard delta.isFinite else { throw TrainingError.diverged(step: step, quantity: "the TD error") }
 
             // Traces and SGD steps: z_θ with I·∇ln π, z_w with ∇v̂.
-            for (index, parameter) in actorParameters.enumerated() {
-                let gradient = parameter.grad ?? [Float](repeating: 0, count: parameter.count)
-                actorTraces[index] = eligibilityTraceUpdate(
-                    trace: actorTraces[index], gradient: gradient.map { discount * Double($0) }, gamma: config.gamma,
-                    lambda: config.traceLambda)
-                for i in 0..<parameter.count {
-                    parameter.data[i] += Float(config.actorStepSize * delta * actorTraces[index][i])
-                }
-            }
-            for (index, parameter) in criticParameters.enumerated() {
-                let gradient = parameter.grad ?? [Float](repeating: 0, count: parameter.count)
-                criticTraces[index] = eligibilityTraceUpdate(
-                    trace: criticTraces[index], gradient: gradient.map(Double.init), gamma: config.gamma,
-                    lambda: config.traceLambda)
-                for i in 0..<parameter.count {
-                    parameter.data[i] += Float(config.criticStepSize * delta * criticTraces[index][i])
-                }
-            }
+            eligibilityTraceStep(
+                actorParameters, traces: &actorTraces, gradientScale: discount, gamma: config.gamma,
+                lambda: config.traceLambda, stepSize: config.actorStepSize * delta)
+            eligibilityTraceStep(
+                criticParameters, traces: &criticTraces, gamma: config.gamma, lambda: config.traceLambda,
+                stepSize: config.criticStepSize * delta)
             discount *= config.gamma
             observation = result.observation
 

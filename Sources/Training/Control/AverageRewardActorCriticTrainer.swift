@@ -119,10 +119,12 @@ public final class AverageRewardActorCriticTrainer {
 
             // R̄, the traces and the SGD steps.
             averageReward += config.averageRewardStepSize * delta
-            update(actorParameters, traces: &actorTraces, decay: config.actorTraceDecay,
-                   stepSize: config.actorStepSize * delta)
-            update(criticParameters, traces: &criticTraces, decay: config.criticTraceDecay,
-                   stepSize: config.criticStepSize * delta)
+            eligibilityTraceStep(
+                actorParameters, traces: &actorTraces, gamma: 1, lambda: config.actorTraceDecay,
+                stepSize: config.actorStepSize * delta)
+            eligibilityTraceStep(
+                criticParameters, traces: &criticTraces, gamma: 1, lambda: config.criticTraceDecay,
+                stepSize: config.criticStepSize * delta)
             observation = result.observation
 
             intervalReward += result.reward
@@ -161,18 +163,6 @@ public final class AverageRewardActorCriticTrainer {
             evaluationAverageReward: evaluation, averageRewardEstimate: averageReward,
             environmentSteps: config.totalSteps, wallSeconds: secondsSince(start),
             stepsPerSecond: Double(config.totalSteps) / max(trainingSeconds, 1e-9))
-    }
-
-    /// z ← λ z + ∇, then θ ← θ + (α δ) z, for every parameter (its gradient from the tape).
-    private func update(_ parameters: [Tensor], traces: inout [[Double]], decay: Double, stepSize: Double) {
-        for (index, parameter) in parameters.enumerated() {
-            let gradient = (parameter.grad ?? [Float](repeating: 0, count: parameter.count)).map(Double.init)
-            traces[index] = eligibilityTraceUpdate(trace: traces[index], gradient: gradient, gamma: 1, lambda: decay)
-            let trace = traces[index]
-            parameter.data.withUnsafeMutableBufferPointer { data in
-                for i in 0..<data.count { data[i] += Float(stepSize * trace[i]) }
-            }
-        }
     }
 
     /// The greedy policy's mean reward per step over `evaluationSteps`, from a fresh environment whose draws
