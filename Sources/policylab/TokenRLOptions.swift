@@ -117,15 +117,7 @@ struct TokenRLOptions: ParsableArguments {
             let (run, policy) = try loadPolicy(run: initRun, store: store)
             (initial, parent) = (policy, run.id)
         }
-        var rewardModel: TransformerPolicy?
-        if reward != "task" {
-            let (run, model) = try loadPolicy(run: reward, store: store)
-            guard run.algorithm == "reward-model" else {
-                throw CLIError("run \(run.name) is a \(run.algorithm) run, not a reward model — train one with "
-                    + "`policylab train reward-model`")
-            }
-            rewardModel = model
-        }
+        let rewardModel = reward == "task" ? nil : try loadRewardModel(run: reward, store: store)
         let train: (TrainingEventSink, () -> Bool, WallClockBudget) throws -> TokenTrainingResult
         do { train = try makeTrainer(initial, rewardModel) } catch { throw CLIError("\(error)") }
         let spec = RunSpec(name: name, algorithm: algorithm, target: config.task, parentRunID: parent,
@@ -136,4 +128,14 @@ struct TokenRLOptions: ParsableArguments {
         }
         printTokenSummary(run: recorder.run.name, result: result, json: options.json)
     }
+}
+
+/// The model of a reward-model run (`--reward RUN`), refused with one line when the run is another kind.
+func loadRewardModel(run reference: String, store: Store) throws -> TransformerPolicy {
+    let (run, model) = try loadPolicy(run: reference, store: store)
+    guard run.algorithm == "reward-model" else {
+        throw CLIError("run \(run.name) is a \(run.algorithm) run, not a reward model — train one with "
+            + "`policylab train reward-model`")
+    }
+    return model
 }

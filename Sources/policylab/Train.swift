@@ -8,7 +8,7 @@ extension PolicyLab {
             subcommands: [
                 TrainPPO.self, TrainReinforce.self, TrainA2C.self, TrainActorCriticLambda.self, TrainOffPolicy.self,
                 TrainSFT.self, TrainDPO.self, TrainKTO.self, TrainRewardModel.self, TrainGRPO.self, TrainRLOO.self,
-                TrainTokenPPO.self, TrainAverageRewardActorCritic.self,
+                TrainTokenPPO.self, TrainOnlineDPO.self, TrainAverageRewardActorCritic.self,
             ]
         )
     }

@@ -28,6 +28,7 @@ import Testing
             ["train", "dpo", "--dataset", "pairs", "--ref", "no-such-run"],
             ["train", "dpo", "--dataset", "no-such-dataset", "--ref", "base"],
             ["train", "grpo", "--task", "sort", "--init", "no-such-run", "--steps", "1"],
+            ["train", "online-dpo", "--task", "sort", "--ref", "no-such-run", "--steps", "1"],
             ["train", "sft", "--task", "sort", "--steps", "1", "--batch-size", "4", "--name", "base"],
             ["data", "import", bad, "--name", "bad"],
             ["data", "import", good, "--name", "pairs"],

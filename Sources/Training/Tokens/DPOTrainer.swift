@@ -251,15 +251,28 @@ public final class DPOTrainer {
     /// test checks it.
     func lossAndGradients(_ batch: [EncodedPair]) -> BatchLoss {
         if let referenceFree = config.referenceFree { return referenceFreeLossAndGradients(batch, referenceFree) }
+        return Self.dpoLossAndGradients(policy: policy, batch: batch, objective: config.objective,
+                                        rpoAlpha: config.rpoAlpha).batchLoss
+    }
+
+    /// The DPO-family loss of `batch` (reference log-probs already set) under `objective`, plus α·NLL of the
+    /// chosen completions, and its gradient left in every parameter of `policy`: the step of `train dpo` and
+    /// of online DPO (`OnlineDPOTrainer`), which hands it the pairs it sampled and ranked.
+    /// `countsTokens` false gives every completion a length of 1, so that IPO's log-ratios are the summed
+    /// ones, as TRL's `OnlineDPOTrainer` takes them (TRL's `DPOTrainer` averages them over the tokens).
+    /// Also returns the objective's inputs (the sequence log-probs), for the caller's own statistics.
+    static func dpoLossAndGradients(policy: TransformerPolicy, batch: [EncodedPair], objective: DPOConfig,
+                                    rpoAlpha: Double = 0, countsTokens: Bool = true)
+        -> (batchLoss: BatchLoss, inputs: PreferenceLogProbabilities) {
         let (chosen, rejected) = Self.sequenceLogProbabilities(policy, batch, recordTape: true)
         let inputs = PreferenceLogProbabilities(
             policyChosen: chosen.values.map(Double.init), policyRejected: rejected.values.map(Double.init),
             referenceChosen: batch.map(\.referenceChosen), referenceRejected: batch.map(\.referenceRejected),
-            chosenTokens: batch.map { Double($0.chosen.count) },
-            rejectedTokens: batch.map { Double($0.rejected.count) })
-        let loss = dpoLoss(config: config.objective, inputs)
+            chosenTokens: batch.map { countsTokens ? Double($0.chosen.count) : 1 },
+            rejectedTokens: batch.map { countsTokens ? Double($0.rejected.count) : 1 })
+        let loss = dpoLoss(config: objective, inputs)
         guard loss.loss.isFinite else {
-            return BatchLoss(dpoLoss: loss.loss, loss: loss.loss, metrics: loss.statistics.values)
+            return (BatchLoss(dpoLoss: loss.loss, loss: loss.loss, metrics: loss.statistics.values), inputs)
         }
         // ∂loss/∂(token log-prob) = ∂loss/∂(sequence log-prob) on the completion tokens of that row.
         let width = chosen.mask.count / (2 * batch.count)
@@ -269,21 +282,21 @@ public final class DPOTrainer {
             for j in 0..<width where chosen.mask[r * width + j] != 0 { gradient[r * width + j] = Float(g) }
         }
         var nll = 0.0
-        if config.rpoAlpha > 0 {
+        if rpoAlpha > 0 {
             // α·mean(−log π) over the chosen completions' tokens.
             let chosenTokens = (0..<(batch.count * width)).filter { chosen.mask[$0] != 0 }
             let count = Double(max(chosenTokens.count, 1))
             for i in chosenTokens {
                 nll -= Double(chosen.tokens!.data[i]) / count
-                gradient[i] += Float(-config.rpoAlpha / count)
+                gradient[i] += Float(-rpoAlpha / count)
             }
         }
         policy.zeroGradients()
         chosen.tokens!.backward(gradient: gradient)
         var metrics = loss.statistics.values
-        metrics["loss"] = loss.loss + config.rpoAlpha * nll
-        if config.rpoAlpha > 0 { metrics["nll_loss"] = nll }
-        return BatchLoss(dpoLoss: loss.loss, loss: loss.loss + config.rpoAlpha * nll, metrics: metrics)
+        metrics["loss"] = loss.loss + rpoAlpha * nll
+        if rpoAlpha > 0 { metrics["nll_loss"] = nll }
+        return (BatchLoss(dpoLoss: loss.loss, loss: loss.loss + rpoAlpha * nll, metrics: metrics), inputs)
     }
 
     /// `lossAndGradients` for CPO / SimPO / ORPO: the objective's gradients with respect to the summed
