@@ -51,8 +51,6 @@ public final class ActorCriticLambdaTrainer {
         try config.validate()
         self.config = config
         generator = SeededGenerator(seed: config.seed)
-        // The draw that once seeded an unused vector environment, kept so seeded runs keep their figures.
-        _ = generator.split()
         policy = try MLPActorCritic.make(
             environmentID: config.environmentID, hiddenSizes: config.hiddenSizes, generator: &generator)
     }

@@ -77,9 +77,6 @@ public final class ReinforceTrainer {
         let start = ContinuousClock.now
         var steps = 0, update = 0
         var progress = ControlProgress(start: start, interval: 25)
-        // Every update resets the environments itself; this first reset only keeps the environments'
-        // draws where the seeded figures were recorded (the trainer once shared A2C's start).
-        _ = environments.reset()
         while steps < config.totalSteps {
             if shouldStop() { throw TrainingError.interrupted(step: update) }
             update += 1
