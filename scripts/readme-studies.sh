@@ -25,9 +25,13 @@ study() {  # study NAME OPTIONS… [-- TRAIN-OPTIONS…]
 }
 
 # The demo's SFT policy (`policylab demo`'s step 2: 40 steps of 32 sequences, seed 1): the start of the
-# issue-19 acceptance study. Trained once; later runs of this script reuse it.
-if wanted sort-from-sft && ! run runs show readme-demo-sft >/dev/null 2>&1; then
+# issue-19 acceptance study and of the preference studies. Trained once; later runs of this script reuse it.
+if { wanted sort-from-sft || wanted sort-preference; } && ! run runs show readme-demo-sft >/dev/null 2>&1; then
     run train sft --task sort --steps 40 --batch-size 32 --eval-interval 0 --seed 1 --name readme-demo-sft
+fi
+# 2,000 preference pairs on sort (as the demo's step 1): chosen = the reference sort, rejected = a corrupted one.
+if wanted sort-preference && ! run data show readme-pairs >/dev/null 2>&1; then
+    run data generate --task sort --kind preference --count 2000 --seed 1 --name readme-pairs
 fi
 
 # Tokens. GRPO vs token PPO vs RLOO from the demo's SFT policy at 12,800 completions each (200 steps of
@@ -40,15 +44,25 @@ study sort-grpo-rloo --task sort --algorithms grpo,rloo --seeds 1-5 --budget com
 study sort-grpo-beta --task sort --algorithms grpo --seeds 1-5 --budget completions=38400 -- --beta 0.04
 # Token PPO (value model, TRL 1.9 semantics), 300 updates (19,200 completions).
 study sort-token-ppo --task sort --algorithms token-ppo --seeds 1-5 --budget completions=19200
+# SFT from random weights, 600 steps of 64 sequences (38,400).
+study sort-sft --task sort --algorithms sft --seeds 1-5 --budget sequences=38400 --batch-size 64
+# The preference trainers (issue 21 §5) from the demo's SFT policy on the same 2,000 pairs (1,800 after the
+# 10 % held out), 19,200 pairs each (300 steps of 64 pairs, DPO's default): DPO, DPO + RPO (α 1, TRL rpo_alpha),
+# IPO, SimPO, ORPO (all `train dpo --loss …`, TRL's defaults) and KTO (each pair unpaired into a desirable and
+# an undesirable row, as TRL's KTOTrainer does with a paired dataset: 128 rows per step).
+study sort-preference --dataset readme-pairs --init readme-demo-sft --seeds 1-5 --budget pairs=19200 \
+    --algorithms "dpo,rpo=dpo --rpo-alpha 1,ipo=dpo --loss ipo,simpo=dpo --loss simpo,orpo=dpo --loss orpo,kto"
 
 # Classic control at each trainer's default budget; algorithms that share a budget share a study.
 study cartpole-100k --env CartPole-v1 --algorithms ppo,ac-lambda --seeds 1-5 --budget steps=100000
 study cartpole-200k --env CartPole-v1 --algorithms reinforce --seeds 1-5 --budget steps=200000
 study cartpole-300k --env CartPole-v1 --algorithms a2c,off-policy --seeds 1-5 --budget steps=300000
 study pendulum --env Pendulum-v1 --algorithms ppo --seeds 1-5 --budget steps=200000
+# The average-reward actor-critic on the access-control queue (continuing; S&B Example 10.2).
+study queue --env AccessControlQueuing-v0 --algorithms ac-average-reward --seeds 1-5 --budget steps=200000
 
-for name in sort-from-sft sort-grpo-rloo sort-grpo-beta sort-token-ppo cartpole-100k cartpole-200k cartpole-300k \
-    pendulum; do
+for name in sort-from-sft sort-grpo-rloo sort-grpo-beta sort-token-ppo sort-sft sort-preference cartpole-100k \
+    cartpole-200k cartpole-300k pendulum queue; do
     wanted "$name" || continue
     echo
     run study show "$name"

@@ -23,8 +23,13 @@ enum StudyChart {
     /// The metric a study's chart shows by default: the training reward for token runs, the episodic
     /// return for control runs.
     static func defaultMetric(_ plan: StudyPlan) -> String {
-        if case .task = plan.target { return "reward" }
-        return "charts/episodic_return"
+        switch plan.target {
+        case .task: return "reward"
+        case .dataset: return plan.datasetUnit == "sequences" ? "loss" : "eval/preference_accuracy"
+        case .environment:
+            return plan.configurations.allSatisfy { plan.algorithm(of: $0) == "ac-average-reward" }
+                ? "average_reward" : "charts/episodic_return"
+        }
     }
 
     static func curves(

@@ -15,12 +15,21 @@ extension PolicyLab.Study {
                 rather than same data; `train … --max-seconds S`): each run finishes the update under way, is \
                 evaluated, and records the samples it used; seconds=S,completions=N also caps the samples. \
                 Options after `--` go to every run's train command (e.g. -- --eval-prompts 64).
+                A dataset study (--dataset) runs the preference trainers on a preference dataset from --init RUN \
+                (their starting policy and frozen reference): --budget pairs=N gives every run N pairs, \
+                N / --batch-size steps of --batch-size pairs (dpo and its --loss types, simpo, cpo, orpo; kto \
+                unpairs each pair into a desirable and an undesirable row, as TRL's KTOTrainer does with a paired \
+                dataset, and takes 2 × --batch-size rows per step). sft on a prompt dataset counts sequences: \
+                --task T --algorithms sft --budget sequences=N.
                 Running a study again runs only the (configuration, seed) pairs without a finished run; \
                 `policylab study run NAME` alone resumes it with its stored settings.
                 """)
 
         @Argument(help: "The study's name.") var name: String
-        @Option(help: "Toy task of a token study (sort, reverse, …).") var task: String?
+        @Option(help: "Toy task of a token study (sort, reverse, …); with --dataset, the task sft names.")
+        var task: String?
+        @Option(help: "Stored dataset of a dataset study: preference pairs (dpo, kto) or prompts (sft).")
+        var dataset: String?
         @Option(help: "Environment id of a control study (see `policylab env list`).") var env: String?
         @Option(help: ArgumentHelp("Algorithms to compare, comma-separated (task: grpo, rloo, token-ppo; env: ppo, "
             + "a2c, …); LABEL=ALGORITHM OPTION… runs the algorithm with those options under LABEL (e.g. "
@@ -33,18 +42,21 @@ extension PolicyLab.Study {
         var initRun: String?
         @Option(help: "Token studies: prompts per step.") var prompts: Int = 8
         @Option(help: "Token studies: completions per prompt (G).") var samples: Int = 8
+        @Option(help: "Dataset and sft studies: pairs (sft: sequences) per step.")
+        var batchSize: Int = StudyPlan.defaultBatchSize
         @Argument(parsing: .postTerminator, help: "Options given to every run's train command (after `--`).")
         var trainOptions: [String] = []
         @OptionGroup var options: GlobalOptions
 
         /// The plan the flags describe; nil when only NAME was given (resume with the stored plan).
         func flagPlan() throws -> StudyPlan? {
-            guard task != nil || env != nil else {
+            guard task != nil || env != nil || dataset != nil else {
                 guard algorithms == nil, budget == nil, seeds == nil, initRun == nil, trainOptions.isEmpty else {
-                    throw ValidationError("give --task NAME or --env ID")
+                    throw ValidationError("give --task NAME, --env ID or --dataset NAME")
                 }
                 return nil
             }
+            if let dataset { return try datasetPlan(dataset) }
             guard (task == nil) != (env == nil) else { throw ValidationError("give one of --task or --env, not both") }
             guard let algorithms else { throw ValidationError("give --algorithms, e.g. grpo,rloo") }
             guard let budget else {
@@ -53,21 +65,58 @@ extension PolicyLab.Study {
             do {
                 let (sampleBudget, seconds) = try StudyPlan.parseBudget(budget)
                 let unit = sampleBudget?.unit ?? (task != nil ? "completions" : "steps")
-                if task != nil && unit != "completions" || env != nil && unit != "steps" {
-                    throw ValidationError(task != nil
-                        ? "a --task study counts completions: write --budget completions=N"
-                        : "an --env study counts environment steps: write --budget steps=N")
+                let (configurations, variants) = StudyPlan.parseConfigurations(algorithms)
+                let runsSFT = configurations.contains { (variants?[$0]?.algorithm ?? $0) == "sft" }
+                if task != nil && unit != (runsSFT ? "sequences" : "completions") || env != nil && unit != "steps" {
+                    throw ValidationError(task == nil
+                        ? "an --env study counts environment steps: write --budget steps=N"
+                        : runsSFT ? "sft counts sequences: write --budget sequences=N"
+                        : "a --task study counts completions: write --budget completions=N")
                 }
                 if env != nil && initRun != nil { throw ValidationError("--init is for token studies (--task)") }
-                let (configurations, variants) = StudyPlan.parseConfigurations(algorithms)
                 let plan = StudyPlan(
                     target: task.map { StudyPlan.Target.task($0) } ?? .environment(env ?? ""),
                     configurations: configurations,
                     seeds: try StudyPlan.parseSeeds(seeds ?? "1-5"), budget: sampleBudget?.amount ?? 0,
                     seconds: seconds,
-                    prompts: task != nil ? prompts : nil, samples: task != nil ? samples : nil,
-                    initRun: initRun, trainOptions: trainOptions, variants: variants)
+                    prompts: task != nil && !runsSFT ? prompts : nil, samples: task != nil && !runsSFT ? samples : nil,
+                    initRun: initRun, batchSize: runsSFT ? batchSize : nil, trainOptions: trainOptions,
+                    variants: variants)
+                guard !runsSFT || prompts == 8 && samples == 8 else {
+                    throw ValidationError("--prompts and --samples are for RL studies; sft takes --batch-size")
+                }
+                guard runsSFT || batchSize == StudyPlan.defaultBatchSize else {
+                    throw ValidationError("--batch-size is for studies of sft or of a --dataset; "
+                        + "use --prompts and --samples")
+                }
                 try plan.validate()
+                return plan
+            } catch let error as StudyPlanError {
+                throw ValidationError(error.description)
+            }
+        }
+
+        /// The plan of a `--dataset` study.
+        private func datasetPlan(_ dataset: String) throws -> StudyPlan {
+            guard env == nil else { throw ValidationError("give one of --dataset or --env, not both") }
+            guard let algorithms else { throw ValidationError("give --algorithms, e.g. dpo,kto") }
+            guard let budget else { throw ValidationError("give --budget pairs=N (or sequences=N for sft)") }
+            guard prompts == 8 && samples == 8 else {
+                throw ValidationError("--prompts and --samples are for RL studies on a --task; use --batch-size")
+            }
+            do {
+                let (sampleBudget, seconds) = try StudyPlan.parseBudget(budget)
+                let (configurations, variants) = StudyPlan.parseConfigurations(algorithms)
+                let plan = StudyPlan(
+                    target: .dataset(dataset), configurations: configurations,
+                    seeds: try StudyPlan.parseSeeds(seeds ?? "1-5"), budget: sampleBudget?.amount ?? 0,
+                    seconds: seconds, initRun: initRun, batchSize: batchSize, task: task, trainOptions: trainOptions,
+                    variants: variants)
+                try plan.validate()
+                if let unit = sampleBudget?.unit, unit != plan.datasetUnit {
+                    throw ValidationError("these algorithms count \(plan.datasetUnit): write --budget "
+                        + "\(plan.datasetUnit)=N")
+                }
                 return plan
             } catch let error as StudyPlanError {
                 throw ValidationError(error.description)
@@ -101,6 +150,16 @@ extension PolicyLab.Study {
                 let parent = try store.run(initRun)
                 guard try store.checkpoint(runID: parent.id) != nil else {
                     throw CLIError("run \(parent.name) has no checkpoint for --init — pick a finished token run")
+                }
+            }
+            if case .dataset(let dataset) = plan.target {
+                let kind = try store.dataset(named: dataset).kind
+                let needed: DatasetKind = plan.runsSFT ? .prompt : .preference
+                // KTO also trains on unpaired rows; a study compares trainers on the same pairs.
+                guard kind == needed else {
+                    throw CLIError("dataset '\(dataset)' holds \(kind.rawValue) rows; this study needs "
+                        + "\(needed.rawValue) rows — generate them with `policylab data generate --kind "
+                        + "\(needed.rawValue)`")
                 }
             }
 

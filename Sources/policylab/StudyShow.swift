@@ -88,9 +88,14 @@ struct StudyReport: Encodable {
     let runs: [SeedRun]
     let differences: [Difference]
 
-    /// Final metrics a study summarises, in display order: evaluations (tokens, control), wall time and, under a
-    /// seconds budget, the samples used.
-    static let finalMetrics = ["eval/exact_match", "eval/reward", "eval/return_mean", "wall_seconds", "samples"]
+    /// Final metrics a study summarises, in display order: evaluations (tokens: greedy exact match and reward on
+    /// held-out prompts; control: greedy return, or reward per step of a continuing task; preference trainers:
+    /// the implicit reward's accuracy on held-out pairs, KTO's on held-out labelled rows), wall time and, under a
+    /// seconds budget, the samples used. Each name has one definition; a run that did not log one shows "—".
+    static let finalMetrics = [
+        "eval/exact_match", "eval/reward", "eval/return_mean", "eval/average_reward", "eval/preference_accuracy",
+        "eval/label_accuracy", "wall_seconds", "samples",
+    ]
 
     static func make(study: StudyInfo, store: Store, bootstrap: Bootstrap = Bootstrap()) throws -> StudyReport {
         let plan = try StudyRecord.plan(of: study)

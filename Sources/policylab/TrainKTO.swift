@@ -12,9 +12,11 @@ extension PolicyLab.Train {
     struct TrainKTO: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "kto",
-            abstract: "KTO on an unpaired dataset ({prompt, completion, label}) against a frozen reference run "
-                + "(the policy starts from the reference unless --init).",
-            discussion: "10 % of the rows are held out to measure label accuracy (the implicit reward's sign "
+            abstract: "KTO on an unpaired dataset ({prompt, completion, label}) or preference pairs against a frozen "
+                + "reference run (the policy starts from the reference unless --init).",
+            discussion: "A preference dataset is unpaired as TRL's KTOTrainer does: each pair gives a desirable row "
+                + "(chosen) and an undesirable row (rejected). "
+                + "10 % of the rows are held out to measure label accuracy (the implicit reward's sign "
                 + "against the label); when the dataset or the reference belongs to a task, a greedy evaluation "
                 + "on its held-out prompts runs too. The KL reference point comes from mismatched pairs within "
                 + "each batch, as TRL's KTOTrainer builds them.")
@@ -58,9 +60,24 @@ extension PolicyLab.Train {
         func run() throws {
             let store = try Store(path: options.databasePath)
             let info = try store.dataset(named: dataset)
-            guard case .unpaired(let rows) = try store.rows(ofDataset: dataset) else {
-                throw CLIError("dataset '\(dataset)' holds \(info.kind.rawValue) rows; KTO needs unpaired rows — "
-                    + "import a {\"prompt\",\"completion\",\"label\"} file with `policylab data import`")
+            let examples: [UnpairedExample]
+            switch try store.rows(ofDataset: dataset) {
+            case .unpaired(let rows):
+                examples = rows.map {
+                    UnpairedExample(prompt: $0.prompt, completion: $0.completion, desirable: $0.label)
+                }
+            case .preferences(let rows):
+                // As TRL's KTOTrainer with a paired dataset (`unpair_preference_dataset`, map batches of 1,000):
+                // each pair becomes a desirable row (chosen) and an undesirable row (rejected).
+                examples = stride(from: 0, to: rows.count, by: 1_000).flatMap { start in
+                    let batch = rows[start..<min(rows.count, start + 1_000)]
+                    return batch.map { UnpairedExample(prompt: $0.prompt, completion: $0.chosen, desirable: true) }
+                        + batch.map { UnpairedExample(prompt: $0.prompt, completion: $0.rejected, desirable: false) }
+                }
+            default:
+                throw CLIError("dataset '\(dataset)' holds \(info.kind.rawValue) rows; KTO needs unpaired rows or "
+                    + "preference pairs — import a {\"prompt\",\"completion\",\"label\"} file with "
+                    + "`policylab data import`")
             }
             let (referenceRun, reference) = try loadPolicy(run: ref, store: store)
             let initial = try initRun.map { try loadPolicy(run: $0, store: store).1 }
@@ -68,9 +85,6 @@ extension PolicyLab.Train {
                 (try? TaskRegistry.task(named: $0)) != nil
             }
             let config = makeConfig(task: task)
-            let examples = rows.map {
-                UnpairedExample(prompt: $0.prompt, completion: $0.completion, desirable: $0.label)
-            }
             let trainer: KTOTrainer
             do {
                 trainer = try KTOTrainer(config: config, rows: examples, reference: reference, initial: initial)
