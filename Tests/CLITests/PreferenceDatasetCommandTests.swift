@@ -93,10 +93,19 @@ import Testing
         #expect(summary?["held_out_accuracy"] is Double, "\(kto.stdout)")
         let dpoOnUnpaired = try cli.run("train", "dpo", "--dataset", "kto", "--ref", "base")
         #expect(dpoOnUnpaired.status == 1 && dpoOnUnpaired.stderr.contains("preference"))
-        let ktoOnPairs = try cli.run(
+        let pairs = try cli.run(
             "data", "generate", "--task", "sort", "--kind", "preference", "--count", "8", "--name", "pairs")
-        #expect(ktoOnPairs.status == 0)
-        let wrongKind = try cli.run("train", "kto", "--dataset", "pairs", "--ref", "base")
+        #expect(pairs.status == 0)
+        // Preference pairs train KTO as TRL's KTOTrainer takes a paired dataset: each pair gives a desirable and
+        // an undesirable row (16 rows, 2 held out), so one step of 8 rows sees 8.
+        let ktoOnPairs = try cli.run(
+            "train", "kto", "--dataset", "pairs", "--ref", "base", "--steps", "1", "--batch-size", "8", "--json")
+        #expect(ktoOnPairs.status == 0, "\(ktoOnPairs.stderr)")
+        let pairSummary = try JSONSerialization.jsonObject(with: Data(ktoOnPairs.stdout.utf8)) as? [String: Any]
+        #expect(pairSummary?["rows"] as? Int == 8, "\(ktoOnPairs.stdout)")
+        #expect(try cli.run(
+            "data", "generate", "--task", "sort", "--kind", "prompt", "--count", "4", "--name", "prompts").status == 0)
+        let wrongKind = try cli.run("train", "kto", "--dataset", "prompts", "--ref", "base")
         #expect(wrongKind.status == 1 && wrongKind.stderr.contains("unpaired"), "\(wrongKind.stderr)")
     }
 

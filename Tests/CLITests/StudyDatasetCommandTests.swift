@@ -23,8 +23,8 @@ import Testing
         #expect(pairs.status == 0, "\(pairs.stderr)")
         let study = try cli.run(
             "study", "run", "pref", "--dataset", "pairs", "--init", "base", "--algorithms",
-            "dpo,ipo=dpo --loss ipo,simpo=dpo --loss simpo,kto", "--seeds", "1", "--budget", "pairs=16",
-            "--batch-size", "8", "--", "--eval-interval", "0")
+            "dpo,ipo=dpo --loss ipo,simpo=dpo --loss simpo,kto,online-dpo", "--seeds", "1", "--budget", "pairs=16",
+            "--batch-size", "8", "--task", "sort", "--", "--eval-interval", "0")
         #expect(study.status == 0, "\(study.stderr)")
         #expect(study.stdout.contains("pairs=16 (2 steps of 8 pairs; KTO: 16 rows"), "\(study.stdout)")
 
@@ -33,26 +33,30 @@ import Testing
             "eval/exact_match", "eval/reward", "eval/preference_accuracy", "eval/label_accuracy", "wall_seconds",
         ])
         let runs = try #require(shown["runs"] as? [[String: Any]])
-        #expect(runs.count == 4 && runs.allSatisfy { $0["status"] as? String == "finished" })
+        #expect(runs.count == 5 && runs.allSatisfy { $0["status"] as? String == "finished" })
         for run in runs {
             let metrics = try #require(run["metrics"] as? [String: Double])
-            let isKTO = run["configuration"] as? String == "kto"
-            // 16 pairs for every run: KTO counts each pair's two rows.
-            #expect(run["samples_seen"] as? Int == (isKTO ? 32 : 16), "\(run)")
-            // One definition per column: KTO's label accuracy is not a preference accuracy, and the other way round.
-            #expect((metrics["eval/preference_accuracy"] == nil) == isKTO, "\(run)")
+            let configuration = try #require(run["configuration"] as? String)
+            let isKTO = configuration == "kto", isOnline = configuration == "online-dpo"
+            // 16 pairs for every run: KTO counts each pair's two rows, online DPO each pair's two completions.
+            #expect(run["samples_seen"] as? Int == (isKTO || isOnline ? 32 : 16), "\(run)")
+            // One definition per column: KTO's label accuracy is not a preference accuracy, and the other way
+            // round; online DPO has no held-out pairs.
+            #expect((metrics["eval/preference_accuracy"] == nil) == (isKTO || isOnline), "\(run)")
             #expect((metrics["eval/label_accuracy"] != nil) == isKTO, "\(run)")
             #expect(metrics["eval/exact_match"] != nil)
         }
         let store = try Store(path: cli.path("policylab.sqlite"))
         let base = try store.run("base")
         for (run, algorithm) in [("pref__dpo__1", "dpo"), ("pref__ipo__1", "dpo"), ("pref__simpo__1", "simpo"),
-                                 ("pref__kto__1", "kto")] {
+                                 ("pref__kto__1", "kto"), ("pref__online-dpo__1", "online-dpo")] {
             let record = try store.run(run)
             #expect(record.algorithm == algorithm && record.parentRunID == base.id, "\(run)")
         }
         #expect(try store.run("pref__ipo__1").configJSON.contains("ipo"))
         #expect(try store.run("pref__kto__1").configJSON.contains("\"batchSize\":16"))
+        // Online DPO samples 8 prompts × 2 completions per step: 8 pairs, as DPO's batch.
+        #expect(try store.run("pref__online-dpo__1").configJSON.contains("\"promptsPerStep\":8"))
     }
 
     @Test func sftStudiesCountSequencesOnFreshPromptsOrAPromptDataset() throws {
@@ -98,6 +102,9 @@ import Testing
              "'grpo' cannot run"),
             (dpo + ["--budget", "pairs=64", "--init", "x", "--prompts", "2"], 64, "--prompts and --samples"),
             (dpo + ["--budget", "pairs=64", "--init", "x", "--", "--ref", "y"], 64, "set by the study"),
+            (dpo + ["--budget", "pairs=64", "--init", "x", "--task", "sort"], 64, "--task is for sft and online-dpo"),
+            (["--dataset", "pairs", "--algorithms", "dpo,online-dpo", "--budget", "pairs=64", "--init", "x"], 64,
+             "give --task"),
             (["--task", "sort", "--algorithms", "sft", "--budget", "completions=64"], 64, "sequences=N"),
             (["--task", "sort", "--algorithms", "sft,grpo", "--budget", "sequences=64"], 64, "two studies"),
             (["--task", "sort", "--algorithms", "grpo", "--budget", "completions=64", "--batch-size", "8"], 64,
