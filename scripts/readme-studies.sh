@@ -48,10 +48,12 @@ study sort-token-ppo --task sort --algorithms token-ppo --seeds 1-5 --budget com
 study sort-sft --task sort --algorithms sft --seeds 1-5 --budget sequences=38400 --batch-size 64
 # The preference trainers (issue 21 §5) from the demo's SFT policy on the same 2,000 pairs (1,800 after the
 # 10 % held out), 19,200 pairs each (300 steps of 64 pairs, DPO's default): DPO, DPO + RPO (α 1, TRL rpo_alpha),
-# IPO, SimPO, ORPO (all `train dpo --loss …`, TRL's defaults) and KTO (each pair unpaired into a desirable and
-# an undesirable row, as TRL's KTOTrainer does with a paired dataset: 128 rows per step).
-study sort-preference --dataset readme-pairs --init readme-demo-sft --seeds 1-5 --budget pairs=19200 \
-    --algorithms "dpo,rpo=dpo --rpo-alpha 1,ipo=dpo --loss ipo,simpo=dpo --loss simpo,orpo=dpo --loss orpo,kto"
+# IPO, SimPO, ORPO (all `train dpo --loss …`, TRL's defaults), KTO (each pair unpaired into a desirable and
+# an undesirable row, as TRL's KTOTrainer does with a paired dataset: 128 rows per step) and online DPO (its
+# pairs sampled from the policy on sort's training prompts and ranked by the verifier: 64 prompts × 2 per step).
+study sort-preference --dataset readme-pairs --init readme-demo-sft --seeds 1-5 --budget pairs=19200 --task sort \
+    --algorithms "dpo,rpo=dpo --rpo-alpha 1,ipo=dpo --loss ipo,simpo=dpo --loss simpo,orpo=dpo --loss orpo,kto,\
+online-dpo"
 
 # Classic control at each trainer's default budget; algorithms that share a budget share a study.
 study cartpole-100k --env CartPole-v1 --algorithms ppo,ac-lambda --seeds 1-5 --budget steps=100000
