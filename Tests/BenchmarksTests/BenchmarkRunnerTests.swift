@@ -22,7 +22,8 @@ import Training
         #expect(Set(keys).count == keys.count)
         for key in ["env_cartpole_steps_per_s", "env_cartpole_raw_steps_per_s",
                     "ppo_cartpole_sps", "ppo_cartpole_rlzoo_sps",
-                    "gemm_1t_trunk_s_gflops", "sampling_s_b1_tokens_per_s", "grpo_s_beta0_sort600_seconds"] {
+                    "gemm_1t_trunk_s_gflops", "sampling_s_b1_tokens_per_s", "grpo_s_beta0_sort600_seconds",
+                    "grpo_s_default_sort600_seconds"] {
             #expect(keys.contains(key), "missing \(key)")
         }
     }

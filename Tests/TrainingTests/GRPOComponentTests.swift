@@ -48,8 +48,22 @@ import Tasks
         #expect(outcome.batch.rows == 4 && outcome.drawn.rows == 8)
     }
 
+    /// The budget's last draw: with one generation batch affordable, a step draws just that one, then fills
+    /// the batch with its dropped group rather than drawing a second batch it cannot pay for.
+    @Test func dynamicSamplingDrawsNoMoreThanTheBudgetAffords() {
+        var draws = 0
+        let outcome = DynamicSampling(maximumGenerationBatches: 4).collect(groups: 2, affordableBatches: 1) {
+            draws += 1
+            return handMadeBatch(draw: 3, rewards: [0, 1, 1, 1])
+        }
+        #expect(draws == 1 && outcome.generationBatches == 1)
+        #expect(outcome.droppedGroups == 1 && outcome.refilledGroups == 1)
+        #expect(outcome.batch.rows == 4 && outcome.drawn.rows == 4)
+        #expect(outcome.batch.rewards == [0, 1, 1, 1])
+    }
+
     /// In the trainer, the completions drawn beyond P·G per step count in the budget: the run ends when
-    /// steps × P × G completions are spent, in fewer update steps.
+    /// exactly steps × P × G completions are spent (never a generation batch more), in fewer update steps.
     @Test func dynamicSamplingSpendsTheBudgetInFewerSteps() throws {
         var config = GRPOTrainerConfig(task: "sort")
         config.steps = 6
@@ -65,7 +79,7 @@ import Tasks
             }
         })
         #expect(result.completions == Int(sampled.reduce(0, +)))
-        #expect(result.completions >= config.completionBudget)
+        #expect(result.completions == config.completionBudget)
         #expect(result.steps == sampled.count)
         #expect(sampled.contains { $0 > 8 }, "a random policy's groups often agree, so some steps draw more")
         #expect(result.steps < config.steps)

@@ -4,8 +4,9 @@ import Objectives
 /// group-relative advantage and carries no learning signal, yet its tokens still count in the loss's
 /// normaliser. Such groups are dropped, and more generation batches of P prompts are drawn until P groups
 /// with differing rewards fill the batch (verl's `filter_groups`, at most `max_num_gen_batches` draws). Every
-/// completion drawn counts in the run's budget. Should the draws run out first, the batch is filled with
-/// dropped groups (advantage 0), so that a step always has P groups.
+/// completion drawn counts in the run's budget, and a step never draws more generation batches than the budget
+/// has left (`affordableBatches`), so a run spends exactly steps × P × G completions. Should the draws run out
+/// first, the batch is filled with dropped groups (advantage 0), so that a step always has P groups.
 struct DynamicSampling {
     /// The most generation batches drawn for one step (verl `max_num_gen_batches`).
     let maximumGenerationBatches: Int
@@ -30,11 +31,15 @@ struct DynamicSampling {
         unbiasedStandardDeviation(Array(rewards)) >= 1e-8
     }
 
-    /// Draws generation batches with `draw` until `groups` groups with differing rewards are kept.
-    func collect(groups: Int, draw: () throws -> TokenRolloutBatch) rethrows -> Outcome {
+    /// Draws generation batches with `draw` until `groups` groups with differing rewards are kept, at most
+    /// `maximumGenerationBatches` and at most `affordableBatches` (what the completion budget has left, ≥ 1).
+    func collect(groups: Int, affordableBatches: Int = .max,
+                 draw: () throws -> TokenRolloutBatch) rethrows -> Outcome {
+        precondition(affordableBatches >= 1, "a step is only started while the budget affords a draw")
+        let limit = min(maximumGenerationBatches, affordableBatches)
         var batches: [TokenRolloutBatch] = []
         var kept: [(batch: Int, group: Int)] = [], dropped: [(batch: Int, group: Int)] = []
-        while kept.count < groups && batches.count < maximumGenerationBatches {
+        while kept.count < groups && batches.count < limit {
             let batch = try draw()
             batches.append(batch)
             let size = batch.groupSize

@@ -99,7 +99,11 @@ final class TokenRLLoop {
             let batch: TokenRolloutBatch
             var rolloutMetrics: [String: Double]
             if let dynamicSampling {
-                let outcome = try dynamicSampling.collect(groups: rollout.promptsPerStep) {
+                // The last steps draw only what the budget has left (a multiple of P·G: every draw is one),
+                // so the run spends exactly the budget instead of overshooting it by a generation batch.
+                let affordable = completionBudget.map { ($0 - completionsUsed) / completionsPerDraw } ?? .max
+                let outcome = try dynamicSampling.collect(groups: rollout.promptsPerStep,
+                                                          affordableBatches: affordable) {
                     try rollout.collect(policy: policy, generator: &generator)
                 }
                 batch = outcome.batch
