@@ -26,11 +26,13 @@ extension PolicyLab.Train {
         var preset: GRPOPreset = .default
         @Option(help: "β: weight of the k3 KL to the starting policy (0: no reference policy).") var beta: Double?
         @Option(help: "ε_low: the ratio is clipped below at 1 − ε_low.") var epsilon: Double?
-        @Option(help: "ε_high: the ratio is clipped above at 1 + ε_high (DAPO's clip-higher 0.28; default ε_low).")
+        @Option(help: ArgumentHelp("ε_high: the ratio is clipped above at 1 + ε_high (DAPO's clip-higher; default "
+            + "0.28, ε_low with --preset trl)."))
         var epsilonHigh: Double?
         @Option(help: "grpo, bnpo, dr_grpo, dapo, cispo, sapo, luspo or vespo.") var lossType: GRPOLossType?
         @Option(help: "Advantage scaling: group, batch or none.") var scaleRewards: RewardScaling?
-        @Option(help: "μ: optimizer steps per generation batch (TRL num_iterations).") var iterations: Int?
+        @Option(help: "μ: optimizer steps per generation batch (TRL num_iterations; default 2, 1 with --preset trl).")
+        var iterations: Int?
         @Option(help: "token (PPO/GRPO) or sequence (GSPO: one length-normalised ratio per completion).")
         var importanceSamplingLevel: ImportanceSamplingLevel?
         @Option(help: "c: entropy bonus weight, loss −= c · mean per-token entropy (the start value with a target).")

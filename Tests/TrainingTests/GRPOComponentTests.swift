@@ -169,8 +169,8 @@ import Tasks
     }
 
     /// The default recipe learns `sort` from random weights on a third of TRL's budget (12,800 completions)
-    /// without collapsing. Seeded outcome (printed): greedy reward 0.534 on 64 held-out prompts, sampled
-    /// reward 0.046 → 0.360, per-token entropy 3.44 → 2.36 (TRL's setting falls below 0.6 by then); the
+    /// without collapsing. Seeded outcome (printed): greedy reward 0.872 on 64 held-out prompts, sampled
+    /// reward 0.053 → 0.759, per-token entropy 3.44 → 1.25 (TRL's setting falls below 0.6 by then); the
     /// thresholds leave a margin.
     @Test func theDefaultRecipeLearnsSortWithoutCollapsing() throws {
         var config = GRPOTrainerConfig(task: "sort", preset: .default)
@@ -187,8 +187,8 @@ import Tasks
         let early = mean(Array(rewards.prefix(10))), late = mean(Array(rewards.suffix(10)))
         print("grpo default, 200 steps: greedy reward \(result.evaluation.meanReward), sampled \(early) → \(late), "
             + "entropy \(entropies.first ?? 0) → \(entropies.last ?? 0)")
-        #expect(result.evaluation.meanReward >= 0.45, "greedy reward \(result.evaluation.meanReward)")
-        #expect(late >= early + 0.2, "sampled reward \(early) → \(late)")
+        #expect(result.evaluation.meanReward >= 0.7, "greedy reward \(result.evaluation.meanReward)")
+        #expect(late >= early + 0.4, "sampled reward \(early) → \(late)")
         #expect(mean(Array(entropies.suffix(10))) >= 1.0, "entropy \(entropies.suffix(10))")
     }
 }
