@@ -33,11 +33,10 @@ extension TokenPPOTrainerConfig: TokenRLCommandConfig {}
 /// Options of the token RL commands (`train grpo`, `train rloo`, `train token-ppo`), every one used by
 /// all three: each step samples --samples completions of --prompts prompts from the policy and scores them.
 struct TokenRLOptions: ParsableArguments {
-    @Option(help: "Task name (sort, reverse, copy, copy-letters, addition, digitsum).") var task: String
+    /// --task, --dataset and --reward.
+    @OptionGroup var source: RolloutSourceOptions
     @Option(name: .customLong("init"), help: "Start from this run's latest checkpoint instead of random weights.")
     var initRun: String?
-    @Option(help: "Score completions with this reward-model run instead of the task's reward (`task` or a run).")
-    var reward: String = "task"
     @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
     @Option(help: "Update steps (one generation batch each).") var steps: Int = 600
     @Option(help: "Prompts per step.") var prompts: Int = 8
@@ -65,6 +64,9 @@ struct TokenRLOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Stop after this many seconds of training: the update under way finishes, "
         + "then the run is evaluated and finished; --steps stays the cap and the learning-rate schedule's length."))
     var maxSeconds: Double?
+
+    /// The task named by --task; empty until `run` reads a --dataset's recorded task.
+    var task: String { source.task ?? "" }
 
     /// Copies the shared options into a trainer's config.
     func apply<Config: TokenRLCommandConfig>(to config: inout Config) {
@@ -99,29 +101,32 @@ struct TokenRLOptions: ParsableArguments {
             throw ValidationError("--model-width, --layers and --untied-embeddings shape random weights; "
                 + "--init starts from a run's weights — drop one of them")
         }
-        do {
-            _ = try TaskRegistry.task(named: config.task)
-            try config.validate()
-        } catch { throw ValidationError("\(error)") }
+        try source.check()
+        do { try config.validate() } catch { throw ValidationError("\(error)") }
     }
 
-    /// Trains `config` with the trainer `makeTrainer` builds from the --init policy and the --reward model,
-    /// recorded as a run of `algorithm`.
-    func run(_ config: some TokenRLCommandConfig, algorithm: String, options: GlobalOptions,
-             makeTrainer: (_ initial: TransformerPolicy?, _ rewardModel: TransformerPolicy?) throws
-                 -> (TrainingEventSink, () -> Bool, WallClockBudget) throws -> TokenTrainingResult) throws {
+    /// Trains `config` (its task set to the one --task or the --dataset names) with the trainer
+    /// `makeTrainer` builds from it, the --init policy and the rollout source (--dataset's prompts, the
+    /// --reward terms), recorded as a run of `algorithm`.
+    func run<Config: TokenRLCommandConfig>(
+        _ config: Config, algorithm: String, options: GlobalOptions,
+        makeTrainer: (_ config: Config, _ initial: TransformerPolicy?, _ source: RolloutSource) throws
+            -> (TrainingEventSink, () -> Bool, WallClockBudget) throws -> TokenTrainingResult
+    ) throws {
         let store = try Store(path: options.databasePath)
+        let (task, rolloutSource, datasetID) = try source.resolve(store: store)
+        var config = config
+        config.task = task
         var initial: TransformerPolicy?
         var parent: Int64?
         if let initRun {
             let (run, policy) = try loadPolicy(run: initRun, store: store)
             (initial, parent) = (policy, run.id)
         }
-        let rewardModel = reward == "task" ? nil : try loadRewardModel(run: reward, store: store)
         let train: (TrainingEventSink, () -> Bool, WallClockBudget) throws -> TokenTrainingResult
-        do { train = try makeTrainer(initial, rewardModel) } catch { throw CLIError("\(error)") }
-        let spec = RunSpec(name: name, algorithm: algorithm, target: config.task, parentRunID: parent,
-                           configJSON: configJSON(config), seed: seed)
+        do { train = try makeTrainer(config, initial, rolloutSource) } catch { throw CLIError("\(error)") }
+        let spec = RunSpec(name: name, algorithm: algorithm, target: config.task, datasetID: datasetID,
+                           parentRunID: parent, configJSON: source.recordedConfigJSON(config), seed: seed)
         let recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
         let result = try recorder.record {
             try train(recorder.handle, { Interruption.requested }, WallClockBudget(seconds: maxSeconds))

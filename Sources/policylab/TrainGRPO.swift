@@ -102,8 +102,8 @@ extension PolicyLab.Train {
 
         func run() throws {
             let config = try makeConfig()
-            try rl.run(config, algorithm: "grpo", options: options) { initial, rewardModel in
-                try GRPOTrainer(config: config, initial: initial, rewardModel: rewardModel).train
+            try rl.run(config, algorithm: "grpo", options: options) { config, initial, source in
+                try GRPOTrainer(config: config, initial: initial, source: source).train
             }
         }
     }

@@ -12,17 +12,17 @@ extension PolicyLab.Train {
             abstract: "Online DPO on a toy task (TRL 1.16 OnlineDPOTrainer semantics): each step samples two "
                 + "completions per prompt from the policy, ranks them by the reward, and takes a DPO step.",
             discussion: "The policy starts from the reference run (or --init) and trains against the frozen "
-                + "reference. Completions are ranked by the task's verifier, or by a reward-model run with "
-                + "--reward RUN; --missing-eos-penalty lowers the score of a completion cut at --max-new-tokens. "
+                + "reference. Completions are ranked by the task's verifier, a reward-model run (--reward RUN) "
+                + "or a weighted sum (--reward task:1,rm:RUN:0.5); prompts come from the task or a stored "
+                + "--dataset; --missing-eos-penalty lowers the score of a completion cut at --max-new-tokens. "
                 + "The budget is --steps × --prompts pairs (twice as many completions); the greedy evaluation "
                 + "runs on the task's held-out prompts.")
 
-        @Option(help: "Task name (sort, reverse, copy, copy-letters, addition, digitsum).") var task: String
+        /// --task, --dataset and --reward, as the token RL commands have them.
+        @OptionGroup var source: RolloutSourceOptions
         @Option(help: "Reference run: its latest checkpoint is the frozen reference policy.") var ref: String
         @Option(name: .customLong("init"), help: "Start the policy from this run instead of the reference.")
         var initRun: String?
-        @Option(help: "Rank completions by this reward-model run instead of the task's verifier (`task` or a run).")
-        var reward: String = "task"
         @Option(help: "β, the implicit reward's inverse temperature.") var beta: Double = 0.1
         @Option(help: "TRL's loss_type: sigmoid or ipo.") var loss: String = "sigmoid"
         @Option(help: "Subtracted from the score of a completion without EOS (TRL missing_eos_penalty; default none).")
@@ -36,7 +36,8 @@ extension PolicyLab.Train {
         @Flag(help: "Keep the learning rate constant.") var constantLr = false
         @Option(help: "Global gradient-norm clip.") var maxGradNorm: Double = 1
         @Option(help: "Held-out prompts for the greedy evaluation.") var evalPrompts: Int = 256
-        @Option(help: "Evaluate (and checkpoint) every this many steps; 0: only at the end.") var evalInterval: Int = 100
+        @Option(help: "Evaluate (and checkpoint) every this many steps; 0: only at the end.")
+        var evalInterval: Int = 100
         @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
         @Option(help: "Run name.") var name: String?
         @Option(help: ArgumentHelp("Stop after this many seconds of training: the update under way finishes, "
@@ -48,7 +49,7 @@ extension PolicyLab.Train {
             guard let lossType = DPOLossType(rawValue: loss), lossType == .sigmoid || lossType == .ipo else {
                 throw ValidationError("unknown --loss '\(loss)' — online DPO takes sigmoid or ipo (TRL's loss_type)")
             }
-            var c = OnlineDPOTrainerConfig(task: task)
+            var c = OnlineDPOTrainerConfig(task: source.task ?? "")
             c.seed = seed
             c.objective = DPOConfig(beta: beta, lossType: lossType)
             c.missingEOSPenalty = missingEosPenalty
@@ -68,25 +69,27 @@ extension PolicyLab.Train {
             if let maxSeconds, !(maxSeconds > 0) {
                 throw ValidationError("--max-seconds must be positive (or left out for no time limit)")
             }
-            do {
-                _ = try TaskRegistry.task(named: task)
-                try makeConfig().validate()
-            } catch let error as ValidationError { throw error } catch { throw ValidationError("\(error)") }
+            try source.check()
+            do { try makeConfig().validate() } catch let error as ValidationError { throw error } catch {
+                throw ValidationError("\(error)")
+            }
         }
 
         func run() throws {
-            let config = try makeConfig()
+            var config = try makeConfig()
             let store = try Store(path: options.databasePath)
+            let (task, rolloutSource, datasetID) = try source.resolve(store: store)
+            config.task = task
             let (referenceRun, reference) = try loadPolicy(run: ref, store: store)
             let initial = try initRun.map { try loadPolicy(run: $0, store: store).1 }
-            let rewardModel = reward == "task" ? nil : try loadRewardModel(run: reward, store: store)
             let trainer: OnlineDPOTrainer
             do {
                 trainer = try OnlineDPOTrainer(config: config, reference: reference, initial: initial,
-                                               rewardModel: rewardModel)
+                                               source: rolloutSource)
             } catch { throw CLIError("\(error)") }
-            let spec = RunSpec(name: name, algorithm: "online-dpo", target: task, parentRunID: referenceRun.id,
-                               configJSON: configJSON(config), seed: seed)
+            let spec = RunSpec(name: name, algorithm: "online-dpo", target: task, datasetID: datasetID,
+                               parentRunID: referenceRun.id, configJSON: source.recordedConfigJSON(config),
+                               seed: seed)
             let recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
             let result = try recorder.record {
                 try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested },

@@ -31,8 +31,8 @@ extension PolicyLab.Train {
 
         func run() throws {
             let config = makeConfig()
-            try rl.run(config, algorithm: "rloo", options: options) { initial, rewardModel in
-                try RLOOTrainer(config: config, initial: initial, rewardModel: rewardModel).train
+            try rl.run(config, algorithm: "rloo", options: options) { config, initial, source in
+                try RLOOTrainer(config: config, initial: initial, source: source).train
             }
         }
     }

@@ -41,8 +41,8 @@ extension PolicyLab.Train {
 
         func run() throws {
             let config = makeConfig()
-            try rl.run(config, algorithm: "token-ppo", options: options) { initial, rewardModel in
-                try TokenPPOTrainer(config: config, initial: initial, rewardModel: rewardModel).train
+            try rl.run(config, algorithm: "token-ppo", options: options) { config, initial, source in
+                try TokenPPOTrainer(config: config, initial: initial, source: source).train
             }
         }
     }

@@ -69,6 +69,10 @@ struct DynamicSampling {
             completions: rows.map { batches[$0.0].completions[$0.1] }, texts: rows.map { batches[$0.0].texts[$0.1] },
             rewards: rows.map { batches[$0.0].rewards[$0.1] },
             totalLogProbabilities: rows.map { batches[$0.0].totalLogProbabilities[$0.1] },
-            truncated: rows.map { batches[$0.0].truncated[$0.1] })
+            truncated: rows.map { batches[$0.0].truncated[$0.1] },
+            rewardComponents: batches[0].rewardComponents.indices.map { k in
+                RewardComponentValues(name: batches[0].rewardComponents[k].name,
+                                      values: rows.map { batches[$0.0].rewardComponents[k].values[$0.1] })
+            })
     }
 }

@@ -124,11 +124,11 @@ public final class GRPOTrainer {
     /// `rewardModel`: score completions with a trained reward model instead of the task's reward (the
     /// evaluation keeps the task's).
     public init(config: GRPOTrainerConfig, initial: TransformerPolicy? = nil,
-                rewardModel: TransformerPolicy? = nil) throws {
+                rewardModel: TransformerPolicy? = nil, source: RolloutSource? = nil) throws {
         try config.validate()
         self.config = config
         loop = try TokenRLLoop(settings: config, groupSize: config.objective.groupSize, initial: initial,
-                               rewardModel: rewardModel, schedule: config.learningRateSchedule)
+                               rewardModel: rewardModel, source: source, schedule: config.learningRateSchedule)
         if config.dynamicSampling {
             loop.dynamicSampling = DynamicSampling(maximumGenerationBatches: config.maximumGenerationBatches)
             loop.completionBudget = config.completionBudget

@@ -102,7 +102,7 @@ public final class OnlineDPOTrainer {
     /// `rewardModel`: rank completions by a trained reward model instead of the task's verifier (the
     /// evaluation keeps the verifier).
     public init(config: OnlineDPOTrainerConfig, reference: TransformerPolicy, initial: TransformerPolicy? = nil,
-                rewardModel: TransformerPolicy? = nil) throws {
+                rewardModel: TransformerPolicy? = nil, source: RolloutSource? = nil) throws {
         try config.validate()
         guard reference.config.vocabularySize == TokenTaskCodec().vocabulary.size else {
             throw TrainingError.invalidConfiguration(
@@ -112,7 +112,7 @@ public final class OnlineDPOTrainer {
         self.config = config
         self.reference = reference
         loop = try TokenRLLoop(settings: config, groupSize: 2, initial: initial ?? reference.copy(),
-                               rewardModel: rewardModel)
+                               rewardModel: rewardModel, source: source)
         loop.completionBudget = config.completionBudget
     }
 

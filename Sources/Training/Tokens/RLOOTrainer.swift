@@ -73,11 +73,11 @@ public final class RLOOTrainer {
     /// `initial`: start from these weights instead of random ones. `rewardModel`: score completions with a
     /// trained reward model instead of the task's reward (the evaluation keeps the task's).
     public init(config: RLOOTrainerConfig, initial: TransformerPolicy? = nil,
-                rewardModel: TransformerPolicy? = nil) throws {
+                rewardModel: TransformerPolicy? = nil, source: RolloutSource? = nil) throws {
         try config.validate()
         self.config = config
         loop = try TokenRLLoop(settings: config, groupSize: config.objective.groupSize, initial: initial,
-                               rewardModel: rewardModel)
+                               rewardModel: rewardModel, source: source)
         reference = config.objective.beta > 0 ? loop.policy.copy() : nil
     }
 

@@ -29,6 +29,14 @@ struct TokenEvaluator {
         prompts = (0..<promptCount).map { _ in task.makeHeldOutPrompt(using: &generator) }
     }
 
+    /// `prompts`: held-out prompts given (a stored dataset's held-out rows).
+    init(task: any SequenceTask, codec: TokenTaskCodec, prompts: [TaskPrompt], maxNewTokens: Int) {
+        self.task = task
+        self.codec = codec
+        self.prompts = prompts
+        self.maxNewTokens = maxNewTokens
+    }
+
     /// Greedy completions of the held-out prompts in chunks of 128, scored; the first `sampleCount` as samples.
     /// `temperature` nil is greedy decoding (what training logs); a temperature samples, from `samplingSeed`.
     func evaluate(

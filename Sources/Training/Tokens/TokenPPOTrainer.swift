@@ -94,12 +94,14 @@ public final class TokenPPOTrainer {
     /// `initial`: start from these weights instead of random ones. `rewardModel`: score completions with a
     /// trained reward model instead of the task's reward (the evaluation keeps the task's).
     public init(config: TokenPPOTrainerConfig, initial: TransformerPolicy? = nil,
-                rewardModel: TransformerPolicy? = nil) throws {
+                rewardModel: TransformerPolicy? = nil, source: RolloutSource? = nil) throws {
         try config.validate()
         self.config = config
         // The value network starts as a copy of the starting policy (TRL's `value_model`).
         loop = try TokenRLLoop(settings: config, groupSize: config.groupSize, initial: initial,
-                               rewardModel: rewardModel) { policy in config.separateValueModel ? [policy.copy()] : [] }
+                               rewardModel: rewardModel, source: source) { policy in
+            config.separateValueModel ? [policy.copy()] : []
+        }
         reference = loop.policy.copy()
         valueModel = loop.companions.first
     }

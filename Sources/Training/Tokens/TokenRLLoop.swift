@@ -53,10 +53,12 @@ final class TokenRLLoop {
 
     /// `initial`: start from these weights (e.g. an SFT run's checkpoint) instead of random ones drawn from
     /// the seed. `rewardModel`: score completions with it instead of the task's reward (the evaluation keeps
-    /// the task's). `companions`: models made from the starting policy that the optimizer steps too.
+    /// the task's). `source`: the training prompts, held-out prompts and reward (a stored dataset, a weighted
+    /// reward), instead of the task's and `rewardModel`'s. `companions`: models made from the starting policy
+    /// that the optimizer steps too.
     /// `schedule`: the learning-rate schedule, if not the settings' linear decay (or constant).
     init(settings: some TokenRLSettings, groupSize: Int, initial: TransformerPolicy?, rewardModel: TransformerPolicy?,
-         schedule: LearningRateSchedule? = nil,
+         source: RolloutSource? = nil, schedule: LearningRateSchedule? = nil,
          companions makeCompanions: (TransformerPolicy) -> [TransformerPolicy] = { _ in [] }) throws {
         let task = try TaskRegistry.task(named: settings.task)
         generator = SeededGenerator(seed: settings.seed)
@@ -72,11 +74,30 @@ final class TokenRLLoop {
             baseLearningRate: settings.learningRate,
             schedule: schedule ?? tokenLearningRateSchedule(decay: settings.decayLearningRate, steps: settings.steps),
             maximumGradientNorm: settings.gradientNormLimit.map(Float.init) ?? .infinity)
-        rollout = TokenRollout(task: task, codec: codec, rewardModel: rewardModel.map(RewardModelScorer.init),
-                               promptsPerStep: settings.promptsPerStep, groupSize: groupSize,
+        precondition(source == nil || rewardModel == nil, "give the reward model inside the rollout source")
+        let source = source ?? RolloutSource(reward: RewardSource(task: task, rewardModel: rewardModel))
+        // A stored prompt must leave room for the completion in the model's context.
+        let contextLength = policy.config.contextLength
+        for prompt in (source.trainingPrompts ?? []) + (source.evaluationPrompts ?? []) {
+            let length = try codec.encodePrompt(prompt.prompt).count
+            guard length + settings.maxNewTokens <= contextLength else {
+                throw TrainingError.invalidConfiguration(
+                    "the prompt \"\(prompt.prompt)\" (\(length) tokens) and --max-new-tokens "
+                        + "\(settings.maxNewTokens) exceed the model's context of \(contextLength) tokens — shorten "
+                        + "it or lower --max-new-tokens")
+            }
+        }
+        rollout = TokenRollout(task: task, codec: codec, trainingPrompts: source.trainingPrompts,
+                               reward: source.reward, promptsPerStep: settings.promptsPerStep, groupSize: groupSize,
                                maxNewTokens: settings.maxNewTokens, temperature: settings.temperature)
-        evaluator = TokenEvaluator(task: task, codec: codec, promptCount: settings.evaluationPrompts,
-                                   seed: settings.seed, maxNewTokens: settings.maxNewTokens)
+        if let heldOut = source.evaluationPrompts {
+            evaluator = TokenEvaluator(task: task, codec: codec,
+                                       prompts: Array(heldOut.prefix(settings.evaluationPrompts)),
+                                       maxNewTokens: settings.maxNewTokens)
+        } else {
+            evaluator = TokenEvaluator(task: task, codec: codec, promptCount: settings.evaluationPrompts,
+                                       seed: settings.seed, maxNewTokens: settings.maxNewTokens)
+        }
     }
 
     /// Runs the steps; `update` is the algorithm: it takes the generation batch of `step` and steps the

@@ -15,12 +15,15 @@ struct TokenRolloutBatch {
     let completions: [[Int]]
     /// Completion texts (up to EOS).
     let texts: [String]
-    /// The reward of each row: the task's verifiable reward or the reward model's score.
+    /// The reward of each row: Σ_k w_k·r_k over the reward source's components (with one component of
+    /// weight 1, the task's verifiable reward or the reward model's score itself).
     let rewards: [Double]
     /// Σ log π of each row's sampled tokens at the sampling temperature.
     let totalLogProbabilities: [Float]
     /// Whether each row stopped at the length limit without EOS (TRL's `is_truncated`).
     let truncated: [Bool]
+    /// Each reward component's raw value of each row, for `rewards/<name>/mean` and `/std`.
+    var rewardComponents: [RewardComponentValues] = []
 
     /// B = P·G.
     var rows: Int { prompts.count }
@@ -31,13 +34,15 @@ struct TokenRolloutBatch {
     ///   as `reward_std`, and the σ GRPO's advantages divide by);
     /// - `frac_reward_zero_std`: the share of groups whose completions all scored alike (no learning signal);
     /// - `completions/mean_length`, `/min_length`, `/max_length`: completion tokens, EOS included;
-    /// - `completions/clipped_ratio`: the share of completions that hit the length limit without EOS.
+    /// - `completions/clipped_ratio`: the share of completions that hit the length limit without EOS;
+    /// - `rewards/<name>/mean` and `/std` (unbiased): each reward component's raw values, as TRL logs each
+    ///   reward function.
     var metrics: [String: Double] {
         let groupStandardDeviations = stride(from: 0, to: rewards.count, by: groupSize).map {
             unbiasedStandardDeviation(Array(rewards[$0..<($0 + groupSize)]))
         }
         let lengths = completions.map { Double($0.count) }
-        return [
+        var metrics = [
             "reward": mean(rewards),
             "reward_std": unbiasedStandardDeviation(rewards),
             "reward_std_within_group": mean(groupStandardDeviations),
@@ -47,6 +52,11 @@ struct TokenRolloutBatch {
             "completions/max_length": lengths.max() ?? 0,
             "completions/clipped_ratio": mean(truncated.map { $0 ? 1 : 0 }),
         ]
+        for component in rewardComponents {
+            metrics["rewards/\(component.name)/mean"] = mean(component.values)
+            metrics["rewards/\(component.name)/std"] = unbiasedStandardDeviation(component.values)
+        }
+        return metrics
     }
 
     /// All G completions of the first `prompts` prompts, with what the update made of them, for
@@ -62,13 +72,16 @@ struct TokenRolloutBatch {
     }
 }
 
-/// The token rollout every token RL trainer (GRPO, RLOO, token PPO) calls once per step: draw P prompts
-/// from the task, sample G completions of each with the KV cache, and score them.
+/// The token rollout every token RL trainer (GRPO, RLOO, token PPO, online DPO) calls once per step: draw
+/// P prompts (from the task, or from a stored dataset's training rows), sample G completions of each with
+/// the KV cache, and score them with the reward source.
 struct TokenRollout {
     let task: any SequenceTask
     let codec: TokenTaskCodec
-    /// Scores completions instead of the task's verifiable reward, when set (`--reward RUN`).
-    let rewardModel: RewardModelScorer?
+    /// Prompts drawn uniformly, with replacement, instead of the task's generator, when set (`--dataset`).
+    let trainingPrompts: [TaskPrompt]?
+    /// The reward of each completion (`--reward`).
+    let reward: RewardSource
     /// P: prompts per step.
     let promptsPerStep: Int
     /// G: completions per prompt.
@@ -79,18 +92,26 @@ struct TokenRollout {
 
     /// Draws the prompts, then the completions, from `generator` (in that order, so seeded runs repeat).
     func collect(policy: TransformerPolicy, generator: inout SeededGenerator) throws -> TokenRolloutBatch {
-        let drawn = (0..<promptsPerStep).map { _ in task.makePrompt(using: &generator) }
+        var drawn: [TaskPrompt] = []
+        for _ in 0..<promptsPerStep {
+            if let trainingPrompts {
+                drawn.append(trainingPrompts[generator.nextInt(below: trainingPrompts.count)])
+            } else {
+                drawn.append(task.makePrompt(using: &generator))
+            }
+        }
         let prompts = drawn.flatMap { Array(repeating: $0, count: groupSize) }
         let encodedPrompts = try prompts.map { try codec.encodePrompt($0.prompt) }
         let options = SamplingOptions(temperature: temperature, maxNewTokens: maxNewTokens,
                                       stopToken: codec.vocabulary.eosID)
         let completions = policy.sample(prompts: encodedPrompts, options: options, generator: &generator)
         let texts = completions.map { codec.completionText($0.tokens) }
-        let rewards = try rewardModel.map { $0.scores(prompts: encodedPrompts, completions: completions.map(\.tokens)) }
-            ?? zip(prompts, texts).map { try task.reward(prompt: $0.prompt, completion: $1) }
+        let (rewards, components) = try reward.score(prompts: prompts, encodedPrompts: encodedPrompts,
+                                                     completions: completions.map(\.tokens), texts: texts)
         return TokenRolloutBatch(groupSize: groupSize, prompts: prompts, encodedPrompts: encodedPrompts,
                                  completions: completions.map(\.tokens), texts: texts, rewards: rewards,
                                  totalLogProbabilities: completions.map(\.totalLogProbability),
-                                 truncated: completions.map { codec.isTruncated($0.tokens) })
+                                 truncated: completions.map { codec.isTruncated($0.tokens) },
+                                 rewardComponents: components)
     }
 }
