@@ -60,11 +60,13 @@ study cartpole-100k --env CartPole-v1 --algorithms ppo,ac-lambda --seeds 1-5 --b
 study cartpole-200k --env CartPole-v1 --algorithms reinforce --seeds 1-5 --budget steps=200000
 study cartpole-300k --env CartPole-v1 --algorithms a2c,off-policy --seeds 1-5 --budget steps=300000
 study pendulum --env Pendulum-v1 --algorithms ppo --seeds 1-5 --budget steps=200000
+study acrobot --env Acrobot-v1 --algorithms ppo --seeds 1-5 --budget steps=500000
+study mountaincar --env MountainCar-v0 --algorithms ppo --seeds 1-5 --budget steps=1000000
 # The average-reward actor-critic on the access-control queue (continuing; S&B Example 10.2).
 study queue --env AccessControlQueuing-v0 --algorithms ac-average-reward --seeds 1-5 --budget steps=200000
 
 for name in sort-from-sft sort-grpo-rloo sort-grpo-beta sort-token-ppo sort-sft sort-preference cartpole-100k \
-    cartpole-200k cartpole-300k pendulum queue; do
+    cartpole-200k cartpole-300k pendulum acrobot mountaincar queue; do
     wanted "$name" || continue
     echo
     run study show "$name"
