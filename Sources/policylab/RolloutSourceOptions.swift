@@ -106,16 +106,7 @@ struct RolloutSourceOptions: ParsableArguments {
             throw CLIError("dataset '\(dataset ?? "")' records the task '\(taskName)', which PolicyLab does not "
                 + "know — name one with --task")
         }
-        let components = try RewardTerm.parse(reward).map { term -> RewardSource.Component in
-            switch term {
-            case .task(let weight): return .init(name: term.name, weight: weight, scorer: .verifier(sequenceTask))
-            case .length(let weight): return .init(name: term.name, weight: weight, scorer: .length)
-            case .rewardModel(let run, let weight):
-                let model = try loadRewardModel(run: run, store: store)
-                return .init(name: term.name, weight: weight, scorer: .rewardModel(RewardModelScorer(model: model)))
-            }
-        }
-        let reward = RewardSource(components: components)
+        let reward = try rewardSource(reward, task: sequenceTask, store: store)
         guard let stored else { return (taskName, RolloutSource(reward: reward), nil) }
         do {
             return (taskName, try RolloutSource.promptDataset(stored.prompts, reward: reward), stored.info.id)
@@ -135,4 +126,19 @@ struct RolloutSourceOptions: ParsableArguments {
         let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         return data.map { String(decoding: $0, as: UTF8.self) } ?? plain
     }
+}
+
+/// The reward source `--reward` names for `task`: each term's scorer, the reward-model runs loaded from the
+/// database (nothing written).
+func rewardSource(_ specification: String, task: any SequenceTask, store: Store) throws -> RewardSource {
+    let components = try RewardTerm.parse(specification).map { term -> RewardSource.Component in
+        switch term {
+        case .task(let weight): return .init(name: term.name, weight: weight, scorer: .verifier(task))
+        case .length(let weight): return .init(name: term.name, weight: weight, scorer: .length)
+        case .rewardModel(let run, let weight):
+            let model = try loadRewardModel(run: run, store: store)
+            return .init(name: term.name, weight: weight, scorer: .rewardModel(RewardModelScorer(model: model)))
+        }
+    }
+    return RewardSource(components: components)
 }

@@ -8,12 +8,14 @@ extension PolicyLab.Train {
     struct TrainRewardModel: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reward-model",
-            abstract: "A Bradley–Terry reward model on a preference dataset (the transformer's scalar head at the "
-                + "last token).",
-            discussion: "10 % of the pairs are held out to measure preference accuracy. Use the run with "
-                + "`train grpo|rloo|token-ppo --reward RUN`.")
+            abstract: "A Bradley–Terry reward model on a preference or a scored dataset (the transformer's scalar "
+                + "head at the last token).",
+            discussion: "A scored dataset trains on the pairs within each prompt: every two responses to one prompt "
+                + "whose rewards differ make a pair, the higher chosen (ties are left out; InstructGPT's K-choose-2). "
+                + "10 % of the pairs are held out to measure preference accuracy. Use the run with "
+                + "`train grpo|rloo|token-ppo|online-dpo --reward RUN`.")
 
-        @Option(help: "Preference dataset.") var dataset: String
+        @Option(help: "Preference or scored dataset.") var dataset: String
         @Option(name: .customLong("init"), help: "Start from this run's weights instead of random ones.")
         var initRun: String?
         @Option(help: "Update steps.") var steps: Int = 300
@@ -37,13 +39,24 @@ extension PolicyLab.Train {
         func run() throws {
             let store = try Store(path: options.databasePath)
             let info = try store.dataset(named: dataset)
-            guard case .preferences(let rows) = try store.rows(ofDataset: dataset) else {
+            let pairs: [PreferenceExample]
+            switch try store.rows(ofDataset: dataset) {
+            case .preferences(let rows):
+                pairs = rows.map { PreferenceExample(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected) }
+            case .scored(let rows):
+                pairs = preferencePairs(fromScored: rows.map {
+                    ScoredExample(prompt: $0.prompt, response: $0.response, reward: $0.reward)
+                })
+                guard pairs.count >= 2 else {
+                    throw CLIError("dataset '\(dataset)': its \(rows.count) scored rows make \(pairs.count) pairs "
+                        + "(two responses to one prompt with different rewards make one) — a reward model needs 2")
+                }
+            default:
                 throw CLIError("dataset '\(dataset)' holds \(info.kind.rawValue) rows; a reward model needs preference "
-                    + "pairs — generate them with `policylab data generate --kind preference`")
+                    + "pairs or scored rows — generate them with `policylab data generate --kind preference`")
             }
             let initial = try initRun.map { try loadPolicy(run: $0, store: store).1 }
             let config = makeConfig()
-            let pairs = rows.map { PreferenceExample(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected) }
             let trainer: RewardModelTrainer
             do { trainer = try RewardModelTrainer(config: config, pairs: pairs, initial: initial) } catch {
                 throw CLIError("\(error)")
