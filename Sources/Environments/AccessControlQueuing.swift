@@ -73,6 +73,18 @@ public struct AccessControlQueuing: Environment {
         return observation()
     }
 
+    /// The state, the steps taken and the generator the servers and customers draw from.
+    public var snapshot: EnvironmentSnapshot {
+        EnvironmentSnapshot(state: state, elapsedSteps: elapsedSteps, generator: generator)
+    }
+
+    /// Continues from a snapshot, its generator included.
+    public mutating func restore(_ snapshot: EnvironmentSnapshot) throws {
+        _ = try reset(state: snapshot.state)
+        elapsedSteps = snapshot.elapsedSteps
+        if let saved = snapshot.generator { generator = saved }
+    }
+
     public func observation() -> [Float] {
         var oneHot = [Float](repeating: 0, count: Self.stateCount)
         oneHot[Self.stateIndex(freeServers: freeServers, priorityIndex: priorityIndex)] = 1

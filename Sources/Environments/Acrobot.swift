@@ -40,6 +40,12 @@ public struct Acrobot: Environment {
         return observation()
     }
 
+    /// Continues mid-episode: the internal state, then the steps taken (which `reset(state:)` zeroes).
+    public mutating func restore(_ snapshot: EnvironmentSnapshot) throws {
+        _ = try reset(state: snapshot.state)
+        elapsedSteps = snapshot.elapsedSteps
+    }
+
     public func observation() -> [Float] {
         [
             Float(Foundation.cos(s[0])), Float(Foundation.sin(s[0])), Float(Foundation.cos(s[1])),

@@ -45,6 +45,12 @@ public struct CartPole: Environment {
         return observation()
     }
 
+    /// Continues mid-episode: the internal state, then the steps taken (which `reset(state:)` zeroes).
+    public mutating func restore(_ snapshot: EnvironmentSnapshot) throws {
+        _ = try reset(state: snapshot.state)
+        elapsedSteps = snapshot.elapsedSteps
+    }
+
     public func observation() -> [Float] { [Float(x), Float(xDot), Float(theta), Float(thetaDot)] }
 
     public mutating func step(_ action: Action) throws -> StepResult {

@@ -88,9 +88,31 @@ public protocol Environment {
     mutating func step(_ action: Action) throws -> StepResult
     /// The observation of the current state.
     func observation() -> [Float]
+    /// The whole state mid-episode (internal state, steps taken, the generator of one that draws as it steps).
+    var snapshot: EnvironmentSnapshot { get }
+    /// Continues from a snapshot: the next step is the one the snapshotted environment would have taken.
+    mutating func restore(_ snapshot: EnvironmentSnapshot) throws
+}
+
+/// An environment's whole state mid-episode, for an exact resume (`train … --resume`): Gymnasium's internal
+/// state, the steps taken (the time limit counts them) and, for an environment that draws as it steps (the
+/// queuing task), its generator.
+public struct EnvironmentSnapshot: Codable, Sendable {
+    public var state: [Double]
+    public var elapsedSteps: Int
+    public var generator: SeededGenerator?
+
+    public init(state: [Double], elapsedSteps: Int, generator: SeededGenerator? = nil) {
+        self.state = state
+        self.elapsedSteps = elapsedSteps
+        self.generator = generator
+    }
 }
 
 extension Environment {
+    /// The internal state and the steps taken (environments that draw only at reset).
+    public var snapshot: EnvironmentSnapshot { EnvironmentSnapshot(state: state, elapsedSteps: elapsedSteps) }
+
     /// A continuing task (no episodes: it never terminates or truncates; solved for the average reward).
     public var isContinuing: Bool { timeLimit == Int.max }
 

@@ -35,6 +35,12 @@ public struct MountainCar: Environment {
         return observation()
     }
 
+    /// Continues mid-episode: the internal state, then the steps taken (which `reset(state:)` zeroes).
+    public mutating func restore(_ snapshot: EnvironmentSnapshot) throws {
+        _ = try reset(state: snapshot.state)
+        elapsedSteps = snapshot.elapsedSteps
+    }
+
     public func observation() -> [Float] { [Float(position), Float(velocity)] }
 
     public mutating func step(_ action: Action) throws -> StepResult {
@@ -91,6 +97,12 @@ public struct MountainCarContinuous: Environment {
         stateIsFloat32 = false
         elapsedSteps = 0
         return observation()
+    }
+
+    /// Continues mid-episode: the internal state, then the steps taken (which `reset(state:)` zeroes).
+    public mutating func restore(_ snapshot: EnvironmentSnapshot) throws {
+        _ = try reset(state: snapshot.state)
+        elapsedSteps = snapshot.elapsedSteps
     }
 
     public func observation() -> [Float] { [Float(position), Float(velocity)] }

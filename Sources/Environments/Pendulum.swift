@@ -42,6 +42,12 @@ public struct Pendulum: Environment {
         return observation()
     }
 
+    /// Continues mid-episode: the internal state, then the steps taken (which `reset(state:)` zeroes).
+    public mutating func restore(_ snapshot: EnvironmentSnapshot) throws {
+        _ = try reset(state: snapshot.state)
+        elapsedSteps = snapshot.elapsedSteps
+    }
+
     public func observation() -> [Float] {
         [Float(Foundation.cos(theta)), Float(Foundation.sin(theta)), Float(thetaDot)]
     }

@@ -97,6 +97,41 @@ public final class VectorEnvironment {
         return result
     }
 
+    /// Every copy mid-episode, for an exact resume (`train … --resume`): its environment, the generator its
+    /// resets draw from, its episode's running return and length, and the current observations.
+    public struct Snapshot: Codable, Sendable {
+        public var environments: [EnvironmentSnapshot]
+        public var generators: [SeededGenerator]
+        public var runningReward: [Double]
+        public var runningLength: [Int]
+        public var observations: [Float]
+    }
+
+    /// The copies as they are now (taken between steps, after the completed episodes were drained).
+    public var snapshot: Snapshot {
+        Snapshot(
+            environments: environments.map(\.snapshot), generators: generators, runningReward: runningReward,
+            runningLength: runningLength, observations: observations)
+    }
+
+    /// Continues from a snapshot of a vector of the same environment and size.
+    public func restore(_ snapshot: Snapshot) throws {
+        guard snapshot.environments.count == count, snapshot.generators.count == count,
+            snapshot.runningReward.count == count, snapshot.runningLength.count == count,
+            snapshot.observations.count == count * observationSize
+        else {
+            throw EnvironmentError.invalidState(
+                environment: id, state: "a snapshot of \(snapshot.environments.count) copies",
+                expected: "one of \(count) copies")
+        }
+        for i in 0..<count { try environments[i].restore(snapshot.environments[i]) }
+        generators = snapshot.generators
+        runningReward = snapshot.runningReward
+        runningLength = snapshot.runningLength
+        observations = snapshot.observations
+        completed.removeAll()
+    }
+
     /// Episodes completed since the last call (in completion order), then forgets them.
     public func drainCompletedEpisodes() -> [EpisodeRecord] {
         defer { completed.removeAll(keepingCapacity: true) }

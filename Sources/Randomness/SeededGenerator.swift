@@ -126,3 +126,22 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return indices
     }
 }
+
+/// A generator's state as its four 64-bit words, so that a checkpoint can hold it and a resumed run
+/// continues the very same stream (`train … --resume`).
+extension SeededGenerator: Codable {
+    public init(from decoder: Decoder) throws {
+        var container = try decoder.unkeyedContainer()
+        let words = try (0..<4).map { _ in try container.decode(UInt64.self) }
+        guard words != [0, 0, 0, 0] else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "xoshiro256** cannot have the all-zero state"))
+        }
+        self.init(state: (words[0], words[1], words[2], words[3]))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.unkeyedContainer()
+        for word in [state.0, state.1, state.2, state.3] { try container.encode(word) }
+    }
+}

@@ -6,11 +6,13 @@ import Training
 /// Options every classic-control training command uses (`train ppo --env`, `reinforce`, `a2c`,
 /// `ac-lambda`, `off-policy`), and the recording and summary they share.
 struct ControlRunOptions: ParsableArguments {
-    @Option(help: "Environment id (see `policylab env list`).") var env: String
+    @Option(help: "Environment id (see `policylab env list`); required unless --config gives it.") var env: String?
     @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
     @Option(help: "Total environment steps (default: the algorithm's).") var totalSteps: Int?
     @Option(help: "γ, the discount (default: the algorithm's).") var gamma: Double?
-    @Option(help: "Greedy evaluation episodes at the end.") var evalEpisodes: Int = 20
+    @Option(help: "Greedy evaluation episodes at the end (and at each --eval-interval).") var evalEpisodes: Int = 20
+    @Option(help: "Evaluate greedily every this many updates (episodes for ac-lambda); 0: only at the end.")
+    var evalInterval: Int = 0
     @Option(help: "Run name.") var name: String?
     @Option(help: ArgumentHelp("Stop after this many seconds of training: the update under way finishes, "
         + "then the run is evaluated and finished; --total-steps stays the cap."))
@@ -21,6 +23,7 @@ struct ControlRunOptions: ParsableArguments {
 
     /// Refuses an unknown environment, then the algorithm's own checks, as one-line usage errors.
     func check(_ validateConfig: () throws -> Void) throws {
+        guard let env else { throw ValidationError("give --env ID (see `policylab env list`) or --config FILE") }
         guard EnvironmentIDs.all.contains(env) else {
             throw ValidationError(
                 "unknown environment '\(env)'; choose one of \(EnvironmentIDs.all.joined(separator: ", "))")
@@ -31,12 +34,16 @@ struct ControlRunOptions: ParsableArguments {
         do { try validateConfig() } catch { throw ValidationError("\(error)") }
     }
 
-    /// Sets the seed, and the total steps, γ and evaluation episodes where given.
+    /// The environment id (empty when not given: `check` refuses that).
+    var environmentID: String { env ?? "" }
+
+    /// Sets the seed and the evaluation settings, and the total steps and γ where given.
     func apply(to config: inout some ControlTrainingConfig) {
         config.seed = seed
         if let totalSteps { config.totalSteps = totalSteps }
         if let gamma { config.gamma = gamma }
         config.evaluationEpisodes = evalEpisodes
+        config.evaluationInterval = evalInterval
     }
 
     /// Records a run of `algorithm`, trains it, and prints its summary (JSON with --json).
@@ -45,21 +52,29 @@ struct ControlRunOptions: ParsableArguments {
         train: (RunRecorder) throws -> ControlTrainingResult
     ) throws {
         try Self.record(
-            name: name, environmentID: env, seed: seed, algorithm: algorithm, configJSON: configJSON,
+            name: name, environmentID: environmentID, seed: seed, algorithm: algorithm, configJSON: configJSON,
             evaluationEpisodes: evaluationEpisodes, options: options, train: train)
     }
 
     /// The recording and summary of every classic-control command (`train ppo --env` has options of its
-    /// own and calls this directly): a run record, the training, then the greedy evaluation's line with
-    /// the speed when `showsSPS` (or `ControlRunSummary` as JSON with --json).
+    /// own and calls this directly): a run record (or the run `resumedRecorder` takes up again), the
+    /// training, then the greedy evaluation's line with the speed when `showsSPS` (or `ControlRunSummary`
+    /// as JSON with --json).
     static func record(
         name: String?, environmentID: String, seed: UInt64, algorithm: String, configJSON: String,
         evaluationEpisodes: Int, options: GlobalOptions, showsSPS: Bool = false,
+        resumedRecorder: (() throws -> RunRecorder)? = nil,
         train: (RunRecorder) throws -> ControlTrainingResult
     ) throws {
-        let store = try Store(path: options.databasePath)
-        let spec = RunSpec(name: name, algorithm: algorithm, target: environmentID, configJSON: configJSON, seed: seed)
-        let recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
+        let recorder: RunRecorder
+        if let resumedRecorder {
+            recorder = try resumedRecorder()
+        } else {
+            let store = try Store(path: options.databasePath)
+            let spec = RunSpec(
+                name: name, algorithm: algorithm, target: environmentID, configJSON: configJSON, seed: seed)
+            recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
+        }
         let result = try recorder.record { try train(recorder) }
         let summary = ControlRunSummary(
             run: recorder.run.name, evalReturnMean: result.evaluationReturnMean,

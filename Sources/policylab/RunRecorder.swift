@@ -38,6 +38,18 @@ final class RunRecorder {
         if !quiet { FileHandle.standardError.write(Data("run \(run.id): \(run.name)\n".utf8)) }
     }
 
+    /// Continues a run taken up again by `--resume` (`Store.resumeRun`): it logs into the same run.
+    init(store: Store, resuming run: RunInfo, step: Int, quiet: Bool) {
+        self.store = store
+        self.quiet = quiet
+        lastFlush = ContinuousClock.now
+        self.run = run
+        Interruption.install()
+        if !quiet {
+            FileHandle.standardError.write(Data("run \(run.id): \(run.name), resumed after step \(step)\n".utf8))
+        }
+    }
+
     /// The event sink to hand to a trainer.
     func handle(_ event: TrainingEvent) throws {
         switch event {

@@ -3,7 +3,7 @@ import Training
 
 extension PolicyLab.Train {
     /// `policylab train ac-lambda --env ID`: online actor-critic(λ) (ActorCriticLambdaTrainer.swift).
-    struct TrainActorCriticLambda: ParsableCommand {
+    struct TrainActorCriticLambda: ConfigurableTrainCommand {
         static let configuration = CommandConfiguration(
             commandName: "ac-lambda",
             abstract:
@@ -13,10 +13,11 @@ extension PolicyLab.Train {
         @Option(help: "λ, the trace decay.") var lambda: Double = 0.9
         @Option(help: "α_θ, the actor's SGD step size.") var actorStepSize: Double = 1e-3
         @Option(help: "α_w, the critic's SGD step size.") var criticStepSize: Double = 1e-3
+        @OptionGroup var configFile: ConfigFileOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> ActorCriticLambdaConfig {
-            var c = ActorCriticLambdaConfig(environmentID: control.env)
+            var c = ActorCriticLambdaConfig(environmentID: control.environmentID)
             control.apply(to: &c)
             c.traceLambda = lambda
             c.actorStepSize = actorStepSize
@@ -24,9 +25,15 @@ extension PolicyLab.Train {
             return c
         }
 
-        func validate() throws { try control.check { try makeConfig().validate() } }
+        func makeRunConfig() -> ActorCriticLambdaConfig { makeConfig() }
+
+        func validate() throws {
+            if try validateConfigFile() { return }
+            try control.check { try makeConfig().validate() }
+        }
 
         func run() throws {
+            if let command = try commandFromConfigFile() { return try command.run() }
             let config = makeConfig()
             try control.run(
                 algorithm: "ac-lambda", configJSON: configJSON(config), evaluationEpisodes: config.evaluationEpisodes,

@@ -7,7 +7,7 @@ import Verification
 
 extension PolicyLab.Train {
     /// `policylab train ac-average-reward`: the continuing-case actor-critic (AverageRewardActorCriticTrainer.swift).
-    struct TrainAverageRewardActorCritic: ParsableCommand {
+    struct TrainAverageRewardActorCritic: ConfigurableTrainCommand {
         static let configuration = CommandConfiguration(
             commandName: "ac-average-reward",
             abstract:
@@ -31,8 +31,11 @@ extension PolicyLab.Train {
         @Option(help: "Hidden layer sizes, comma-separated; empty (the default) for linear actor and critic.")
         var hiddenSizes: String = ""
         @Option(help: "Steps between metric rows.") var logInterval: Int = 1_000
-        @Option(help: "Steps of the greedy evaluation at the end.") var evalSteps: Int = 100_000
+        @Option(help: "Steps of the greedy evaluation at the end (and at each --eval-interval).")
+        var evalSteps: Int = 100_000
+        @Option(help: "Evaluate greedily every this many steps; 0: only at the end.") var evalInterval: Int = 0
         @Option(help: "Run name.") var name: String?
+        @OptionGroup var configFile: ConfigFileOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() throws -> AverageRewardActorCriticConfig {
@@ -53,10 +56,14 @@ extension PolicyLab.Train {
             }
             c.logInterval = logInterval
             c.evaluationSteps = evalSteps
+            c.evaluationInterval = evalInterval
             return c
         }
 
+        func makeRunConfig() throws -> AverageRewardActorCriticConfig { try makeConfig() }
+
         func validate() throws {
+            if try validateConfigFile() { return }
             do { try makeConfig().validate() } catch let error as ValidationError { throw error } catch {
                 throw ValidationError("\(error)")
             }
@@ -73,6 +80,7 @@ extension PolicyLab.Train {
         }
 
         func run() throws {
+            if let command = try commandFromConfigFile() { return try command.run() }
             let config = try makeConfig()
             let store = try Store(path: options.databasePath)
             let spec = RunSpec(

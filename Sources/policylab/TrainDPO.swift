@@ -8,7 +8,7 @@ import Training
 extension PolicyLab.Train {
     /// `policylab train dpo --dataset NAME --ref RUN`: DPO and its family (`DPOTrainer`), and the
     /// reference-free preference losses the same trainer runs (SimPO, CPO, ORPO).
-    struct TrainDPO: ParsableCommand {
+    struct TrainDPO: ConfigurableTrainCommand {
         static let configuration = CommandConfiguration(
             commandName: "dpo",
             abstract: "DPO on a preference dataset against a frozen reference run (the policy starts from the "
@@ -45,6 +45,7 @@ extension PolicyLab.Train {
         var evalInterval: Int = 100
         @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
         @Option(help: "Run name.") var name: String?
+        @OptionGroup var configFile: ConfigFileOptions
         @OptionGroup var options: GlobalOptions
 
         /// The reference-free loss `--loss` names, if it names one.
@@ -104,7 +105,12 @@ extension PolicyLab.Train {
             return c
         }
 
+        /// The task comes from the dataset or the reference run.
+        static let keysFromInputs: Set<String> = ["task"]
+        func makeRunConfig() throws -> DPOTrainerConfig { try makeConfig(task: nil) }
+
         func validate() throws {
+            if try validateConfigFile() { return }
             if referenceFree != nil {
                 let refused = [
                     (lossWeights != nil, "--loss-weights"), (rpoAlpha != 0, "--rpo-alpha"),
@@ -137,6 +143,7 @@ extension PolicyLab.Train {
         }
 
         func run() throws {
+            if let command = try commandFromConfigFile() { return try command.run() }
             let store = try Store(path: options.databasePath)
             let info = try store.dataset(named: dataset)
             guard case .preferences(let rows) = try store.rows(ofDataset: dataset) else {

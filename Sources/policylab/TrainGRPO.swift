@@ -11,7 +11,7 @@ extension GRPOPreset: ExpressibleByArgument {}
 extension PolicyLab.Train {
     /// `policylab train grpo --task NAME`: GRPO (`GRPOTrainer`). The options left out take the preset's
     /// value (`GRPOPreset`): PolicyLab's recipe by default, TRL 1.16's anchor setting with `--preset trl`.
-    struct TrainGRPO: ParsableCommand {
+    struct TrainGRPO: ConfigurableTrainCommand {
         static let configuration = CommandConfiguration(
             commandName: "grpo",
             abstract: "GRPO on a toy task with its verifiable reward (TRL 1.16 semantics; random weights unless "
@@ -51,6 +51,8 @@ extension PolicyLab.Train {
         @Option(help: "Learning-rate schedule: linear (to 0), cosine or constant.")
         var lrSchedulerType: GRPOLearningRateScheduler?
         @Option(help: "Share of the steps warming the learning rate up (cosine).") var warmupRatio: Double?
+        @OptionGroup var configFile: ConfigFileOptions
+        @OptionGroup var resume: ResumeOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() throws -> GRPOTrainerConfig {
@@ -87,7 +89,15 @@ extension PolicyLab.Train {
             return c
         }
 
+        func makeRunConfig() throws -> GRPOTrainerConfig { try makeConfig() }
+
+        /// The run records --reward and --dataset beside the config when they are not the defaults.
+        func recordedRunConfigJSON() throws -> String { rl.source.recordedConfigJSON(try makeRunConfig()) }
+        static let recordedExtraKeys = ["reward": "String", "dataset": "String"]
+
         func validate() throws {
+            if try validateConfigFile() { return }
+            if resume.resume != nil { return try resume.checkNothingElseIsGiven(command: "grpo") }
             if rl.constantLr && lrSchedulerType != nil && lrSchedulerType != .constant {
                 throw ValidationError("--constant-lr and --lr-scheduler-type \(lrSchedulerType!.rawValue) disagree "
                     + "— drop one of them")
@@ -101,6 +111,14 @@ extension PolicyLab.Train {
         }
 
         func run() throws {
+            if let command = try commandFromConfigFile() { return try command.run() }
+            if resume.resume != nil {
+                return try resume.resumeTokenRun(algorithm: "grpo", options: options, maxSeconds: rl.maxSeconds) {
+                    (config: GRPOTrainerConfig, initial, source) in
+                    let trainer = try GRPOTrainer(config: config, initial: initial, source: source)
+                    return (trainer.restore, trainer.train)
+                }
+            }
             let config = try makeConfig()
             try rl.run(config, algorithm: "grpo", options: options) { config, initial, source in
                 try GRPOTrainer(config: config, initial: initial, source: source).train

@@ -9,7 +9,7 @@ extension KTOLossType: ExpressibleByArgument {}
 
 extension PolicyLab.Train {
     /// `policylab train kto --dataset NAME --ref RUN`: KTO on unpaired rows (`KTOTrainer`).
-    struct TrainKTO: ParsableCommand {
+    struct TrainKTO: ConfigurableTrainCommand {
         static let configuration = CommandConfiguration(
             commandName: "kto",
             abstract: "KTO on an unpaired dataset ({prompt, completion, label}) or preference pairs against a frozen "
@@ -38,6 +38,7 @@ extension PolicyLab.Train {
         var evalInterval: Int = 100
         @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
         @Option(help: "Run name.") var name: String?
+        @OptionGroup var configFile: ConfigFileOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig(task: String?) -> KTOTrainerConfig {
@@ -52,12 +53,18 @@ extension PolicyLab.Train {
             return c
         }
 
+        /// The task comes from the dataset or the reference run.
+        static let keysFromInputs: Set<String> = ["task"]
+        func makeRunConfig() -> KTOTrainerConfig { makeConfig(task: nil) }
+
         func validate() throws {
+            if try validateConfigFile() { return }
             guard evalInterval >= 0 else { throw ValidationError("--eval-interval must be 0 or more") }
             do { try makeConfig(task: nil).validate() } catch { throw ValidationError("\(error)") }
         }
 
         func run() throws {
+            if let command = try commandFromConfigFile() { return try command.run() }
             let store = try Store(path: options.databasePath)
             let info = try store.dataset(named: dataset)
             let examples: [UnpairedExample]

@@ -3,7 +3,7 @@ import Training
 
 extension PolicyLab.Train {
     /// `policylab train off-policy --env ID`: off-policy actor-critic (OffPolicyActorCriticTrainer.swift).
-    struct TrainOffPolicy: ParsableCommand {
+    struct TrainOffPolicy: ConfigurableTrainCommand {
         static let configuration = CommandConfiguration(
             commandName: "off-policy",
             abstract:
@@ -14,10 +14,11 @@ extension PolicyLab.Train {
         @OptionGroup var nStep: NStepActorCriticOptions
         @Option(help: "Updates between refreshes of the behaviour policy μ.") var behaviourRefresh: Int = 4
         @Option(help: "ρ̄, the importance-weight truncation.") var truncation: Double = 1
+        @OptionGroup var configFile: ConfigFileOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> OffPolicyActorCriticConfig {
-            var c = OffPolicyActorCriticConfig(environmentID: control.env)
+            var c = OffPolicyActorCriticConfig(environmentID: control.environmentID)
             control.apply(to: &c)
             nStep.apply(to: &c)
             c.behaviourRefresh = behaviourRefresh
@@ -25,9 +26,15 @@ extension PolicyLab.Train {
             return c
         }
 
-        func validate() throws { try control.check { try makeConfig().validate() } }
+        func makeRunConfig() -> OffPolicyActorCriticConfig { makeConfig() }
+
+        func validate() throws {
+            if try validateConfigFile() { return }
+            try control.check { try makeConfig().validate() }
+        }
 
         func run() throws {
+            if let command = try commandFromConfigFile() { return try command.run() }
             let config = makeConfig()
             try control.run(
                 algorithm: "off-policy", configJSON: configJSON(config), evaluationEpisodes: config.evaluationEpisodes,

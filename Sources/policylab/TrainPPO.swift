@@ -6,7 +6,7 @@ import Training
 
 extension PolicyLab.Train {
     /// `policylab train ppo --env ID`: CleanRL-style PPO on a classic-control environment.
-    struct TrainPPO: ParsableCommand {
+    struct TrainPPO: ConfigurableTrainCommand {
         static let configuration = CommandConfiguration(
             commandName: "ppo",
             abstract: "PPO on a classic-control environment (CleanRL's ppo.py; tuned per-env defaults).",
@@ -35,11 +35,14 @@ extension PolicyLab.Train {
         @Flag(inversion: .prefixedNo, help: "Normalise advantages per minibatch.") var normAdv = true
         @Option(help: "On truncation: bootstrap with V(final obs) (sb3) or treat as termination (cleanrl).")
         var truncation: TruncationHandling?
-        @Option(help: "Greedy evaluation episodes at the end.") var evalEpisodes: Int = 20
+        @Option(help: "Greedy evaluation episodes at the end (and at each --eval-interval).") var evalEpisodes: Int = 20
+        @Option(help: "Evaluate greedily every this many updates; 0: only at the end.") var evalInterval: Int = 0
         @Option(help: "Run name.") var name: String?
         @Option(help: ArgumentHelp("Stop after this many seconds of training: the update under way finishes, "
             + "then the run is evaluated and finished; --total-steps stays the cap and the annealing's length."))
         var maxSeconds: Double?
+        @OptionGroup var configFile: ConfigFileOptions
+        @OptionGroup var resume: ResumeOptions
         @OptionGroup var options: GlobalOptions
 
         enum TruncationHandling: String, ExpressibleByArgument { case sb3, cleanrl }
@@ -65,16 +68,21 @@ extension PolicyLab.Train {
             c.objective.normalizeAdvantages = normAdv
             if let truncation { c.bootstrapOnTruncation = truncation == .sb3 }
             c.evaluationEpisodes = evalEpisodes
+            c.evaluationInterval = evalInterval
             return c
         }
 
+        func makeRunConfig() -> ControlPPOConfig { makeConfig() }
+
         func validate() throws {
+            if try validateConfigFile() { return }
+            if resume.resume != nil { return try resume.checkNothingElseIsGiven(command: "ppo") }
             if let task {
                 throw ValidationError("`train ppo` trains on an environment (--env ID); for PPO on a task use "
                     + "`policylab train token-ppo --task \(task)`")
             }
             guard let env else {
-                throw ValidationError("give --env ID (see `policylab env list`); PPO on a task is "
+                throw ValidationError("give --env ID (see `policylab env list`) or --config FILE; PPO on a task is "
                     + "`policylab train token-ppo --task NAME`")
             }
             if let maxSeconds, !(maxSeconds > 0) {
@@ -88,12 +96,34 @@ extension PolicyLab.Train {
         }
 
         func run() throws {
+            if let command = try commandFromConfigFile() { return try command.run() }
+            if let reference = resume.resume { return try resumeRun(reference) }
             let config = makeConfig()
             try ControlRunOptions.record(
                 name: name, environmentID: env ?? "", seed: seed, algorithm: "ppo", configJSON: configJSON(config),
                 evaluationEpisodes: config.evaluationEpisodes, options: options, showsSPS: true
             ) { recorder in
                 try ControlPPOTrainer(config: config).train(
+                    events: recorder.handle, shouldStop: { Interruption.requested },
+                    budget: WallClockBudget(seconds: maxSeconds))
+            }
+        }
+
+        /// `--resume RUN`: the run's recorded config, its last checkpoint restored, then the rest of the run.
+        func resumeRun(_ reference: String) throws {
+            let point = try ResumePoint<ControlPPOConfig>(
+                reference: reference, algorithm: "ppo", databasePath: options.databasePath)
+            let trainer = try ControlPPOTrainer(config: point.config)
+            try point.restore { try trainer.restore(weights: $0, state: $1) }
+            try ControlRunOptions.record(
+                name: nil, environmentID: point.config.environmentID, seed: point.config.seed, algorithm: "ppo",
+                configJSON: point.run.configJSON, evaluationEpisodes: point.config.evaluationEpisodes,
+                options: options, showsSPS: true,
+                resumedRecorder: {
+                    RunRecorder(store: point.store, resuming: try point.takeUp(), step: point.step, quiet: options.json)
+                }
+            ) { recorder in
+                try trainer.train(
                     events: recorder.handle, shouldStop: { Interruption.requested },
                     budget: WallClockBudget(seconds: maxSeconds))
             }

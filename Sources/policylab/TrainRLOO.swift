@@ -3,7 +3,7 @@ import Training
 
 extension PolicyLab.Train {
     /// `policylab train rloo --task NAME`: RLOO (`RLOOTrainer`).
-    struct TrainRLOO: ParsableCommand {
+    struct TrainRLOO: ConfigurableTrainCommand {
         static let configuration = CommandConfiguration(
             commandName: "rloo",
             abstract: "RLOO on a toy task: leave-one-out baseline, k1 sequence KL in the reward (TRL 1.16 semantics).",
@@ -15,6 +15,7 @@ extension PolicyLab.Train {
         @Option(help: "β: weight of the sequence KL penalty in the reward (0: no reference policy).")
         var beta: Double = 0.05
         @Option(help: "ε: the sequence ratio is clipped to [1 − ε, 1 + ε].") var epsilon: Double = 0.2
+        @OptionGroup var configFile: ConfigFileOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> RLOOTrainerConfig {
@@ -27,9 +28,19 @@ extension PolicyLab.Train {
             return c
         }
 
-        func validate() throws { try rl.check(makeConfig()) }
+        func makeRunConfig() -> RLOOTrainerConfig { makeConfig() }
+
+        /// The run records --reward and --dataset beside the config when they are not the defaults.
+        func recordedRunConfigJSON() throws -> String { rl.source.recordedConfigJSON(try makeRunConfig()) }
+        static let recordedExtraKeys = ["reward": "String", "dataset": "String"]
+
+        func validate() throws {
+            if try validateConfigFile() { return }
+            try rl.check(makeConfig())
+        }
 
         func run() throws {
+            if let command = try commandFromConfigFile() { return try command.run() }
             let config = makeConfig()
             try rl.run(config, algorithm: "rloo", options: options) { config, initial, source in
                 try RLOOTrainer(config: config, initial: initial, source: source).train

@@ -6,7 +6,7 @@ extension DiscountWeighting: ExpressibleByArgument {}
 
 extension PolicyLab.Train {
     /// `policylab train reinforce --env ID`: REINFORCE on whole episodes (ReinforceTrainer.swift).
-    struct TrainReinforce: ParsableCommand {
+    struct TrainReinforce: ConfigurableTrainCommand {
         static let configuration = CommandConfiguration(
             commandName: "reinforce",
             abstract: "REINFORCE with Monte-Carlo returns, with a learned baseline unless --no-baseline.")
@@ -18,10 +18,11 @@ extension PolicyLab.Train {
         @Flag(inversion: .prefixedNo, help: "Subtract a learned baseline V(s).") var baseline = true
         @Option(help: "Policy-term weights: none (default, as CleanRL; biased if γ < 1) or theorem (γ^t, unbiased).")
         var discountWeighting: DiscountWeighting?
+        @OptionGroup var configFile: ConfigFileOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> ReinforceConfig {
-            var c = ReinforceConfig(environmentID: control.env)
+            var c = ReinforceConfig(environmentID: control.environmentID)
             control.apply(to: &c)
             if let numEnvs { c.environments = numEnvs }
             if let learningRate { c.learningRate = learningRate }
@@ -31,9 +32,15 @@ extension PolicyLab.Train {
             return c
         }
 
-        func validate() throws { try control.check { try makeConfig().validate() } }
+        func makeRunConfig() -> ReinforceConfig { makeConfig() }
+
+        func validate() throws {
+            if try validateConfigFile() { return }
+            try control.check { try makeConfig().validate() }
+        }
 
         func run() throws {
+            if let command = try commandFromConfigFile() { return try command.run() }
             let config = makeConfig()
             try control.run(
                 algorithm: "reinforce", configJSON: configJSON(config), evaluationEpisodes: config.evaluationEpisodes,

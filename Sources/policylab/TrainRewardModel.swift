@@ -5,7 +5,7 @@ import Training
 
 extension PolicyLab.Train {
     /// `policylab train reward-model --dataset NAME`: a Bradley–Terry reward model (`RewardModelTrainer`).
-    struct TrainRewardModel: ParsableCommand {
+    struct TrainRewardModel: ConfigurableTrainCommand {
         static let configuration = CommandConfiguration(
             commandName: "reward-model",
             abstract: "A Bradley–Terry reward model on a preference or a scored dataset (the transformer's scalar "
@@ -23,6 +23,7 @@ extension PolicyLab.Train {
         @Option(help: "AdamW learning rate (linear decay to 0).") var learningRate: Double = 1e-3
         @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
         @Option(help: "Run name.") var name: String?
+        @OptionGroup var configFile: ConfigFileOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> RewardModelTrainerConfig {
@@ -34,9 +35,15 @@ extension PolicyLab.Train {
             return c
         }
 
-        func validate() throws { do { try makeConfig().validate() } catch { throw ValidationError("\(error)") } }
+        func makeRunConfig() -> RewardModelTrainerConfig { makeConfig() }
+
+        func validate() throws {
+            if try validateConfigFile() { return }
+            do { try makeConfig().validate() } catch { throw ValidationError("\(error)") }
+        }
 
         func run() throws {
+            if let command = try commandFromConfigFile() { return try command.run() }
             let store = try Store(path: options.databasePath)
             let info = try store.dataset(named: dataset)
             let pairs: [PreferenceExample]

@@ -6,14 +6,15 @@ import Training
 
 extension PolicyLab.Train {
     /// `policylab train sft --task NAME`: supervised fine-tuning (`SFTTrainer`).
-    struct TrainSFT: ParsableCommand {
+    struct TrainSFT: ConfigurableTrainCommand {
         static let configuration = CommandConfiguration(
             commandName: "sft",
             abstract: "Supervised fine-tuning on a task's reference answers (or a prompt dataset's references).",
             discussion: "Next-token cross-entropy on the completion tokens only, from random weights; greedy "
                 + "evaluation on the task's held-out prompts every --eval-interval steps.")
 
-        @Option(help: "Task whose prompts, rewards and evaluation to use.") var task: String
+        @Option(help: "Task whose prompts, rewards and evaluation to use; required unless --config gives it.")
+        var task: String?
         @Option(help: "Train on this prompt dataset's (prompt, reference) rows instead of fresh task prompts.")
         var dataset: String?
         @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
@@ -23,10 +24,11 @@ extension PolicyLab.Train {
         @Option(help: "Evaluate (and checkpoint) every this many steps; 0: only at the end.")
         var evalInterval: Int = 250
         @Option(help: "Run name.") var name: String?
+        @OptionGroup var configFile: ConfigFileOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> SFTTrainerConfig {
-            var c = SFTTrainerConfig(task: task)
+            var c = SFTTrainerConfig(task: task ?? "")
             c.seed = seed
             c.steps = steps
             c.batchSize = batchSize
@@ -35,7 +37,11 @@ extension PolicyLab.Train {
             return c
         }
 
+        func makeRunConfig() -> SFTTrainerConfig { makeConfig() }
+
         func validate() throws {
+            if try validateConfigFile() { return }
+            guard let task else { throw ValidationError("give --task NAME or --config FILE") }
             do {
                 _ = try TaskRegistry.task(named: task)
                 try makeConfig().validate()
@@ -43,6 +49,7 @@ extension PolicyLab.Train {
         }
 
         func run() throws {
+            if let command = try commandFromConfigFile() { return try command.run() }
             let config = makeConfig()
             let store = try Store(path: options.databasePath)
             var rows: [TaskPrompt]?
@@ -64,7 +71,7 @@ extension PolicyLab.Train {
                 datasetID = info.id
             }
             let trainer = try SFTTrainer(config: config, rows: rows)
-            let spec = RunSpec(name: name, algorithm: "sft", target: task, datasetID: datasetID,
+            let spec = RunSpec(name: name, algorithm: "sft", target: config.task, datasetID: datasetID,
                                configJSON: configJSON(config), seed: seed)
             let recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
             let result = try recorder.record {

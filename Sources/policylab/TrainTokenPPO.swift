@@ -3,7 +3,7 @@ import Training
 
 extension PolicyLab.Train {
     /// `policylab train token-ppo --task NAME`: PPO on tokens with a value model (`TokenPPOTrainer`).
-    struct TrainTokenPPO: ParsableCommand {
+    struct TrainTokenPPO: ConfigurableTrainCommand {
         static let configuration = CommandConfiguration(
             commandName: "token-ppo",
             abstract: "PPO on a toy task with a value model (TRL 1.9's PPOTrainer; random weights unless --init).",
@@ -21,6 +21,7 @@ extension PolicyLab.Train {
         @Option(help: "c₁: weight of the clipped value loss (TRL vf_coef).") var vfCoef: Double = 0.1
         @Option(help: "γ: discount over response tokens.") var gamma: Double = 1
         @Option(help: "λ of GAE over response tokens.") var gaeLambda: Double = 0.95
+        @OptionGroup var configFile: ConfigFileOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> TokenPPOTrainerConfig {
@@ -37,9 +38,19 @@ extension PolicyLab.Train {
             return c
         }
 
-        func validate() throws { try rl.check(makeConfig()) }
+        func makeRunConfig() -> TokenPPOTrainerConfig { makeConfig() }
+
+        /// The run records --reward and --dataset beside the config when they are not the defaults.
+        func recordedRunConfigJSON() throws -> String { rl.source.recordedConfigJSON(try makeRunConfig()) }
+        static let recordedExtraKeys = ["reward": "String", "dataset": "String"]
+
+        func validate() throws {
+            if try validateConfigFile() { return }
+            try rl.check(makeConfig())
+        }
 
         func run() throws {
+            if let command = try commandFromConfigFile() { return try command.run() }
             let config = makeConfig()
             try rl.run(config, algorithm: "token-ppo", options: options) { config, initial, source in
                 try TokenPPOTrainer(config: config, initial: initial, source: source).train

@@ -41,6 +41,27 @@ import Testing
         #expect(try cli.run("train", "reinforce", "--env", "CartPole-v1", "--discount-weighting", "gamma").status == 64)
     }
 
+    /// `--eval-interval N` logs the greedy evaluation every N updates (and at the end); an interval with
+    /// no evaluation episodes, or a negative one, is a usage error.
+    @Test func controlEvalIntervalLogsEvaluationsDuringTraining() throws {
+        let cli = CommandRunner()
+        let result = try cli.run(
+            "train", "a2c", "--env", "CartPole-v1", "--total-steps", "1280", "--eval-episodes", "2",
+            "--eval-interval", "4", "--name", "periodic", "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        let export = try cli.run("runs", "export", "periodic", "--format", "csv")
+        #expect(export.status == 0, "\(export.stderr)")
+        let fields: [[Substring]] = export.stdout.split(separator: "\n").map { $0.split(separator: ",") }
+        let evaluationSteps: [String] = fields.filter { $0.count > 3 && $0[3] == "eval/return_mean" }
+            .map { String($0[1]) }
+        #expect(evaluationSteps == ["4", "8", "10"], "\(export.stdout)")
+        for bad in [["--eval-interval", "3", "--eval-episodes", "0"], ["--eval-interval", "-1"]] {
+            let refused = try cli.run(["train", "ppo", "--env", "CartPole-v1", "--name", "refused"] + bad)
+            #expect(refused.status == 64, "\(bad): \(refused.stderr)")
+        }
+        #expect(try cli.run("runs", "show", "refused").status == 1)
+    }
+
     @Test func badHyperparametersExit64BeforeAnyWork() throws {
         let cli = CommandRunner()
         #expect(try cli.run("train", "ppo", "--env", "CartPole-v1", "--num-minibatches", "7").status == 64)

@@ -35,6 +35,8 @@ public struct A2CConfig: NStepActorCriticConfig, Codable, Sendable, Equatable {
     public var hiddenSizes = [64, 64]
     /// Greedy evaluation episodes at the end.
     public var evaluationEpisodes = 20
+    /// Logged steps between greedy evaluations during training (0: only at the end).
+    public var evaluationInterval = 0
 
     public init(environmentID: String) { self.environmentID = environmentID }
 
@@ -42,7 +44,7 @@ public struct A2CConfig: NStepActorCriticConfig, Codable, Sendable, Equatable {
     public func validate() throws {
         try validateNStepSettings()
         try require(valueCoefficient >= 0 && entropyCoefficient >= 0, "coefficients must be ≥ 0")
-        try require(evaluationEpisodes >= 0, "--eval-episodes must be 0 or more")
+        try validateEvaluationSettings()
     }
 }
 
@@ -70,7 +72,9 @@ public final class A2CTrainer {
                       budget: WallClockBudget = .unlimited) throws -> ControlTrainingResult {
         let start = ContinuousClock.now
         var steps = 0, update = 0
-        var progress = ControlProgress(start: start, interval: 25)
+        var progress = ControlProgress(
+            start: start, interval: 25,
+            evaluation: ControlPeriodicEvaluation(config: config, environmentID: config.environmentID))
         let gradientStep = ControlUpdate(
             policy: policy, optimizer: optimizer, entropyCoefficient: config.entropyCoefficient,
             maxGradientNorm: config.maxGradientNorm)

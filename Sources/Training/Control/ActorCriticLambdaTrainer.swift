@@ -28,6 +28,8 @@ public struct ActorCriticLambdaConfig: ControlTrainingConfig, Codable, Sendable,
     public var hiddenSizes = [64, 64]
     /// Greedy evaluation episodes at the end.
     public var evaluationEpisodes = 20
+    /// Logged steps between greedy evaluations during training (0: only at the end).
+    public var evaluationInterval = 0
 
     public init(environmentID: String) { self.environmentID = environmentID }
 
@@ -37,7 +39,7 @@ public struct ActorCriticLambdaConfig: ControlTrainingConfig, Codable, Sendable,
         try require((0...1).contains(gamma), "γ must lie in [0, 1]")
         try require((0...1).contains(traceLambda), "λ must lie in [0, 1]")
         try require(actorStepSize > 0 && criticStepSize > 0, "step sizes must be > 0")
-        try require(evaluationEpisodes >= 0, "--eval-episodes must be 0 or more")
+        try validateEvaluationSettings()
     }
 }
 
@@ -68,6 +70,7 @@ public final class ActorCriticLambdaTrainer {
         var episodeReturn = 0.0
         var recent: [Double] = []
         var episodes = 0, steps = 0
+        let periodicEvaluation = ControlPeriodicEvaluation(config: config, environmentID: config.environmentID)
         for step in 1...config.totalSteps {
             if step % 1000 == 0, shouldStop() { throw TrainingError.interrupted(step: step) }
             if step % 1000 == 0, budget.isSpent { break }
@@ -108,6 +111,9 @@ public final class ActorCriticLambdaTrainer {
                         values: [
                             "charts/episodic_return": episodeReturn, "losses/td_error": abs(delta),
                         ]))
+                try periodicEvaluation.evaluateIfDue(
+                    step: episodes, samplesSeen: step, isLast: step == config.totalSteps, policy: policy,
+                    normalizer: nil, events: events)
                 episodeReturn = 0
                 discount = 1
                 for i in actorTraces.indices { actorTraces[i] = actorTraces[i].map { _ in 0 } }

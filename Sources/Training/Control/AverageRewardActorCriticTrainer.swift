@@ -39,6 +39,9 @@ public struct AverageRewardActorCriticConfig: Codable, Sendable, Equatable {
     public var logInterval = 1_000
     /// Steps of the greedy policy's evaluation at the end (its mean reward per step).
     public var evaluationSteps = 100_000
+    /// Steps between greedy evaluations during training (each `evaluationSteps` long, logged as
+    /// `eval/average_reward`); 0 (the default): only the one at the end.
+    public var evaluationInterval = 0
 
     public init() {}
 
@@ -60,6 +63,10 @@ public struct AverageRewardActorCriticConfig: Codable, Sendable, Equatable {
         try require(hiddenSizes.allSatisfy { $0 > 0 }, "hidden layer sizes must be positive")
         try require(logInterval > 0, "--log-interval must be positive")
         try require(evaluationSteps >= 0, "--eval-steps must be 0 or more")
+        try require(evaluationInterval >= 0, "--eval-interval must be 0 (only at the end) or more")
+        try require(
+            evaluationInterval == 0 || evaluationSteps > 0,
+            "--eval-interval needs --eval-steps of 1 or more (there is nothing to evaluate with 0)")
     }
 }
 
@@ -146,6 +153,12 @@ public final class AverageRewardActorCriticTrainer {
                 }
                 intervalReward = 0
                 intervalError = 0
+            }
+            // The evaluation during training (its environment and draws are its own); the last step's is below.
+            if config.evaluationInterval > 0, step % config.evaluationInterval == 0, step < config.totalSteps {
+                try events(
+                    .metrics(
+                        step: step, samplesSeen: step, values: ["eval/average_reward": try greedyAverageReward()]))
             }
         }
         let checkpoint = policy.checkpoint(normalizer: nil)

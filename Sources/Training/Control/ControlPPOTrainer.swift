@@ -51,6 +51,8 @@ public struct ControlPPOConfig: ControlTrainingConfig, Codable, Sendable, Equata
     public var normalizeRewards = false
     /// Greedy evaluation episodes at the end.
     public var evaluationEpisodes: Int = 20
+    /// Logged steps between greedy evaluations during training (0: only at the end).
+    public var evaluationInterval = 0
 
     public init(environmentID: String) { self.environmentID = environmentID }
 
@@ -107,7 +109,7 @@ public struct ControlPPOConfig: ControlTrainingConfig, Codable, Sendable, Equata
         try require((0...1).contains(gamma) && (0...1).contains(gaeLambda), "γ and λ must lie in [0, 1]")
         try require(epochs > 0, "--update-epochs must be positive")
         try require(maxGradientNorm > 0, "--max-grad-norm must be positive")
-        try require(evaluationEpisodes >= 0, "--eval-episodes must be 0 or more")
+        try validateEvaluationSettings()
         try require(
             totalSteps >= batchSize,
             "--total-steps \(totalSteps) is smaller than one batch of \(batchSize) steps — raise it or shrink the batch"
@@ -122,6 +124,23 @@ public final class ControlPPOTrainer {
     var generator: SeededGenerator
     let rollouts: ControlRolloutCollector
     let optimizer: AdamW
+    /// Where a resumed run continues (nil: from the start).
+    private var resumed: Progress?
+
+    /// Everything that moves during training besides the weights and Adam, saved with every checkpoint so that
+    /// `restore` continues the run bit for bit.
+    struct Progress: Codable {
+        /// Updates done and environment steps taken.
+        var update: Int
+        var environmentSteps: Int
+        /// The run's generator (actions and minibatch shuffles), the environments (states, reset generators,
+        /// running episode statistics), the collector (observations, done flags, normalisers).
+        var generator: SeededGenerator
+        var environments: VectorEnvironment.Snapshot
+        var rollouts: ControlRolloutCollector.Snapshot
+        /// The last 20 finished episodes' returns (the progress line's mean).
+        var recentReturns: [Double]
+    }
 
     public init(config: ControlPPOConfig) throws {
         try config.validate()
@@ -141,17 +160,33 @@ public final class ControlPPOTrainer {
                 ? RewardNormalizer(environments: config.environments, gamma: config.gamma) : nil)
     }
 
+    /// Continues from a checkpoint this trainer's config saved (`weights`, and `state`, its optimizer column):
+    /// the weights, Adam's t and moments, the generator, the environments mid-episode, the normalisers and the
+    /// counters, so that `train` goes on with the update after the checkpoint's exactly as the uninterrupted
+    /// run did. Call it on a trainer just made from the run's config.
+    public func restore(weights: [UInt8], state: [UInt8]) throws {
+        try ResumeState.loadWeights(weights, into: policy)
+        let progress = try ResumeState.decode(state, as: Progress.self, optimizer: optimizer)
+        generator = progress.generator
+        try rollouts.environments.restore(progress.environments)
+        try rollouts.restore(progress.rollouts)
+        resumed = progress
+    }
+
     /// Trains for `config.totalSteps` environment steps, reporting through `events`;
     /// `shouldStop` is polled between updates (Ctrl-C).
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
                       budget: WallClockBudget = .unlimited) throws -> ControlTrainingResult {
         let schedule: LearningRateSchedule = config.annealLearningRate ? .linear(totalSteps: config.updates) : .constant
         let start = ContinuousClock.now
-        var globalStep = 0
-        var progress = ControlProgress(start: start, interval: max(1, config.updates / 10), updates: config.updates)
-        var lastUpdate = 0
+        var globalStep = resumed?.environmentSteps ?? 0
+        var progress = ControlProgress(
+            start: start, interval: max(1, config.updates / 10), updates: config.updates,
+            evaluation: ControlPeriodicEvaluation(config: config, environmentID: config.environmentID))
+        progress.recentReturns = resumed?.recentReturns ?? []
+        var lastUpdate = resumed?.update ?? 0
 
-        for update in 1...config.updates {
+        for update in stride(from: lastUpdate + 1, through: config.updates, by: 1) {
             if shouldStop() { throw TrainingError.interrupted(step: update - 1) }
             optimizer.learningRate = schedule.rate(base: config.learningRate, step: update - 1)
 
@@ -195,7 +230,15 @@ public final class ControlPPOTrainer {
             let isLast = update == config.updates || budget.isSpent
             try progress.report(
                 update: update, steps: globalStep, isLast: isLast, finishedReturns: finishedReturns,
-                metrics: metrics, policy: policy, normalizer: rollouts.observationNormalizer, events: events)
+                metrics: metrics, policy: policy, normalizer: rollouts.observationNormalizer, events: events
+            ) { [self] recentReturns in
+                try ResumeState.encode(
+                    optimizer: optimizer,
+                    progress: Progress(
+                        update: update, environmentSteps: globalStep, generator: generator,
+                        environments: rollouts.environments.snapshot, rollouts: rollouts.snapshot,
+                        recentReturns: recentReturns))
+            }
             if isLast { break }
         }
 

@@ -116,6 +116,33 @@ final class ControlRolloutCollector {
         return bootstrap
     }
 
+    /// The collector between rollouts, for an exact resume: the current (normalised) observations, the
+    /// done flags and both normalisers' statistics. The environments are snapshotted by `VectorEnvironment`.
+    struct Snapshot: Codable {
+        var observation: [Float]
+        var nextDone: [Double]
+        var observationNormalizer: ObservationNormalizer?
+        var rewardNormalizer: RewardNormalizer?
+    }
+
+    var snapshot: Snapshot {
+        Snapshot(
+            observation: observation, nextDone: nextDone, observationNormalizer: observationNormalizer,
+            rewardNormalizer: rewardNormalizer)
+    }
+
+    /// Continues from a snapshot (the environments' own is restored apart).
+    func restore(_ snapshot: Snapshot) throws {
+        guard snapshot.observation.count == observation.count, snapshot.nextDone.count == nextDone.count,
+            (snapshot.observationNormalizer == nil) == (observationNormalizer == nil),
+            (snapshot.rewardNormalizer == nil) == (rewardNormalizer == nil)
+        else { throw ResumeStateError.unreadable("its rollout state does not fit the config's environments") }
+        observation = snapshot.observation
+        nextDone = snapshot.nextDone
+        observationNormalizer = snapshot.observationNormalizer
+        rewardNormalizer = snapshot.rewardNormalizer
+    }
+
     /// Normalises rows and folds them into the running statistics (no-op without a normaliser).
     private func normalized(_ observations: [Float], rows: Int) -> [Float] {
         guard var normalizer = observationNormalizer else { return observations }

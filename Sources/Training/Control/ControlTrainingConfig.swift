@@ -7,8 +7,11 @@ public protocol ControlTrainingConfig {
     var totalSteps: Int { get set }
     /// γ: discount.
     var gamma: Double { get set }
-    /// Greedy evaluation episodes at the end.
+    /// Greedy evaluation episodes at the end (and at each evaluation during training).
     var evaluationEpisodes: Int { get set }
+    /// Logged steps (updates; episodes for actor-critic(λ)) between greedy evaluations during training;
+    /// 0 (the default): only the final one.
+    var evaluationInterval: Int { get set }
 }
 
 /// The settings of the n-step actor-critics that learn from S steps of E environments with a constant
@@ -28,6 +31,15 @@ extension ControlTrainingConfig {
     /// Refuses a setting before any work starts: `TrainingError.invalidConfiguration(message)` unless `ok`.
     func require(_ ok: Bool, _ message: String) throws {
         if !ok { throw TrainingError.invalidConfiguration(message) }
+    }
+
+    /// The checks of the evaluation settings every control trainer has.
+    func validateEvaluationSettings() throws {
+        try require(evaluationEpisodes >= 0, "--eval-episodes must be 0 or more")
+        try require(evaluationInterval >= 0, "--eval-interval must be 0 (only at the end) or more")
+        try require(
+            evaluationInterval == 0 || evaluationEpisodes > 0,
+            "--eval-interval needs --eval-episodes of 1 or more (there is nothing to evaluate with 0)")
     }
 }
 

@@ -34,6 +34,8 @@ public struct OffPolicyActorCriticConfig: NStepActorCriticConfig, Codable, Senda
     public var hiddenSizes = [64, 64]
     /// Greedy evaluation episodes at the end.
     public var evaluationEpisodes = 20
+    /// Logged steps between greedy evaluations during training (0: only at the end).
+    public var evaluationInterval = 0
     /// Updates between refreshes of the behaviour policy μ from π.
     public var behaviourRefresh = 4
     /// ρ̄: truncation of the importance weights π/μ.
@@ -46,7 +48,7 @@ public struct OffPolicyActorCriticConfig: NStepActorCriticConfig, Codable, Senda
         try validateNStepSettings()
         try require(valueCoefficient >= 0 && entropyCoefficient >= 0, "coefficients must be ≥ 0")
         try require(behaviourRefresh >= 1 && importanceTruncation > 0, "--behaviour-refresh must be ≥ 1 and ρ̄ > 0")
-        try require(evaluationEpisodes >= 0, "--eval-episodes must be 0 or more")
+        try validateEvaluationSettings()
     }
 }
 
@@ -74,7 +76,9 @@ public final class OffPolicyActorCriticTrainer {
                       budget: WallClockBudget = .unlimited) throws -> ControlTrainingResult {
         let start = ContinuousClock.now
         var steps = 0, update = 0
-        var progress = ControlProgress(start: start, interval: 25)
+        var progress = ControlProgress(
+            start: start, interval: 25,
+            evaluation: ControlPeriodicEvaluation(config: config, environmentID: config.environmentID))
         let gradientStep = ControlUpdate(
             policy: policy, optimizer: optimizer, entropyCoefficient: config.entropyCoefficient,
             maxGradientNorm: config.maxGradientNorm)

@@ -35,6 +35,8 @@ public struct ReinforceConfig: ControlTrainingConfig, Codable, Sendable, Equatab
     public var hiddenSizes = [64, 64]
     /// Greedy evaluation episodes at the end.
     public var evaluationEpisodes = 20
+    /// Logged steps between greedy evaluations during training (0: only at the end).
+    public var evaluationInterval = 0
     /// Step weighting of the policy term: `.unweighted` (the default, as CleanRL and SB3: Σ_t (G_t − b) ∇ln π,
     /// biased for ∇J when γ < 1) or `.theorem` (γ^t (G_t − b) ∇ln π, the theorem's unbiased estimator;
     /// `policylab verify policy-gradient` measures the difference).
@@ -48,7 +50,7 @@ public struct ReinforceConfig: ControlTrainingConfig, Codable, Sendable, Equatab
         try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be positive")
         try require((0...1).contains(gamma), "γ must lie in [0, 1]")
         try require(valueCoefficient >= 0 && entropyCoefficient >= 0, "coefficients must be ≥ 0")
-        try require(evaluationEpisodes >= 0, "--eval-episodes must be 0 or more")
+        try validateEvaluationSettings()
     }
 }
 
@@ -76,7 +78,9 @@ public final class ReinforceTrainer {
                       budget: WallClockBudget = .unlimited) throws -> ControlTrainingResult {
         let start = ContinuousClock.now
         var steps = 0, update = 0
-        var progress = ControlProgress(start: start, interval: 25)
+        var progress = ControlProgress(
+            start: start, interval: 25,
+            evaluation: ControlPeriodicEvaluation(config: config, environmentID: config.environmentID))
         while steps < config.totalSteps {
             if shouldStop() { throw TrainingError.interrupted(step: update) }
             update += 1

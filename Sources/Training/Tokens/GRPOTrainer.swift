@@ -135,6 +135,21 @@ public final class GRPOTrainer {
         }
         reference = config.objective.beta > 0 ? loop.policy.copy() : nil
         entropyCoefficient = config.entropyBonus.coefficient
+        loop.algorithmState = (
+            save: { [unowned self] in ["entropy_coefficient": entropyCoefficient] },
+            restore: { [unowned self] state in
+                guard let coefficient = state["entropy_coefficient"] else {
+                    throw ResumeStateError.unreadable("no entropy-bonus coefficient")
+                }
+                entropyCoefficient = coefficient
+            })
+    }
+
+    /// Continues from a checkpoint of a run of this config (`weights`, and `state`, its optimizer column):
+    /// made with the same starting weights, the trainer has the run's reference policy; `restore` gives it the
+    /// weights, AdamW, the generator, the step and the entropy controller's coefficient at the checkpoint.
+    public func restore(weights: [UInt8], state: [UInt8]) throws {
+        try loop.restore(weights: weights, state: state)
     }
 
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },

@@ -50,6 +50,22 @@ final class TokenRLLoop {
     /// End the run once this many completions are drawn (with dynamic sampling, steps × P × G). nil: after
     /// `steps` steps.
     var completionBudget: Int?
+    /// The algorithm's own state that moves between steps (GRPO's entropy-bonus coefficient), saved with every
+    /// checkpoint and given back on resume.
+    var algorithmState: (save: () -> [String: Double], restore: ([String: Double]) throws -> Void)?
+    /// Where a resumed run continues (nil: from the start).
+    private var resumed: Progress?
+
+    /// What moves during training besides the weights and AdamW, saved with every checkpoint so that `restore`
+    /// continues the run bit for bit: the steps done, the completions drawn (the schedule's position with
+    /// dynamic sampling), the generator of prompts and completions, and the algorithm's state. The reference
+    /// policy and the held-out prompts are made again from the config and the starting weights.
+    struct Progress: Codable {
+        var step: Int
+        var completions: Int
+        var generator: SeededGenerator
+        var algorithm: [String: Double]
+    }
 
     /// `initial`: start from these weights (e.g. an SFT run's checkpoint) instead of random ones drawn from
     /// the seed. `rewardModel`: score completions with it instead of the task's reward (the evaluation keeps
@@ -100,6 +116,17 @@ final class TokenRLLoop {
         }
     }
 
+    /// Continues from a checkpoint this loop saved (`weights`, and `state`, its optimizer column): the weights,
+    /// AdamW's t and moments, the generator, the counters and the algorithm's state. Call it on a trainer just
+    /// made from the run's config and starting weights.
+    func restore(weights: [UInt8], state: [UInt8]) throws {
+        try ResumeState.loadWeights(weights, into: policy)
+        let progress = try ResumeState.decode(state, as: Progress.self, optimizer: optimizer.adam)
+        generator = progress.generator
+        try algorithmState?.restore(progress.algorithm)
+        resumed = progress
+    }
+
     /// Runs the steps; `update` is the algorithm: it takes the generation batch of `step` and steps the
     /// optimizer. A spent `budget` makes the step under way the last (evaluated, checkpointed, returned).
     func run(events: TrainingEventSink, shouldStop: () -> Bool, budget: WallClockBudget = .unlimited,
@@ -107,9 +134,11 @@ final class TokenRLLoop {
         let clock = ContinuousClock()
         let start = clock.now
         var samplingSeconds = 0.0, updateSeconds = 0.0
-        var completionsUsed = 0
+        var completionsUsed = resumed?.completions ?? 0
         let completionsPerDraw = rollout.promptsPerStep * rollout.groupSize
-        for step in 1...steps {
+        // A run resumed from the checkpoint of its last step (its completion budget spent) has no step left.
+        let budgetSpent = resumed != nil && completionBudget.map { completionsUsed >= $0 } ?? false
+        for step in stride(from: (resumed?.step ?? 0) + 1, through: budgetSpent ? 0 : steps, by: 1) {
             if shouldStop() { throw TrainingError.interrupted(step: step - 1) }
             // The schedule follows the completions spent (= step − 1 draws without dynamic sampling).
             optimizer.scheduleLearningRate(step: completionsUsed / completionsPerDraw + 1)
@@ -164,7 +193,14 @@ final class TokenRLLoop {
                     format: "step %d/%d  completions %d  reward %.3f  greedy exact %.1f%%  (%.1f s)", step,
                     steps, completionsUsed, metrics["reward"] ?? .nan, 100 * evaluation.exactMatch,
                     start.secondsUntilNow)))
-                try events(policy.checkpoint(step: step))
+                let weights = policy.encodedWeights()
+                let progress = Progress(
+                    step: step, completions: completionsUsed, generator: generator,
+                    algorithm: algorithmState?.save() ?? [:])
+                try events(
+                    .checkpoint(
+                        step: step, configJSON: weights.configJSON, weights: weights.bytes,
+                        optimizer: try ResumeState.encode(optimizer: optimizer.adam, progress: progress)))
                 if isLast {
                     return TokenTrainingResult(
                         evaluation: evaluation, steps: step, completions: completionsUsed,
@@ -173,7 +209,12 @@ final class TokenRLLoop {
                 }
             }
         }
-        preconditionFailure("the last step returns")
+        // Only a run resumed from its last step's checkpoint gets here: its last evaluation, as the run's result.
+        let (evaluation, _) = try evaluator.evaluate(policy)
+        return TokenTrainingResult(
+            evaluation: evaluation, steps: resumed?.step ?? steps, completions: completionsUsed,
+            wallSeconds: start.secondsUntilNow,
+            samplingSeconds: samplingSeconds, updateSeconds: updateSeconds)
     }
 }
 
