@@ -6,7 +6,7 @@ import Training
 
 extension PolicyLab.Train {
     /// `policylab train online-dpo --task NAME --ref RUN`: online DPO (`OnlineDPOTrainer`).
-    struct TrainOnlineDPO: ParsableCommand {
+    struct TrainOnlineDPO: ConfigurableTrainCommand {
         static let configuration = CommandConfiguration(
             commandName: "online-dpo",
             abstract: "Online DPO on a toy task (TRL 1.16 OnlineDPOTrainer semantics): each step samples two "
@@ -43,6 +43,7 @@ extension PolicyLab.Train {
         @Option(help: ArgumentHelp("Stop after this many seconds of training: the update under way finishes, "
             + "then the run is evaluated and finished; --steps stays the cap and the learning-rate schedule's length."))
         var maxSeconds: Double?
+        @OptionGroup var configFile: ConfigFileOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() throws -> OnlineDPOTrainerConfig {
@@ -65,7 +66,14 @@ extension PolicyLab.Train {
             return c
         }
 
+        func makeRunConfig() throws -> OnlineDPOTrainerConfig { try makeConfig() }
+
+        /// The run records --reward and --dataset beside the config when they are not the defaults.
+        func recordedRunConfigJSON() throws -> String { source.recordedConfigJSON(try makeRunConfig()) }
+        static let recordedExtraKeys = ["reward": "String", "dataset": "String"]
+
         func validate() throws {
+            if try validateConfigFile() { return }
             if let maxSeconds, !(maxSeconds > 0) {
                 throw ValidationError("--max-seconds must be positive (or left out for no time limit)")
             }
@@ -76,6 +84,7 @@ extension PolicyLab.Train {
         }
 
         func run() throws {
+            if let command = try commandFromConfigFile() { return try command.run() }
             var config = try makeConfig()
             let store = try Store(path: options.databasePath)
             let (task, rolloutSource, datasetID) = try source.resolve(store: store)

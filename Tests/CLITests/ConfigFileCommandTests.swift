@@ -92,6 +92,20 @@ import Testing
         #expect(!rows.isEmpty && rows == repeatedRows)
     }
 
+    /// Every train command offers --config (the list is `policylab train --help`'s).
+    @Test func everyTrainCommandTakesAConfigFile() throws {
+        let cli = CommandRunner()
+        let help = try cli.run("train", "--help").stdout
+        let lines = help.split(separator: "\n", omittingEmptySubsequences: false)
+        let listed = lines.drop { !$0.hasPrefix("SUBCOMMANDS") }.dropFirst().prefix { !$0.isEmpty }
+        let commands = listed.filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") }
+            .compactMap { $0.split(separator: " ").first.map(String.init) }
+        #expect(commands.count >= 14, "\(help)")
+        for command in commands {
+            #expect(try cli.run("train", command, "--help").stdout.contains("--config <file>"), "\(command)")
+        }
+    }
+
     @Test func aBadConfigFileIsOneLineNamingTheKeyAndLeavesTheDatabaseUnchanged() throws {
         let cli = CommandRunner()
         let base = try cli.run("train", "a2c", "--env", "CartPole-v1", "--total-steps", "128", "--eval-episodes", "1")
