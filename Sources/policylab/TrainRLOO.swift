@@ -16,6 +16,7 @@ extension PolicyLab.Train {
         var beta: Double = 0.05
         @Option(help: "ε: the sequence ratio is clipped to [1 − ε, 1 + ε].") var epsilon: Double = 0.2
         @OptionGroup var configFile: ConfigFileOptions
+        @OptionGroup var resume: ResumeOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> RLOOTrainerConfig {
@@ -36,11 +37,19 @@ extension PolicyLab.Train {
 
         func validate() throws {
             if try validateConfigFile() { return }
+            if resume.resume != nil { return try resume.checkNothingElseIsGiven(command: "rloo") }
             try rl.check(makeConfig())
         }
 
         func run() throws {
             if let command = try commandFromConfigFile() { return try command.run() }
+            if resume.resume != nil {
+                return try resume.resumeTokenRun(algorithm: "rloo", options: options, maxSeconds: rl.maxSeconds) {
+                    (config: RLOOTrainerConfig, initial) in
+                    let trainer = try RLOOTrainer(config: config, initial: initial)
+                    return (trainer.restore, trainer.train)
+                }
+            }
             let config = makeConfig()
             try rl.run(config, algorithm: "rloo", options: options) { config, initial, source in
                 try RLOOTrainer(config: config, initial: initial, source: source).train

@@ -101,6 +101,31 @@ import Testing
         #expect(result.evaluation == expected.evaluation && result.completions == expected.completions)
     }
 
+    @Test func rlooResumedAfterAnInterruptionMatchesTheUninterruptedRun() throws {
+        var config = RLOOTrainerConfig(task: "sort")  // β 0.05: a reference policy
+        config.steps = 4
+        config.promptsPerStep = 2
+        config.objective.groupSize = 2
+        config.evaluationPrompts = 4
+        config.evaluationInterval = 1
+
+        var whole = Record()
+        let uninterrupted = try RLOOTrainer(config: config)
+        _ = try uninterrupted.train(events: { whole.record($0) })
+        var first = Record()
+        let stop = StopAt(call: 3)
+        #expect(throws: TrainingError.interrupted(step: 2)) {
+            try RLOOTrainer(config: config).train(events: { first.record($0) }, shouldStop: { stop() })
+        }
+        let checkpoint = try #require(first.checkpoints.last)
+        let resumed = try RLOOTrainer(config: config)
+        try resumed.restore(weights: checkpoint.weights, state: try #require(checkpoint.state))
+        var rest = Record()
+        _ = try resumed.train(events: { rest.record($0) })
+        #expect(first.rows + rest.rows == whole.rows)
+        #expect(Self.weights(resumed.policy) == Self.weights(uninterrupted.policy))
+    }
+
     @Test func aCheckpointOfAnotherConfigIsRefused() throws {
         var config = ControlPPOConfig.defaults(for: "CartPole-v1")
         config.totalSteps = 256

@@ -81,6 +81,13 @@ public final class RLOOTrainer {
         reference = config.objective.beta > 0 ? loop.policy.copy() : nil
     }
 
+    /// Continues from a checkpoint of a run of this config (`weights`, and `state`, its optimizer column): made
+    /// with the same starting weights, the trainer has the run's reference policy; `restore` gives it the
+    /// weights, AdamW, the generator and the step at the checkpoint (RLOO keeps nothing else between steps).
+    public func restore(weights: [UInt8], state: [UInt8]) throws {
+        try loop.restore(weights: weights, state: state)
+    }
+
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
                       budget: WallClockBudget = .unlimited) throws -> TokenTrainingResult {
         try loop.run(events: events, shouldStop: shouldStop, budget: budget, update: update)
