@@ -69,8 +69,9 @@ import Testing
     }
 
     @Test func grpoResumedAfterAnInterruptionMatchesTheUninterruptedRun() throws {
-        // PolicyLab's recipe: β > 0 (a reference policy), the entropy controller, dynamic sampling.
+        // PolicyLab's recipe (β > 0: a reference policy; the entropy bonus; μ = 2), with dynamic sampling on.
         var config = GRPOTrainerConfig(task: "sort", preset: .default)
+        config.dynamicSampling = true
         // A budget of 10 × 8 completions: two steps draw at most 2 × 4 generation batches of 8, so step 3 comes.
         config.steps = 10
         config.promptsPerStep = 2
