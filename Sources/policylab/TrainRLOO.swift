@@ -45,8 +45,8 @@ extension PolicyLab.Train {
             if let command = try commandFromConfigFile() { return try command.run() }
             if resume.resume != nil {
                 return try resume.resumeTokenRun(algorithm: "rloo", options: options, maxSeconds: rl.maxSeconds) {
-                    (config: RLOOTrainerConfig, initial) in
-                    let trainer = try RLOOTrainer(config: config, initial: initial)
+                    (config: RLOOTrainerConfig, initial, source) in
+                    let trainer = try RLOOTrainer(config: config, initial: initial, source: source)
                     return (trainer.restore, trainer.train)
                 }
             }
