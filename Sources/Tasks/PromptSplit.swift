@@ -12,10 +12,16 @@ public enum PromptSplit {
     /// `digitsum`'s 19 targets).
     public static let heldOutShare: UInt64 = 8
 
-    /// True when `prompt` belongs to the held-out part: FNV-1a over its UTF-8 bytes, finished with
-    /// SplitMix64's mixer so that the low bits depend on every byte, modulo `heldOutShare`.
+    /// True when `prompt` belongs to the held-out part: `promptHash(prompt) % heldOutShare == 0`.
     public static func isHeldOut(_ prompt: String) -> Bool {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        promptHash(prompt) % heldOutShare == 0
+    }
+
+    /// FNV-1a over the prompt's UTF-8 bytes from the offset basis xor `salt`, finished with SplitMix64's
+    /// mixer so that the low bits depend on every byte. A rule of its own (e.g. stored datasets' held-out
+    /// rule) takes another salt, which makes its split independent of this one.
+    public static func promptHash(_ prompt: String, salt: UInt64 = 0) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325 ^ salt
         for byte in prompt.utf8 {
             hash ^= UInt64(byte)
             hash &*= 0x0000_0100_0000_01B3
@@ -23,7 +29,7 @@ public enum PromptSplit {
         hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
         hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB
         hash ^= hash >> 31
-        return hash % heldOutShare == 0
+        return hash
     }
 
     /// Draws from `draw` until `accept` holds; a task whose space has no prompt of the wanted side is

@@ -38,21 +38,13 @@ public struct RolloutSource {
     }
 }
 
-/// The held-out rule of stored prompt datasets: FNV-1a over the prompt's UTF-8 bytes, finished with
-/// SplitMix64's mixer, modulo 10. Its own salt keeps it independent of the tasks' `PromptSplit` (a dataset
-/// generated from a task holds only the task's training prompts, which `PromptSplit` would never hold out).
+/// The held-out rule of stored prompt datasets: the tasks' prompt hash (`PromptSplit.promptHash`) with a salt
+/// of its own, modulo 10. The salt keeps it independent of the tasks' split (a dataset generated from a task
+/// holds only the task's training prompts, which `PromptSplit` would never hold out).
 enum StoredPromptSplit {
     static let heldOutShare: UInt64 = 10
 
     static func isHeldOut(_ prompt: String) -> Bool {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325 ^ 0x5107_ED00_0000_0001
-        for byte in prompt.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
-        hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB
-        hash ^= hash >> 31
-        return hash % heldOutShare == 0
+        PromptSplit.promptHash(prompt, salt: 0x5107_ED00_0000_0001) % heldOutShare == 0
     }
 }
