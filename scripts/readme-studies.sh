@@ -59,6 +59,10 @@ online-dpo"
 study cartpole-100k --env CartPole-v1 --algorithms ppo,ac-lambda --seeds 1-5 --budget steps=100000
 study cartpole-200k --env CartPole-v1 --algorithms reinforce --seeds 1-5 --budget steps=200000
 study cartpole-300k --env CartPole-v1 --algorithms a2c,off-policy --seeds 1-5 --budget steps=300000
+# PPO with CleanRL's own CartPole settings (ppo.py's defaults), 100k steps.
+study cartpole-cleanrl --env CartPole-v1 --seeds 1-5 --budget steps=100000 --algorithms \
+    "cleanrl=ppo --num-envs 4 --num-steps 128 --update-epochs 4 --num-minibatches 4 --learning-rate 2.5e-4 $(
+    )--gamma 0.99 --gae-lambda 0.95 --ent-coef 0.01 --truncation cleanrl"
 study pendulum --env Pendulum-v1 --algorithms ppo --seeds 1-5 --budget steps=200000
 study acrobot --env Acrobot-v1 --algorithms ppo --seeds 1-5 --budget steps=500000
 study mountaincar --env MountainCar-v0 --algorithms ppo --seeds 1-5 --budget steps=1000000
@@ -66,7 +70,7 @@ study mountaincar --env MountainCar-v0 --algorithms ppo --seeds 1-5 --budget ste
 study queue --env AccessControlQueuing-v0 --algorithms ac-average-reward --seeds 1-5 --budget steps=200000
 
 for name in sort-from-sft sort-grpo-rloo sort-grpo-beta sort-token-ppo sort-sft sort-preference cartpole-100k \
-    cartpole-200k cartpole-300k pendulum acrobot mountaincar queue; do
+    cartpole-200k cartpole-300k cartpole-cleanrl pendulum acrobot mountaincar queue; do
     wanted "$name" || continue
     echo
     run study show "$name"

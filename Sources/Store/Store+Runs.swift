@@ -190,7 +190,10 @@ extension Store {
 
     static func decodeTokenValues(_ text: String) -> [Double] { text.split(separator: " ").compactMap { Double($0) } }
 
-    /// Saves (or overwrites) the checkpoint of a run at `step`.
+    /// Saves (or overwrites) the checkpoint of a run at `step`. A checkpoint that carries a resume state
+    /// (`optimizer`: Adam's moments and the trainer's progress, about twice the weights' size) drops the states of
+    /// the run's earlier checkpoints in the same transaction: `--resume` continues from the latest one only, and
+    /// keeping every state made a 600-step GRPO run's database 2.5× larger (8.7 MB against 3.5 MB).
     public func saveCheckpoint(
         runID: Int64, step: Int, configJSON: String, weights: [UInt8], optimizer: [UInt8]? = nil
     ) throws {
@@ -201,6 +204,11 @@ extension Store {
                 """, arguments: [
                     runID, step, configJSON, Data(weights), optimizer.map { Data($0) }, Date().timeIntervalSince1970,
                 ])
+            if optimizer != nil {
+                try db.execute(sql: """
+                    UPDATE checkpoints SET optimizer = NULL WHERE run_id = ? AND step < ? AND optimizer IS NOT NULL
+                    """, arguments: [runID, step])
+            }
         }
     }
 

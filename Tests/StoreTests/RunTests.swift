@@ -35,6 +35,11 @@ import TestSupport
         #expect(try store.checkpoint(runID: run.id)?.weights == [5, 6])
         #expect(try store.checkpoint(runID: run.id, step: 10)?.optimizer == [4])
         #expect(try store.checkpointSteps(runID: run.id) == [10, 20])
+        // A newer checkpoint with a resume state drops the earlier ones' states (resume reads the latest only).
+        try store.saveCheckpoint(runID: run.id, step: 30, configJSON: "{}", weights: [7], optimizer: [8])
+        #expect(try store.checkpoint(runID: run.id, step: 10)?.optimizer == nil)
+        #expect(try store.checkpoint(runID: run.id, step: 10)?.weights == [1, 2, 3])
+        #expect(try store.checkpoint(runID: run.id)?.optimizer == [8])
 
         try store.finishRun(id: run.id, status: .failed, error: "NaN loss at step 21")
         let finished = try store.run(run.name)
