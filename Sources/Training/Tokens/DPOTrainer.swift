@@ -119,6 +119,9 @@ public final class DPOTrainer {
     var generator: SeededGenerator
     let training: [EncodedPair]
     let heldOut: [EncodedPair]
+    /// The evaluation step's events, shared with KTO (`PreferenceEvaluationReport`).
+    static let evaluationReport = PreferenceEvaluationReport(
+        metricName: "eval/preference_accuracy", progressWord: "preference")
 
     struct EncodedPair {
         var prompt: [Int]
@@ -212,20 +215,9 @@ public final class DPOTrainer {
             let isLast = step == config.steps
             if isLast || (config.evaluationInterval > 0 && step % config.evaluationInterval == 0) {
                 let accuracy = heldOutAccuracy()
-                var values = ["eval/preference_accuracy": accuracy]
-                var evaluation: TokenEvaluation?
-                if let evaluator {
-                    let (result, samples) = try evaluator.evaluate(policy)
-                    values.merge(result.metrics) { _, new in new }
-                    evaluation = result
-                    try events(.samples(step: step, samples))
-                }
-                try events(.metrics(step: step, samplesSeen: seen, values: values))
-                let greedy = evaluation.map { String(format: "  greedy reward %.3f", $0.meanReward) } ?? ""
-                try events(.progress(String(
-                    format: "step %d/%d  loss %.4f  held-out preference accuracy %.1f%%%@  (%.1f s)", step,
-                    config.steps, batchLoss.dpoLoss, 100 * accuracy, greedy, start.secondsUntilNow)))
-                try events(policy.checkpoint(step: step))
+                let evaluation = try Self.evaluationReport.emit(
+                    step: step, steps: config.steps, samplesSeen: seen, loss: batchLoss.dpoLoss, accuracy: accuracy,
+                    policy: policy, evaluator: evaluator, start: start, events: events)
                 if isLast {
                     return DPOTrainingResult(heldOutAccuracy: accuracy, evaluation: evaluation, steps: step,
                                              pairs: seen, wallSeconds: start.secondsUntilNow)

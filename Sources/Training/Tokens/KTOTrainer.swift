@@ -85,6 +85,8 @@ public final class KTOTrainer {
     var generator: SeededGenerator
     let training: [EncodedRow]
     let heldOut: [EncodedRow]
+    /// The evaluation step's events, shared with DPO (`PreferenceEvaluationReport`).
+    static let evaluationReport = PreferenceEvaluationReport(metricName: "eval/label_accuracy", progressWord: "label")
 
     struct EncodedRow {
         var prompt: [Int]
@@ -158,20 +160,9 @@ public final class KTOTrainer {
             let isLast = step == config.steps
             if isLast || (config.evaluationInterval > 0 && step % config.evaluationInterval == 0) {
                 let accuracy = heldOutAccuracy()
-                var values = ["eval/label_accuracy": accuracy]
-                var evaluation: TokenEvaluation?
-                if let evaluator {
-                    let (result, samples) = try evaluator.evaluate(policy)
-                    values.merge(result.metrics) { _, new in new }
-                    evaluation = result
-                    try events(.samples(step: step, samples))
-                }
-                try events(.metrics(step: step, samplesSeen: seen, values: values))
-                let greedy = evaluation.map { String(format: "  greedy reward %.3f", $0.meanReward) } ?? ""
-                try events(.progress(String(
-                    format: "step %d/%d  loss %.4f  held-out label accuracy %.1f%%%@  (%.1f s)", step,
-                    config.steps, batchLoss.loss, 100 * accuracy, greedy, start.secondsUntilNow)))
-                try events(policy.checkpoint(step: step))
+                let evaluation = try Self.evaluationReport.emit(
+                    step: step, steps: config.steps, samplesSeen: seen, loss: batchLoss.loss, accuracy: accuracy,
+                    policy: policy, evaluator: evaluator, start: start, events: events)
                 if isLast {
                     return KTOTrainingResult(heldOutAccuracy: accuracy, evaluation: evaluation, steps: step,
                                              rows: seen, wallSeconds: start.secondsUntilNow)
