@@ -126,3 +126,32 @@ extension ResumeOptions {
         printTokenSummary(run: recorder.run.name, result: result, json: options.json)
     }
 }
+
+extension ResumeOptions {
+    /// `--resume RUN` of a classic-control command (`train ppo`, `reinforce`, `a2c`, `off-policy`, `ac-lambda`):
+    /// the run's recorded config, a `Trainer` made from it with the last checkpoint restored, then the rest of
+    /// the run logged into the same run and the command's usual summary.
+    func resumeControlRun<Trainer: ResumableControlTrainer>(
+        _ trainerType: Trainer.Type, algorithm: String, options: GlobalOptions, maxSeconds: Double?,
+        showsSPS: Bool = false
+    ) throws {
+        guard let resume else { return }
+        let point = try ResumePoint<Trainer.Config>(
+            reference: resume, algorithm: algorithm, databasePath: options.databasePath)
+        let trainer: Trainer
+        do { trainer = try Trainer(config: point.config) } catch { throw CLIError("run \(point.run.name): \(error)") }
+        try point.restore { try trainer.restore(weights: $0, state: $1) }
+        try ControlRunOptions.record(
+            name: nil, environmentID: point.run.target, seed: point.config.seed, algorithm: algorithm,
+            configJSON: point.run.configJSON, evaluationEpisodes: point.config.evaluationEpisodes, options: options,
+            showsSPS: showsSPS,
+            resumedRecorder: {
+                RunRecorder(store: point.store, resuming: try point.takeUp(), step: point.step, quiet: options.json)
+            }
+        ) { recorder in
+            try trainer.train(
+                events: recorder.handle, shouldStop: { Interruption.requested },
+                budget: WallClockBudget(seconds: maxSeconds))
+        }
+    }
+}

@@ -11,6 +11,7 @@ extension PolicyLab.Train {
         @OptionGroup var control: ControlRunOptions
         @OptionGroup var nStep: NStepActorCriticOptions
         @OptionGroup var configFile: ConfigFileOptions
+        @OptionGroup var resume: ResumeOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> A2CConfig {
@@ -24,11 +25,16 @@ extension PolicyLab.Train {
 
         func validate() throws {
             if try validateConfigFile() { return }
+            if resume.resume != nil { return try resume.checkNothingElseIsGiven(command: "a2c") }
             try control.check { try makeConfig().validate() }
         }
 
         func run() throws {
             if let command = try commandFromConfigFile() { return try command.run() }
+            if resume.resume != nil {
+                return try resume.resumeControlRun(
+                    A2CTrainer.self, algorithm: "a2c", options: options, maxSeconds: control.maxSeconds)
+            }
             let config = makeConfig()
             try control.run(
                 algorithm: "a2c", configJSON: configJSON(config), evaluationEpisodes: config.evaluationEpisodes,

@@ -14,6 +14,7 @@ extension PolicyLab.Train {
         @Option(help: "α_θ, the actor's SGD step size.") var actorStepSize: Double = 1e-3
         @Option(help: "α_w, the critic's SGD step size.") var criticStepSize: Double = 1e-3
         @OptionGroup var configFile: ConfigFileOptions
+        @OptionGroup var resume: ResumeOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> ActorCriticLambdaConfig {
@@ -29,11 +30,17 @@ extension PolicyLab.Train {
 
         func validate() throws {
             if try validateConfigFile() { return }
+            if resume.resume != nil { return try resume.checkNothingElseIsGiven(command: "ac-lambda") }
             try control.check { try makeConfig().validate() }
         }
 
         func run() throws {
             if let command = try commandFromConfigFile() { return try command.run() }
+            if resume.resume != nil {
+                return try resume.resumeControlRun(
+                    ActorCriticLambdaTrainer.self, algorithm: "ac-lambda", options: options,
+                    maxSeconds: control.maxSeconds)
+            }
             let config = makeConfig()
             try control.run(
                 algorithm: "ac-lambda", configJSON: configJSON(config), evaluationEpisodes: config.evaluationEpisodes,

@@ -36,6 +36,7 @@ extension PolicyLab.Train {
         @Option(help: "Evaluate greedily every this many steps; 0: only at the end.") var evalInterval: Int = 0
         @Option(help: "Run name.") var name: String?
         @OptionGroup var configFile: ConfigFileOptions
+        @OptionGroup var resume: ResumeOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() throws -> AverageRewardActorCriticConfig {
@@ -64,6 +65,7 @@ extension PolicyLab.Train {
 
         func validate() throws {
             if try validateConfigFile() { return }
+            if resume.resume != nil { return try resume.checkNothingElseIsGiven(command: "ac-average-reward") }
             do { try makeConfig().validate() } catch let error as ValidationError { throw error } catch {
                 throw ValidationError("\(error)")
             }
@@ -81,18 +83,13 @@ extension PolicyLab.Train {
 
         func run() throws {
             if let command = try commandFromConfigFile() { return try command.run() }
-            let config = try makeConfig()
-            let store = try Store(path: options.databasePath)
-            let spec = RunSpec(
-                name: name, algorithm: "ac-average-reward", target: env, configJSON: configJSON(config), seed: seed)
-            let recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
+            let (config, trainer, recorder) = try resume.resume.map(resumedRun) ?? newRun()
             let result = try recorder.record {
-                try AverageRewardActorCriticTrainer(config: config).train(
-                    events: recorder.handle, shouldStop: { Interruption.requested })
+                try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested })
             }
             // The optimum is known exactly for the queuing task (the only continuing task so far).
             let optimum: Double? =
-                env == AccessControlQueuing.identifier
+                config.environmentID == AccessControlQueuing.identifier
                 ? relativeValueIteration(.accessControlQueuing()).optimalAverageReward : nil
             let summary = Summary(
                 run: recorder.run.name, evalAverageReward: result.evaluationAverageReward,
@@ -110,6 +107,32 @@ extension PolicyLab.Train {
             }
             print(line + String(format: "; %d env steps, %.1f s)", summary.envSteps, summary.wallSeconds))
             print("next: policylab runs show \(summary.run)")
+        }
+
+        /// A new run of the options' config.
+        func newRun() throws -> (AverageRewardActorCriticConfig, AverageRewardActorCriticTrainer, RunRecorder) {
+            let config = try makeConfig()
+            let trainer = try AverageRewardActorCriticTrainer(config: config)
+            let spec = RunSpec(
+                name: name, algorithm: "ac-average-reward", target: env, configJSON: configJSON(config), seed: seed)
+            return (config, trainer, try RunRecorder(store: try Store(path: options.databasePath), spec: spec,
+                                                     quiet: options.json))
+        }
+
+        /// `--resume RUN`: the run's recorded config and a trainer given its last checkpoint, logging into that run.
+        func resumedRun(
+            _ reference: String
+        ) throws -> (AverageRewardActorCriticConfig, AverageRewardActorCriticTrainer, RunRecorder) {
+            let point = try ResumePoint<AverageRewardActorCriticConfig>(
+                reference: reference, algorithm: "ac-average-reward", databasePath: options.databasePath)
+            let trainer: AverageRewardActorCriticTrainer
+            do { trainer = try AverageRewardActorCriticTrainer(config: point.config) } catch {
+                throw CLIError("run \(point.run.name): \(error)")
+            }
+            try point.restore { try trainer.restore(weights: $0, state: $1) }
+            let recorder = RunRecorder(
+                store: point.store, resuming: try point.takeUp(), step: point.step, quiet: options.json)
+            return (point.config, trainer, recorder)
         }
     }
 }

@@ -15,6 +15,7 @@ extension PolicyLab.Train {
         @Option(help: "Updates between refreshes of the behaviour policy μ.") var behaviourRefresh: Int = 4
         @Option(help: "ρ̄, the importance-weight truncation.") var truncation: Double = 1
         @OptionGroup var configFile: ConfigFileOptions
+        @OptionGroup var resume: ResumeOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> OffPolicyActorCriticConfig {
@@ -30,11 +31,17 @@ extension PolicyLab.Train {
 
         func validate() throws {
             if try validateConfigFile() { return }
+            if resume.resume != nil { return try resume.checkNothingElseIsGiven(command: "off-policy") }
             try control.check { try makeConfig().validate() }
         }
 
         func run() throws {
             if let command = try commandFromConfigFile() { return try command.run() }
+            if resume.resume != nil {
+                return try resume.resumeControlRun(
+                    OffPolicyActorCriticTrainer.self, algorithm: "off-policy", options: options,
+                    maxSeconds: control.maxSeconds)
+            }
             let config = makeConfig()
             try control.run(
                 algorithm: "off-policy", configJSON: configJSON(config), evaluationEpisodes: config.evaluationEpisodes,

@@ -97,33 +97,16 @@ extension PolicyLab.Train {
 
         func run() throws {
             if let command = try commandFromConfigFile() { return try command.run() }
-            if let reference = resume.resume { return try resumeRun(reference) }
+            if resume.resume != nil {
+                return try resume.resumeControlRun(
+                    ControlPPOTrainer.self, algorithm: "ppo", options: options, maxSeconds: maxSeconds, showsSPS: true)
+            }
             let config = makeConfig()
             try ControlRunOptions.record(
                 name: name, environmentID: env ?? "", seed: seed, algorithm: "ppo", configJSON: configJSON(config),
                 evaluationEpisodes: config.evaluationEpisodes, options: options, showsSPS: true
             ) { recorder in
                 try ControlPPOTrainer(config: config).train(
-                    events: recorder.handle, shouldStop: { Interruption.requested },
-                    budget: WallClockBudget(seconds: maxSeconds))
-            }
-        }
-
-        /// `--resume RUN`: the run's recorded config, its last checkpoint restored, then the rest of the run.
-        func resumeRun(_ reference: String) throws {
-            let point = try ResumePoint<ControlPPOConfig>(
-                reference: reference, algorithm: "ppo", databasePath: options.databasePath)
-            let trainer = try ControlPPOTrainer(config: point.config)
-            try point.restore { try trainer.restore(weights: $0, state: $1) }
-            try ControlRunOptions.record(
-                name: nil, environmentID: point.config.environmentID, seed: point.config.seed, algorithm: "ppo",
-                configJSON: point.run.configJSON, evaluationEpisodes: point.config.evaluationEpisodes,
-                options: options, showsSPS: true,
-                resumedRecorder: {
-                    RunRecorder(store: point.store, resuming: try point.takeUp(), step: point.step, quiet: options.json)
-                }
-            ) { recorder in
-                try trainer.train(
                     events: recorder.handle, shouldStop: { Interruption.requested },
                     budget: WallClockBudget(seconds: maxSeconds))
             }

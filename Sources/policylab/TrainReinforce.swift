@@ -19,6 +19,7 @@ extension PolicyLab.Train {
         @Option(help: "Policy-term weights: none (default, as CleanRL; biased if γ < 1) or theorem (γ^t, unbiased).")
         var discountWeighting: DiscountWeighting?
         @OptionGroup var configFile: ConfigFileOptions
+        @OptionGroup var resume: ResumeOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> ReinforceConfig {
@@ -36,11 +37,16 @@ extension PolicyLab.Train {
 
         func validate() throws {
             if try validateConfigFile() { return }
+            if resume.resume != nil { return try resume.checkNothingElseIsGiven(command: "reinforce") }
             try control.check { try makeConfig().validate() }
         }
 
         func run() throws {
             if let command = try commandFromConfigFile() { return try command.run() }
+            if resume.resume != nil {
+                return try resume.resumeControlRun(
+                    ReinforceTrainer.self, algorithm: "reinforce", options: options, maxSeconds: control.maxSeconds)
+            }
             let config = makeConfig()
             try control.run(
                 algorithm: "reinforce", configJSON: configJSON(config), evaluationEpisodes: config.evaluationEpisodes,

@@ -49,12 +49,16 @@ public struct A2CConfig: NStepActorCriticConfig, Codable, Sendable, Equatable {
 }
 
 /// A2C on classic control; `train` reads top to bottom.
-public final class A2CTrainer {
+public final class A2CTrainer: ResumableBatchControlTrainer {
     public let config: A2CConfig
     public let policy: MLPActorCritic
     var generator: SeededGenerator
     let environments: VectorEnvironment
     let optimizer: AdamW
+    let rollouts: ControlRolloutCollector
+    var rolloutCollector: ControlRolloutCollector? { rollouts }
+    /// Where a resumed run continues (nil: from the start).
+    var resumed: BatchControlProgress?
 
     public init(config: A2CConfig) throws {
         try config.validate()
@@ -66,19 +70,25 @@ public final class A2CTrainer {
         environments = start.environments
         policy = start.policy
         optimizer = start.optimizer
+        rollouts = ControlRolloutCollector(environments: environments)
+    }
+
+    /// Continues from a checkpoint this trainer's config saved (`weights`, and `state`, its optimizer column):
+    /// the weights, Adam, the generator, the environments mid-episode, the collector and the counters.
+    public func restore(weights: [UInt8], state: [UInt8]) throws {
+        try restoreCheckpoint(weights: weights, state: state)
     }
 
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
                       budget: WallClockBudget = .unlimited) throws -> ControlTrainingResult {
         let start = ContinuousClock.now
-        var steps = 0, update = 0
+        var steps = resumed?.environmentSteps ?? 0, update = resumed?.update ?? 0
         var progress = ControlProgress(
-            start: start, interval: 25,
+            start: start, interval: 25, recentReturns: resumed?.recentReturns ?? [],
             evaluation: ControlPeriodicEvaluation(config: config, environmentID: config.environmentID))
         let gradientStep = ControlUpdate(
             policy: policy, optimizer: optimizer, entropyCoefficient: config.entropyCoefficient,
             maxGradientNorm: config.maxGradientNorm)
-        let rollouts = ControlRolloutCollector(environments: environments)
         while steps < config.totalSteps {
             if shouldStop() { throw TrainingError.interrupted(step: update) }
             update += 1
@@ -104,7 +114,8 @@ public final class A2CTrainer {
             let isLast = steps >= config.totalSteps || budget.isSpent
             try progress.report(
                 update: update, steps: steps, isLast: isLast, finishedReturns: finished,
-                metrics: metrics, policy: policy, events: events)
+                metrics: metrics, policy: policy, events: events
+            ) { [self] in try resumeState(update: update, environmentSteps: steps, recentReturns: $0) }
             if isLast { break }
         }
         return try ControlEvaluator.finish(

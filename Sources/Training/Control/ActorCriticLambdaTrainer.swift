@@ -48,6 +48,19 @@ public final class ActorCriticLambdaTrainer {
     public let config: ActorCriticLambdaConfig
     public let policy: MLPActorCritic
     var generator: SeededGenerator
+    /// Where a resumed run continues (nil: from the start).
+    private var resumed: Progress?
+
+    /// What a checkpoint saves beside the weights: the learner (environment mid-episode, traces, generator)
+    /// and the episode's counters.
+    struct Counters: Codable {
+        /// Episodes finished (the logged step), I = γᵗ, the running episode's return, the last 20 returns.
+        var episodes: Int
+        var discount: Double
+        var episodeReturn: Double
+        var recentReturns: [Double]
+    }
+    typealias Progress = TraceActorCriticProgress<Counters>
 
     public init(config: ActorCriticLambdaConfig) throws {
         try config.validate()
@@ -57,21 +70,38 @@ public final class ActorCriticLambdaTrainer {
             environmentID: config.environmentID, hiddenSizes: config.hiddenSizes, generator: &generator)
     }
 
+    /// Continues from a checkpoint this trainer's config saved (`weights`, and `state`, its optimizer column):
+    /// the weights, the environment mid-episode, the traces, I, the generator and the counters.
+    public func restore(weights: [UInt8], state: [UInt8]) throws {
+        let progress = try Progress.restore(weights: weights, state: state, policy: policy)
+        generator = progress.learner.generator
+        resumed = progress
+    }
+
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
                       budget: WallClockBudget = .unlimited) throws -> ControlTrainingResult {
         let start = ContinuousClock.now
-        var environment = try EnvironmentRegistry.make(config.environmentID)
         let actorParameters = policy.actor.parameters + (policy.logStandardDeviation.map { [$0] } ?? [])
         let criticParameters = policy.critic.parameters
-        var actorTraces = actorParameters.map { [Double](repeating: 0, count: $0.count) }
-        var criticTraces = criticParameters.map { [Double](repeating: 0, count: $0.count) }
-        var observation = environment.reset(generator: &generator)
-        var discount = 1.0  // I = γᵗ
-        var episodeReturn = 0.0
-        var recent: [Double] = []
-        var episodes = 0, steps = 0
+        var (environment, observation, actorTraces, criticTraces) = try TraceLearnerState.start(
+            resumed: resumed?.learner, environmentID: config.environmentID, actorParameters: actorParameters,
+            criticParameters: criticParameters, generator: &generator)
+        var discount = resumed?.extra.discount ?? 1  // I = γᵗ
+        var episodeReturn = resumed?.extra.episodeReturn ?? 0
+        var recent = resumed?.extra.recentReturns ?? []
+        var episodes = resumed?.extra.episodes ?? 0, steps = resumed?.learner.steps ?? 0
         let periodicEvaluation = ControlPeriodicEvaluation(config: config, environmentID: config.environmentID)
-        for step in 1...config.totalSteps {
+        // The checkpoint's state: where the run stands after `steps` steps.
+        func state() throws -> [UInt8] {
+            try Progress(
+                learner: TraceLearnerState(
+                    steps: steps, generator: generator, environment: environment.snapshot, observation: observation,
+                    actorTraces: actorTraces, criticTraces: criticTraces),
+                extra: Counters(
+                    episodes: episodes, discount: discount, episodeReturn: episodeReturn, recentReturns: recent)
+            ).encoded()
+        }
+        for step in stride(from: steps + 1, through: config.totalSteps, by: 1) {
             if step % 1000 == 0, shouldStop() { throw TrainingError.interrupted(step: step) }
             if step % 1000 == 0, budget.isSpent { break }
             steps = step
@@ -119,19 +149,26 @@ public final class ActorCriticLambdaTrainer {
                 for i in actorTraces.indices { actorTraces[i] = actorTraces[i].map { _ in 0 } }
                 for i in criticTraces.indices { criticTraces[i] = criticTraces[i].map { _ in 0 } }
                 observation = environment.reset(generator: &generator)
+                // Every 50 episodes a progress line and a checkpoint to resume from.
                 if episodes % 50 == 0 {
                     try events(
                         .progress(
                             String(
                                 format: "episode %d  steps %d  mean return (last 20) %.1f",
                                 episodes, step, recent.reduce(0, +) / Double(recent.count))))
+                    let checkpoint = policy.checkpoint(normalizer: nil)
+                    try events(
+                        .checkpoint(
+                            step: episodes, configJSON: checkpoint.configJSON, weights: checkpoint.weights,
+                            optimizer: try state()))
                 }
             }
         }
         let checkpoint = policy.checkpoint(normalizer: nil)
         try events(
             .checkpoint(
-                step: episodes, configJSON: checkpoint.configJSON, weights: checkpoint.weights, optimizer: nil))
+                step: episodes, configJSON: checkpoint.configJSON, weights: checkpoint.weights,
+                optimizer: try state()))
         return try ControlEvaluator.finish(
             policy: policy, environmentID: config.environmentID, episodes: config.evaluationEpisodes, seed: config.seed,
             step: episodes, environmentSteps: steps, start: start, events: events)

@@ -86,6 +86,17 @@ public final class AverageRewardActorCriticTrainer {
     public let config: AverageRewardActorCriticConfig
     public let policy: MLPActorCritic
     var generator: SeededGenerator
+    /// Where a resumed run continues (nil: from the start).
+    private var resumed: Progress?
+
+    /// What a checkpoint saves beside the weights: the learner (the task's state and generator, the traces,
+    /// the run's generator), R̄ and the sums of the metric interval under way.
+    struct Counters: Codable {
+        var averageReward: Double
+        var intervalReward: Double
+        var intervalError: Double
+    }
+    typealias Progress = TraceActorCriticProgress<Counters>
 
     public init(config: AverageRewardActorCriticConfig) throws {
         try config.validate()
@@ -95,19 +106,40 @@ public final class AverageRewardActorCriticTrainer {
             environmentID: config.environmentID, hiddenSizes: config.hiddenSizes, generator: &generator)
     }
 
+    /// Continues from a checkpoint this trainer's config saved (`weights`, and `state`, its optimizer column):
+    /// the weights, the task's state, the traces, R̄, the generator and the step.
+    public func restore(weights: [UInt8], state: [UInt8]) throws {
+        let progress = try Progress.restore(weights: weights, state: state, policy: policy)
+        generator = progress.learner.generator
+        resumed = progress
+    }
+
     public func train(
         events: TrainingEventSink, shouldStop: () -> Bool = { false }
     ) throws -> AverageRewardTrainingResult {
         let start = ContinuousClock.now
-        var environment = try EnvironmentRegistry.make(config.environmentID)
         let actorParameters = policy.actor.parameters + (policy.logStandardDeviation.map { [$0] } ?? [])
         let criticParameters = policy.critic.parameters
-        var actorTraces = actorParameters.map { [Double](repeating: 0, count: $0.count) }
-        var criticTraces = criticParameters.map { [Double](repeating: 0, count: $0.count) }
-        var observation = environment.reset(generator: &generator)
-        var averageReward = 0.0  // R̄
-        var intervalReward = 0.0, intervalError = 0.0
-        for step in 1...config.totalSteps {
+        var (environment, observation, actorTraces, criticTraces) = try TraceLearnerState.start(
+            resumed: resumed?.learner, environmentID: config.environmentID, actorParameters: actorParameters,
+            criticParameters: criticParameters, generator: &generator)
+        var averageReward = resumed?.extra.averageReward ?? 0  // R̄
+        var intervalReward = resumed?.extra.intervalReward ?? 0, intervalError = resumed?.extra.intervalError ?? 0
+        // A checkpoint after `step` steps, with the state to resume from.
+        func saveCheckpoint(step: Int) throws {
+            let state = try Progress(
+                learner: TraceLearnerState(
+                    steps: step, generator: generator, environment: environment.snapshot, observation: observation,
+                    actorTraces: actorTraces, criticTraces: criticTraces),
+                extra: Counters(
+                    averageReward: averageReward, intervalReward: intervalReward, intervalError: intervalError)
+            ).encoded()
+            let checkpoint = policy.checkpoint(normalizer: nil)
+            try events(
+                .checkpoint(
+                    step: step, configJSON: checkpoint.configJSON, weights: checkpoint.weights, optimizer: state))
+        }
+        for step in stride(from: (resumed?.learner.steps ?? 0) + 1, through: config.totalSteps, by: 1) {
             if step % 1000 == 0, shouldStop() { throw TrainingError.interrupted(step: step) }
             let decision = policy.act(observations: observation, count: 1, generator: &generator)
             let result = try environment.step(policy.environmentActions(decision, count: 1)[0])
@@ -160,12 +192,11 @@ public final class AverageRewardActorCriticTrainer {
                     .metrics(
                         step: step, samplesSeen: step, values: ["eval/average_reward": try greedyAverageReward()]))
             }
+            // With every progress line, once the step's rows are logged, a checkpoint to resume from (the last
+            // step's is below).
+            if step % (config.logInterval * 20) == 0, step < config.totalSteps { try saveCheckpoint(step: step) }
         }
-        let checkpoint = policy.checkpoint(normalizer: nil)
-        try events(
-            .checkpoint(
-                step: config.totalSteps, configJSON: checkpoint.configJSON, weights: checkpoint.weights,
-                optimizer: nil))
+        try saveCheckpoint(step: config.totalSteps)
         let trainingSeconds = secondsSince(start)
         let evaluation = try greedyAverageReward()
         try events(

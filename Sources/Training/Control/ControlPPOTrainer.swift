@@ -118,29 +118,16 @@ public struct ControlPPOConfig: ControlTrainingConfig, Codable, Sendable, Equata
 }
 
 /// PPO on classic control; `train` reads top to bottom as CleanRL's loop.
-public final class ControlPPOTrainer {
+public final class ControlPPOTrainer: ResumableBatchControlTrainer {
     public let config: ControlPPOConfig
     public let policy: MLPActorCritic
     var generator: SeededGenerator
     let rollouts: ControlRolloutCollector
     let optimizer: AdamW
     /// Where a resumed run continues (nil: from the start).
-    private var resumed: Progress?
-
-    /// Everything that moves during training besides the weights and Adam, saved with every checkpoint so that
-    /// `restore` continues the run bit for bit.
-    struct Progress: Codable {
-        /// Updates done and environment steps taken.
-        var update: Int
-        var environmentSteps: Int
-        /// The run's generator (actions and minibatch shuffles), the environments (states, reset generators,
-        /// running episode statistics), the collector (observations, done flags, normalisers).
-        var generator: SeededGenerator
-        var environments: VectorEnvironment.Snapshot
-        var rollouts: ControlRolloutCollector.Snapshot
-        /// The last 20 finished episodes' returns (the progress line's mean).
-        var recentReturns: [Double]
-    }
+    var resumed: BatchControlProgress?
+    var environments: VectorEnvironment { rollouts.environments }
+    var rolloutCollector: ControlRolloutCollector? { rollouts }
 
     public init(config: ControlPPOConfig) throws {
         try config.validate()
@@ -165,12 +152,7 @@ public final class ControlPPOTrainer {
     /// counters, so that `train` goes on with the update after the checkpoint's exactly as the uninterrupted
     /// run did. Call it on a trainer just made from the run's config.
     public func restore(weights: [UInt8], state: [UInt8]) throws {
-        try ResumeState.loadWeights(weights, into: policy)
-        let progress = try ResumeState.decode(state, as: Progress.self, optimizer: optimizer)
-        generator = progress.generator
-        try rollouts.environments.restore(progress.environments)
-        try rollouts.restore(progress.rollouts)
-        resumed = progress
+        try restoreCheckpoint(weights: weights, state: state)
     }
 
     /// Trains for `config.totalSteps` environment steps, reporting through `events`;
@@ -182,8 +164,8 @@ public final class ControlPPOTrainer {
         var globalStep = resumed?.environmentSteps ?? 0
         var progress = ControlProgress(
             start: start, interval: max(1, config.updates / 10), updates: config.updates,
+            recentReturns: resumed?.recentReturns ?? [],
             evaluation: ControlPeriodicEvaluation(config: config, environmentID: config.environmentID))
-        progress.recentReturns = resumed?.recentReturns ?? []
         var lastUpdate = resumed?.update ?? 0
 
         for update in stride(from: lastUpdate + 1, through: config.updates, by: 1) {
@@ -231,14 +213,7 @@ public final class ControlPPOTrainer {
             try progress.report(
                 update: update, steps: globalStep, isLast: isLast, finishedReturns: finishedReturns,
                 metrics: metrics, policy: policy, normalizer: rollouts.observationNormalizer, events: events
-            ) { [self] recentReturns in
-                try ResumeState.encode(
-                    optimizer: optimizer,
-                    progress: Progress(
-                        update: update, environmentSteps: globalStep, generator: generator,
-                        environments: rollouts.environments.snapshot, rollouts: rollouts.snapshot,
-                        recentReturns: recentReturns))
-            }
+            ) { [self] in try resumeState(update: update, environmentSteps: globalStep, recentReturns: $0) }
             if isLast { break }
         }
 

@@ -15,13 +15,15 @@ struct ControlProgress {
     /// The returns of the last 20 finished episodes (saved with a resumable checkpoint).
     var recentReturns: [Double] = []
 
+    /// `recentReturns`: those of a resumed run's checkpoint.
     init(
-        start: ContinuousClock.Instant, interval: Int, updates: Int? = nil,
+        start: ContinuousClock.Instant, interval: Int, updates: Int? = nil, recentReturns: [Double] = [],
         evaluation: ControlPeriodicEvaluation? = nil
     ) {
         self.start = start
         self.interval = interval
         self.updates = updates
+        self.recentReturns = recentReturns
         self.evaluation = evaluation
     }
 

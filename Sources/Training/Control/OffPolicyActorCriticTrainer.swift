@@ -53,12 +53,18 @@ public struct OffPolicyActorCriticConfig: NStepActorCriticConfig, Codable, Senda
 }
 
 /// Off-policy actor-critic on classic control; `train` reads top to bottom.
-public final class OffPolicyActorCriticTrainer {
+public final class OffPolicyActorCriticTrainer: ResumableBatchControlTrainer {
     public let config: OffPolicyActorCriticConfig
     public let policy: MLPActorCritic
     var generator: SeededGenerator
     let environments: VectorEnvironment
     let optimizer: AdamW
+    let rollouts: ControlRolloutCollector
+    var rolloutCollector: ControlRolloutCollector? { rollouts }
+    /// μ, the behaviour policy: π itself until the first update makes it a frozen copy.
+    private var behaviour: MLPActorCritic
+    /// Where a resumed run continues (nil: from the start).
+    var resumed: BatchControlProgress?
 
     public init(config: OffPolicyActorCriticConfig) throws {
         try config.validate()
@@ -70,29 +76,45 @@ public final class OffPolicyActorCriticTrainer {
         environments = start.environments
         policy = start.policy
         optimizer = start.optimizer
+        rollouts = ControlRolloutCollector(environments: environments)
+        behaviour = policy
+    }
+
+    /// Continues from a checkpoint this trainer's config saved (`weights`, and `state`, its optimizer column):
+    /// the weights, Adam, the generator, the environments mid-episode, the collector, the behaviour policy μ
+    /// as it was last refreshed, and the counters.
+    public func restore(weights: [UInt8], state: [UInt8]) throws {
+        let progress = try restoreCheckpoint(weights: weights, state: state)
+        guard let saved = progress.behaviourWeights else {
+            throw ResumeStateError.unreadable("it has no behaviour policy")
+        }
+        let shapes = policy.stateDictionary().mapValues(\.shape)
+        behaviour = try frozenCopy(of: saved.reduce(into: [:]) { $0[$1.key] = (shapes[$1.key] ?? [], $1.value) })
+    }
+
+    /// A policy of π's architecture holding `weights` (its initial weights are overwritten).
+    private func frozenCopy(of weights: [String: (shape: [Int], values: [Float])]) throws -> MLPActorCritic {
+        var copyGenerator = SeededGenerator(seed: 0)
+        let copy = MLPActorCritic(config: policy.config, generator: &copyGenerator)
+        try copy.load(weights)
+        return copy
     }
 
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
                       budget: WallClockBudget = .unlimited) throws -> ControlTrainingResult {
         let start = ContinuousClock.now
-        var steps = 0, update = 0
+        var steps = resumed?.environmentSteps ?? 0, update = resumed?.update ?? 0
         var progress = ControlProgress(
-            start: start, interval: 25,
+            start: start, interval: 25, recentReturns: resumed?.recentReturns ?? [],
             evaluation: ControlPeriodicEvaluation(config: config, environmentID: config.environmentID))
         let gradientStep = ControlUpdate(
             policy: policy, optimizer: optimizer, entropyCoefficient: config.entropyCoefficient,
             maxGradientNorm: config.maxGradientNorm)
-        let rollouts = ControlRolloutCollector(environments: environments)
-        var behaviour = policy
         while steps < config.totalSteps {
             if shouldStop() { throw TrainingError.interrupted(step: update) }
             update += 1
-            // μ ← a frozen copy of π every `behaviourRefresh` updates (its initial weights are overwritten).
-            if (update - 1) % config.behaviourRefresh == 0 {
-                var copyGenerator = SeededGenerator(seed: 0)
-                behaviour = MLPActorCritic(config: policy.config, generator: &copyGenerator)
-                try behaviour.load(policy.stateDictionary())
-            }
+            // μ ← a frozen copy of π every `behaviourRefresh` updates.
+            if (update - 1) % config.behaviourRefresh == 0 { behaviour = try frozenCopy(of: policy.stateDictionary()) }
             // n steps of every environment acted by μ; n-step returns from π's critic.
             let rollout = try rollouts.collect(
                 steps: config.rolloutSteps, policy: policy, acting: behaviour,
@@ -125,7 +147,10 @@ public final class OffPolicyActorCriticTrainer {
             let isLast = steps >= config.totalSteps || budget.isSpent
             try progress.report(
                 update: update, steps: steps, isLast: isLast, finishedReturns: finished,
-                metrics: metrics, policy: policy, events: events)
+                metrics: metrics, policy: policy, events: events
+            ) { [self] in
+                try resumeState(update: update, environmentSteps: steps, recentReturns: $0, behaviour: behaviour)
+            }
             if isLast { break }
         }
         return try ControlEvaluator.finish(

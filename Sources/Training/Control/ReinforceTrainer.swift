@@ -55,12 +55,16 @@ public struct ReinforceConfig: ControlTrainingConfig, Codable, Sendable, Equatab
 }
 
 /// REINFORCE on classic control; `train` reads top to bottom.
-public final class ReinforceTrainer {
+public final class ReinforceTrainer: ResumableBatchControlTrainer {
     public let config: ReinforceConfig
     public let policy: MLPActorCritic
     var generator: SeededGenerator
     let environments: VectorEnvironment
     let optimizer: AdamW
+    /// Every update starts from reset environments: there is no collector state to carry over.
+    var rolloutCollector: ControlRolloutCollector? { nil }
+    /// Where a resumed run continues (nil: from the start).
+    var resumed: BatchControlProgress?
 
     public init(config: ReinforceConfig) throws {
         try config.validate()
@@ -74,12 +78,18 @@ public final class ReinforceTrainer {
         optimizer = start.optimizer
     }
 
+    /// Continues from a checkpoint this trainer's config saved (`weights`, and `state`, its optimizer column):
+    /// the weights, Adam, the generator, the environments' reset generators and the counters.
+    public func restore(weights: [UInt8], state: [UInt8]) throws {
+        try restoreCheckpoint(weights: weights, state: state)
+    }
+
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
                       budget: WallClockBudget = .unlimited) throws -> ControlTrainingResult {
         let start = ContinuousClock.now
-        var steps = 0, update = 0
+        var steps = resumed?.environmentSteps ?? 0, update = resumed?.update ?? 0
         var progress = ControlProgress(
-            start: start, interval: 25,
+            start: start, interval: 25, recentReturns: resumed?.recentReturns ?? [],
             evaluation: ControlPeriodicEvaluation(config: config, environmentID: config.environmentID))
         while steps < config.totalSteps {
             if shouldStop() { throw TrainingError.interrupted(step: update) }
@@ -90,7 +100,8 @@ public final class ReinforceTrainer {
             let isLast = steps >= config.totalSteps || budget.isSpent
             try progress.report(
                 update: update, steps: steps, isLast: isLast, finishedReturns: batch.episodeReturns,
-                metrics: metrics, policy: policy, events: events)
+                metrics: metrics, policy: policy, events: events
+            ) { [self] in try resumeState(update: update, environmentSteps: steps, recentReturns: $0) }
             if isLast { break }
         }
         return try ControlEvaluator.finish(

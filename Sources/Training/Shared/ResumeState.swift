@@ -32,15 +32,42 @@ enum ResumeState {
         for (index, moments) in optimizer.secondMoments.enumerated() {
             tensors["optimizer.second_moment.\(index)"] = ([moments.count], moments)
         }
+        let metadata = [
+            "optimizer_step": "\(optimizer.step)", "optimizer_parameters": "\(optimizer.firstMoments.count)",
+            "progress": try progressText(progress),
+        ]
+        return SafeTensors.write(tensors, metadata: metadata)
+    }
+
+    /// The bytes of the state of a trainer without an optimizer (the trace actor-critics' plain SGD): its progress.
+    static func encode<Progress: Encodable>(progress: Progress) throws -> [UInt8] {
+        SafeTensors.write([:], metadata: ["progress": try progressText(progress)])
+    }
+
+    /// Returns the progress saved by `encode(progress:)`.
+    static func decode<Progress: Decodable>(_ bytes: [UInt8], as type: Progress.Type) throws -> Progress {
+        let metadata: [String: String]
+        do { metadata = try SafeTensors.read(bytes).metadata } catch { throw ResumeStateError.unreadable("\(error)") }
+        guard let progressText = metadata["progress"] else { throw ResumeStateError.unreadable("no progress") }
+        return try decodedProgress(from: progressText)
+    }
+
+    /// The progress as JSON text (non-finite numbers as strings, so that a NaN statistic survives).
+    private static func progressText<Progress: Encodable>(_ progress: Progress) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         encoder.nonConformingFloatEncodingStrategy = .convertToString(
             positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let metadata = [
-            "optimizer_step": "\(optimizer.step)", "optimizer_parameters": "\(optimizer.firstMoments.count)",
-            "progress": String(decoding: try encoder.encode(progress), as: UTF8.self),
-        ]
-        return SafeTensors.write(tensors, metadata: metadata)
+        return String(decoding: try encoder.encode(progress), as: UTF8.self)
+    }
+
+    private static func decodedProgress<Progress: Decodable>(from text: String) throws -> Progress {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { return try decoder.decode(Progress.self, from: Data(text.utf8)) } catch {
+            throw ResumeStateError.unreadable("its progress does not fit this trainer: \(error)")
+        }
     }
 
     /// Gives `optimizer` the state saved by `encode` and returns the trainer's progress saved with it.
@@ -61,13 +88,7 @@ enum ResumeState {
                 return entry.float32
             }
         }
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let progress: Progress
-        do { progress = try decoder.decode(Progress.self, from: Data(progressText.utf8)) } catch {
-            throw ResumeStateError.unreadable("its progress does not fit this trainer: \(error)")
-        }
+        let progress: Progress = try decodedProgress(from: progressText)
         let first = try moments("first_moment"), second = try moments("second_moment")
         let sizes = optimizer.parameters.map(\.count)
         guard first.map(\.count) == sizes, second.map(\.count) == sizes else {
