@@ -48,7 +48,7 @@ import Testing
         try killedAndResumedMatchesWhole(
             "a2c",
             [
-                "--env", "CartPole-v1", "--total-steps", "40000", "--num-envs", "4", "--num-steps", "8",
+                "--env", "CartPole-v1", "--total-steps", "20000", "--num-envs", "4", "--num-steps", "8",
                 "--eval-episodes", "2", "--eval-interval", "400", "--seed", "3",
             ], otherCommand: "off-policy")
     }
@@ -57,7 +57,7 @@ import Testing
         try killedAndResumedMatchesWhole(
             "ac-average-reward",
             [
-                "--total-steps", "40000", "--log-interval", "100", "--eval-steps", "2000", "--eval-interval", "15000",
+                "--total-steps", "20000", "--log-interval", "100", "--eval-steps", "2000", "--eval-interval", "7000",
                 "--seed", "2",
             ], otherCommand: "ac-lambda")
     }
