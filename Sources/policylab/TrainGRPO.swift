@@ -51,6 +51,9 @@ extension PolicyLab.Train {
         @Option(help: "Learning-rate schedule: linear (to 0), cosine or constant.")
         var lrSchedulerType: GRPOLearningRateScheduler?
         @Option(help: "Share of the steps warming the learning rate up (cosine).") var warmupRatio: Double?
+        @Option(help: ArgumentHelp("Share of the run after which β and the entropy bonus decay linearly to 0 at "
+            + "its end (1: they stay fixed)."))
+        var regularizerDecayStart: Double?
         @OptionGroup var configFile: ConfigFileOptions
         @OptionGroup var resume: ResumeOptions
         @OptionGroup var options: GlobalOptions
@@ -86,6 +89,7 @@ extension PolicyLab.Train {
             if let maskTruncatedCompletions { c.maskTruncatedCompletions = maskTruncatedCompletions }
             if let lrSchedulerType { c.learningRateScheduler = lrSchedulerType }
             if let warmupRatio { c.warmupRatio = warmupRatio }
+            if let regularizerDecayStart { c.regularizerDecayStart = regularizerDecayStart }
             return c
         }
 

@@ -150,6 +150,36 @@ import Tasks
         }
     }
 
+    /// `--regularizer-decay-start s`: β and c keep their values until the share s of the run is spent, then
+    /// fall linearly to 0 at its end; on a hand-made batch (equal rewards, so the loss is β·KL alone, and a
+    /// policy moved off its reference) a scale of 1/2 halves both the KL term and the entropy bonus.
+    @Test func regularizerDecayScalesBetaAndTheEntropyBonus() throws {
+        var config = GRPOTrainerConfig(task: "sort")
+        config.steps = 100
+        #expect(config.regularizerScale(step: 100) == 1, "s = 1 (TRL's setting): no decay")
+        config.regularizerDecayStart = 0.5
+        #expect(config.regularizerScale(step: 1) == 1 && config.regularizerScale(step: 51) == 1)
+        #expect(abs(config.regularizerScale(step: 76) - 0.5) < 1e-12)
+        #expect(abs(config.regularizerScale(step: 100) - 0.02) < 1e-12)
+        config.objective.beta = 0.04
+        config.entropyBonus.coefficient = 0.05
+        let trainer = try GRPOTrainer(config: config)
+        var generator = SeededGenerator(seed: 3)
+        let rollout = try trainer.loop.rollout.collect(policy: trainer.policy, generator: &generator)
+        let batch = trainer.updateBatch(prompts: rollout.encodedPrompts, completions: rollout.completions,
+                                        rewards: [Double](repeating: 0.5, count: rollout.rows))
+        for parameter in trainer.policy.parameters {
+            for index in parameter.data.indices { parameter.data[index] += 0.05 * Float(index % 7 - 3) }
+        }
+        let full = trainer.lossAndGradients(batch)
+        trainer.regularizerScale = 0.5
+        let half = trainer.lossAndGradients(batch)
+        #expect(full.loss.loss > 1e-4, "the moved policy's KL term \(full.loss.loss)")
+        #expect(abs(half.loss.loss / full.loss.loss - 0.5) < 1e-9)
+        #expect(abs(half.bonus.loss / full.bonus.loss - 0.5) < 1e-9)
+        #expect(full.bonus.loss < 0)
+    }
+
     @Test func presetTRLIsTRLsAnchorSettingAndTheDefaultDiffers() {
         #expect(GRPOTrainerConfig(task: "sort", preset: .trl) == GRPOTrainerConfig(task: "sort"))
         #expect(GRPOTrainerConfig(task: "sort", preset: .default) != GRPOTrainerConfig(task: "sort"))

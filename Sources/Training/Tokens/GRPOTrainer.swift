@@ -51,6 +51,11 @@ public struct GRPOTrainerConfig: Codable, Sendable, Equatable {
     public var warmupRatio = 0.0
     /// Entropy bonus −c·H̄ and its controller towards a target entropy H* (off in TRL's setting).
     public var entropyBonus = EntropyBonusConfig()
+    /// s: the share of the run (in completions, as the learning-rate schedule counts them) after which the two
+    /// regularisers, the KL weight β and the entropy bonus c, decay linearly to 0 at the run's end (1: they stay
+    /// fixed, as in TRL). They are there to keep early exploration from collapsing; at the end they only pull
+    /// the policy towards the random start and towards uniform (`regularizerScale(step:)`).
+    public var regularizerDecayStart = 1.0
     /// DAPO's dynamic sampling: drop groups whose rewards all agree and draw more prompts until the batch
     /// has P groups with a signal; the extra completions count in the budget, steps × P × G, and the run
     /// ends when it is spent.
@@ -86,6 +91,15 @@ public struct GRPOTrainerConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// The factor on β and c at update `step` (1-based position of the learning-rate schedule): 1 until the
+    /// share `regularizerDecayStart` of the run is spent, then linearly down to 0 at its end.
+    public func regularizerScale(step: Int) -> Double {
+        guard regularizerDecayStart < 1 else { return 1 }
+        let progress = Double(step - 1) / Double(max(steps, 1))
+        guard progress > regularizerDecayStart else { return 1 }
+        return max(0, (1 - progress) / (1 - regularizerDecayStart))
+    }
+
     public func validate() throws {
         try objective.validate(batchRows: promptsPerStep * objective.groupSize)
         try validateSharedSettings()
@@ -95,6 +109,9 @@ public struct GRPOTrainerConfig: Codable, Sendable, Equatable {
         }
         guard warmupRatio >= 0 && warmupRatio < 1 else {
             throw TrainingError.invalidConfiguration("--warmup-ratio must be in [0, 1)")
+        }
+        guard regularizerDecayStart >= 0 && regularizerDecayStart <= 1 else {
+            throw TrainingError.invalidConfiguration("--regularizer-decay-start must be in [0, 1]")
         }
     }
 }
@@ -119,6 +136,9 @@ public final class GRPOTrainer {
     public var policy: TransformerPolicy { loop.policy }
     /// c: the entropy bonus's weight in force (moved by the controller when a target entropy is set).
     var entropyCoefficient: Double
+    /// The factor on β and c of the update under way (`GRPOTrainerConfig.regularizerScale(step:)`; 1 unless
+    /// `regularizerDecayStart` < 1).
+    var regularizerScale = 1.0
 
     /// `initial`: start from these weights (e.g. an SFT run's checkpoint) instead of random ones.
     /// `rewardModel`: score completions with a trained reward model instead of the task's reward (the
@@ -209,9 +229,10 @@ public final class GRPOTrainer {
                 temperature: config.temperature)                                          // (B, T−1) each
             logProbabilities = picked
             entropyValues = entropies.data
-            bonus = entropyBonus(coefficient: entropyCoefficient, entropies: entropies.data.map(Double.init),
+            let coefficient = entropyCoefficient * regularizerScale
+            bonus = entropyBonus(coefficient: coefficient, entropies: entropies.data.map(Double.init),
                                  mask: sequences.completionMask)
-            if entropyCoefficient != 0 { terms.append((entropies, bonus.entropyGradient)) }
+            if coefficient != 0 { terms.append((entropies, bonus.entropyGradient)) }
         } else {
             entropyValues = []
             logProbabilities = self.logProbabilities(policy, sequences, entropies: &entropyValues)  // (B, T−1)
@@ -220,7 +241,9 @@ public final class GRPOTrainer {
         let tokens = TokenBatch(rows: sequences.rows, tokens: sequences.time - 1, mask: sequences.completionMask,
                                 logProbabilities: current, oldLogProbabilities: batch.oldLogProbabilities,
                                 referenceLogProbabilities: batch.referenceLogProbabilities)
-        let loss = grpoLoss(config: config.objective, batch: tokens, advantages: batch.advantages,
+        var objective = config.objective
+        objective.beta *= regularizerScale
+        let loss = grpoLoss(config: objective, batch: tokens, advantages: batch.advantages,
                             generationTokens: sequences.completionTokens)
         PolicyGradientTerms.backward([(logProbabilities, loss.logProbabilityGradient)] + terms,
                                      parameters: policy.parameters)
@@ -235,6 +258,7 @@ public final class GRPOTrainer {
     private func update(_ rollout: TokenRolloutBatch, step: Int) throws -> TokenUpdate {
         var batch = updateBatch(prompts: rollout.encodedPrompts, completions: rollout.completions,
                                 rewards: rollout.rewards)
+        regularizerScale = config.regularizerScale(step: loop.optimizer.scheduledStep)
         var result: (loss: GRPOLoss, bonus: EntropyBonus, gradientNorm: Float)?
         var entropy: Double?
         for _ in 0..<config.objective.iterations {
@@ -247,10 +271,11 @@ public final class GRPOTrainer {
             result = (loss, bonus, try loop.optimizer.step(at: step))
         }
         var statistics = result!.loss.statistics.values
+        if config.regularizerDecayStart < 1 { statistics["regularizer_scale"] = regularizerScale }
         statistics["loss"] = result!.loss.loss + result!.bonus.loss
         statistics["entropy"] = entropy
         if config.entropyBonus.isActive {
-            statistics["entropy_coef"] = entropyCoefficient
+            statistics["entropy_coef"] = entropyCoefficient * regularizerScale
             entropyCoefficient = adaptedEntropyCoefficient(entropyCoefficient, measuredEntropy: entropy ?? .nan,
                                                            config: config.entropyBonus)
         }

@@ -24,9 +24,12 @@ final class TokenOptimizer {
 
     /// The learning rate in force.
     var learningRate: Float { adam.learningRate }
+    /// The schedule's position (1-based) of the update under way, as last set by `scheduleLearningRate`.
+    private(set) var scheduledStep = 1
 
     /// Sets the learning rate of update `step` (1-based).
     func scheduleLearningRate(step: Int) {
+        scheduledStep = step
         adam.learningRate = schedule.rate(base: baseLearningRate, step: step - 1)
     }
 
