@@ -99,7 +99,7 @@ extension ResumeOptions {
     /// --reward it records) and starting weights (its --init run's latest checkpoint, as when it started, which
     /// also makes the reference policy again), the last checkpoint restored by `makeTrainer`'s `restore`, then
     /// the rest of the run logged into the same run.
-    func resumeTokenRun<Config: TokenRLCommandConfig & Decodable>(
+    func resumeTokenRun<Config: Decodable>(
         algorithm: String, options: GlobalOptions, maxSeconds: Double?,
         makeTrainer: (Config, _ initial: TransformerPolicy?, RolloutSource) throws -> (
             restore: (_ weights: [UInt8], _ state: [UInt8]) throws -> Void,
@@ -110,7 +110,7 @@ extension ResumeOptions {
         let point = try ResumePoint<Config>(reference: resume, algorithm: algorithm, databasePath: options.databasePath)
         let initial = try point.run.parentRunID.map { try loadPolicy(run: "\($0)", store: point.store).1 }
         let recorded = (try? JSONSerialization.jsonObject(with: Data(point.run.configJSON.utf8))) as? [String: Any]
-        var sourceArguments = ["--task", point.config.task]
+        var sourceArguments = ["--task", point.run.target]  // the run's target is its config's task
         if let reward = recorded?["reward"] as? String { sourceArguments += ["--reward", reward] }
         if let dataset = recorded?["dataset"] as? String { sourceArguments += ["--dataset", dataset] }
         let source = try RolloutSourceOptions.parse(sourceArguments).resolve(store: point.store).source

@@ -20,8 +20,10 @@ extension PolicyLab.Train {
                 + "--loss simpo, cpo or orpo is reference-free (TRL's CPOTrainer / ORPOTrainer): --ref is then "
                 + "only the starting policy.")
 
-        @Option(help: "Preference dataset (see `policylab data list`).") var dataset: String
-        @Option(help: "Reference run: its latest checkpoint is the frozen reference policy.") var ref: String
+        @Option(help: "Preference dataset (see `policylab data list`); required unless --resume.")
+        var dataset: String?
+        @Option(help: "Reference run: its latest checkpoint is the frozen reference policy; required unless --resume.")
+        var ref: String?
         @Option(name: .customLong("init"), help: "Start the policy from this run instead of the reference.")
         var initRun: String?
         @Option(help: "β, the implicit reward's inverse temperature.") var beta: Double = 0.1
@@ -46,6 +48,7 @@ extension PolicyLab.Train {
         @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
         @Option(help: "Run name.") var name: String?
         @OptionGroup var configFile: ConfigFileOptions
+        @OptionGroup var resume: ResumeOptions
         @OptionGroup var options: GlobalOptions
 
         /// The reference-free loss `--loss` names, if it names one.
@@ -111,6 +114,10 @@ extension PolicyLab.Train {
 
         func validate() throws {
             if try validateConfigFile() { return }
+            if resume.resume != nil { return try resume.checkNothingElseIsGiven(command: "dpo") }
+            guard dataset != nil && ref != nil else {
+                throw ValidationError("give --dataset NAME and --ref RUN (or --resume RUN)")
+            }
             if referenceFree != nil {
                 let refused = [
                     (lossWeights != nil, "--loss-weights"), (rpoAlpha != 0, "--rpo-alpha"),
@@ -144,27 +151,10 @@ extension PolicyLab.Train {
 
         func run() throws {
             if let command = try commandFromConfigFile() { return try command.run() }
-            let store = try Store(path: options.databasePath)
-            let info = try store.dataset(named: dataset)
-            guard case .preferences(let rows) = try store.rows(ofDataset: dataset) else {
-                throw CLIError("dataset '\(dataset)' holds \(info.kind.rawValue) rows; DPO needs preference pairs — "
-                    + "generate them with `policylab data generate --kind preference`")
-            }
-            let (referenceRun, reference) = try loadPolicy(run: ref, store: store)
-            let initial = try initRun.map { try loadPolicy(run: $0, store: store).1 }
-            // The task of the dataset, else of the reference run, when it is one of PolicyLab's tasks.
-            let task = [info.task, referenceRun.target].compactMap { $0 }.first {
-                (try? TaskRegistry.task(named: $0)) != nil
-            }
-            let config = try makeConfig(task: task)
-            let pairs = rows.map { PreferenceExample(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected) }
-            let trainer: DPOTrainer
-            do {
-                trainer = try DPOTrainer(config: config, pairs: pairs, reference: reference, initial: initial)
-            } catch { throw CLIError("\(error)") }
-            let spec = RunSpec(name: name, algorithm: algorithm, target: task ?? dataset, datasetID: info.id,
-                               parentRunID: referenceRun.id, configJSON: configJSON(config), seed: seed)
-            let recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
+            let (trainer, recorder, inputs) = try resume.referenceRun(
+                algorithm: algorithm, family: ["dpo", "simpo", "cpo", "orpo"], options: options,
+                newRun: (dataset, ref, initRun, name, seed), makeConfig: makeConfig(task:), makeTrainer: Self.trainer,
+                restore: { $0.restore })
             let result = try recorder.record {
                 try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested })
             }
@@ -187,7 +177,21 @@ extension PolicyLab.Train {
             } ?? ""
             print(String(format: "%@: held-out preference accuracy %.1f%%%@ (%d steps, %.1f s)", summary.run,
                          100 * summary.heldOutAccuracy, greedy, summary.steps, summary.wallSeconds))
-            print("next: policylab compare \(referenceRun.name) \(summary.run)")
+            print("next: policylab compare \(inputs.reference.run.name) \(summary.run)")
+        }
+
+        /// The trainer of `config` on the preference pairs of the inputs' dataset against their reference.
+        static func trainer(_ config: DPOTrainerConfig, _ inputs: ReferenceRunInputs) throws -> DPOTrainer {
+            let dataset = inputs.dataset
+            guard case .preferences(let rows) = try inputs.store.rows(ofDataset: dataset.name) else {
+                throw CLIError("dataset '\(dataset.name)' holds \(dataset.kind.rawValue) rows; DPO needs preference "
+                    + "pairs — generate them with `policylab data generate --kind preference`")
+            }
+            let pairs = rows.map { PreferenceExample(prompt: $0.prompt, chosen: $0.chosen, rejected: $0.rejected) }
+            do {
+                return try DPOTrainer(config: config, pairs: pairs, reference: inputs.reference.policy,
+                                      initial: inputs.initial)
+            } catch { throw CLIError("\(error)") }
         }
     }
 }

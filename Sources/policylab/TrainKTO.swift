@@ -21,9 +21,11 @@ extension PolicyLab.Train {
                 + "on its held-out prompts runs too. The KL reference point comes from mismatched pairs within "
                 + "each batch, as TRL's KTOTrainer builds them.")
 
-        @Option(help: "Unpaired dataset (import TRL's KTO format: {\"prompt\",\"completion\",\"label\"}).")
-        var dataset: String
-        @Option(help: "Reference run: its latest checkpoint is the frozen reference policy.") var ref: String
+        @Option(help: ArgumentHelp("Unpaired dataset (import TRL's KTO format: {\"prompt\",\"completion\",\"label\"}) "
+            + "or preference pairs; required unless --resume."))
+        var dataset: String?
+        @Option(help: "Reference run: its latest checkpoint is the frozen reference policy; required unless --resume.")
+        var ref: String?
         @Option(name: .customLong("init"), help: "Start the policy from this run instead of the reference.")
         var initRun: String?
         @Option(help: "β, the implicit reward's inverse temperature.") var beta: Double = 0.1
@@ -39,6 +41,7 @@ extension PolicyLab.Train {
         @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
         @Option(help: "Run name.") var name: String?
         @OptionGroup var configFile: ConfigFileOptions
+        @OptionGroup var resume: ResumeOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig(task: String?) -> KTOTrainerConfig {
@@ -59,46 +62,19 @@ extension PolicyLab.Train {
 
         func validate() throws {
             if try validateConfigFile() { return }
+            if resume.resume != nil { return try resume.checkNothingElseIsGiven(command: "kto") }
+            guard dataset != nil && ref != nil else {
+                throw ValidationError("give --dataset NAME and --ref RUN (or --resume RUN)")
+            }
             guard evalInterval >= 0 else { throw ValidationError("--eval-interval must be 0 or more") }
             do { try makeConfig(task: nil).validate() } catch { throw ValidationError("\(error)") }
         }
 
         func run() throws {
             if let command = try commandFromConfigFile() { return try command.run() }
-            let store = try Store(path: options.databasePath)
-            let info = try store.dataset(named: dataset)
-            let examples: [UnpairedExample]
-            switch try store.rows(ofDataset: dataset) {
-            case .unpaired(let rows):
-                examples = rows.map {
-                    UnpairedExample(prompt: $0.prompt, completion: $0.completion, desirable: $0.label)
-                }
-            case .preferences(let rows):
-                // As TRL's KTOTrainer with a paired dataset (`unpair_preference_dataset`, map batches of 1,000):
-                // each pair becomes a desirable row (chosen) and an undesirable row (rejected).
-                examples = stride(from: 0, to: rows.count, by: 1_000).flatMap { start in
-                    let batch = rows[start..<min(rows.count, start + 1_000)]
-                    return batch.map { UnpairedExample(prompt: $0.prompt, completion: $0.chosen, desirable: true) }
-                        + batch.map { UnpairedExample(prompt: $0.prompt, completion: $0.rejected, desirable: false) }
-                }
-            default:
-                throw CLIError("dataset '\(dataset)' holds \(info.kind.rawValue) rows; KTO needs unpaired rows or "
-                    + "preference pairs — import a {\"prompt\",\"completion\",\"label\"} file with "
-                    + "`policylab data import`")
-            }
-            let (referenceRun, reference) = try loadPolicy(run: ref, store: store)
-            let initial = try initRun.map { try loadPolicy(run: $0, store: store).1 }
-            let task = [info.task, referenceRun.target].compactMap { $0 }.first {
-                (try? TaskRegistry.task(named: $0)) != nil
-            }
-            let config = makeConfig(task: task)
-            let trainer: KTOTrainer
-            do {
-                trainer = try KTOTrainer(config: config, rows: examples, reference: reference, initial: initial)
-            } catch { throw CLIError("\(error)") }
-            let spec = RunSpec(name: name, algorithm: "kto", target: task ?? dataset, datasetID: info.id,
-                               parentRunID: referenceRun.id, configJSON: configJSON(config), seed: seed)
-            let recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
+            let (trainer, recorder, inputs) = try resume.referenceRun(
+                algorithm: "kto", options: options, newRun: (dataset, ref, initRun, name, seed),
+                makeConfig: { makeConfig(task: $0) }, makeTrainer: Self.trainer, restore: { $0.restore })
             let result = try recorder.record {
                 try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested })
             }
@@ -121,7 +97,36 @@ extension PolicyLab.Train {
             } ?? ""
             print(String(format: "%@: held-out label accuracy %.1f%%%@ (%d steps, %.1f s)", summary.run,
                          100 * summary.heldOutAccuracy, greedy, summary.steps, summary.wallSeconds))
-            print("next: policylab compare \(referenceRun.name) \(summary.run)")
+            print("next: policylab compare \(inputs.reference.run.name) \(summary.run)")
+        }
+
+        /// The trainer of `config` on the rows of the inputs' dataset (unpaired rows, or preference pairs unpaired
+        /// as TRL's KTOTrainer does) against their reference.
+        static func trainer(_ config: KTOTrainerConfig, _ inputs: ReferenceRunInputs) throws -> KTOTrainer {
+            let dataset = inputs.dataset.name
+            let examples: [UnpairedExample]
+            switch try inputs.store.rows(ofDataset: dataset) {
+            case .unpaired(let rows):
+                examples = rows.map {
+                    UnpairedExample(prompt: $0.prompt, completion: $0.completion, desirable: $0.label)
+                }
+            case .preferences(let rows):
+                // As TRL's KTOTrainer with a paired dataset (`unpair_preference_dataset`, map batches of 1,000):
+                // each pair becomes a desirable row (chosen) and an undesirable row (rejected).
+                examples = stride(from: 0, to: rows.count, by: 1_000).flatMap { start in
+                    let batch = rows[start..<min(rows.count, start + 1_000)]
+                    return batch.map { UnpairedExample(prompt: $0.prompt, completion: $0.chosen, desirable: true) }
+                        + batch.map { UnpairedExample(prompt: $0.prompt, completion: $0.rejected, desirable: false) }
+                }
+            default:
+                throw CLIError("dataset '\(dataset)' holds \(inputs.dataset.kind.rawValue) rows; KTO needs unpaired "
+                    + "rows or preference pairs — import a {\"prompt\",\"completion\",\"label\"} file with "
+                    + "`policylab data import`")
+            }
+            do {
+                return try KTOTrainer(config: config, rows: examples, reference: inputs.reference.policy,
+                                      initial: inputs.initial)
+            } catch { throw CLIError("\(error)") }
         }
     }
 }

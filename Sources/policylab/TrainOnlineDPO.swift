@@ -20,7 +20,8 @@ extension PolicyLab.Train {
 
         /// --task, --dataset and --reward, as the token RL commands have them.
         @OptionGroup var source: RolloutSourceOptions
-        @Option(help: "Reference run: its latest checkpoint is the frozen reference policy.") var ref: String
+        @Option(help: "Reference run: its latest checkpoint is the frozen reference policy; required unless --resume.")
+        var ref: String?
         @Option(name: .customLong("init"), help: "Start the policy from this run instead of the reference.")
         var initRun: String?
         @Option(help: "β, the implicit reward's inverse temperature.") var beta: Double = 0.1
@@ -44,6 +45,7 @@ extension PolicyLab.Train {
             + "then the run is evaluated and finished; --steps stays the cap and the learning-rate schedule's length."))
         var maxSeconds: Double?
         @OptionGroup var configFile: ConfigFileOptions
+        @OptionGroup var resume: ResumeOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() throws -> OnlineDPOTrainerConfig {
@@ -74,6 +76,8 @@ extension PolicyLab.Train {
 
         func validate() throws {
             if try validateConfigFile() { return }
+            if resume.resume != nil { return try resume.checkNothingElseIsGiven(command: "online-dpo") }
+            guard ref != nil else { throw ValidationError("give --ref RUN (or --resume RUN)") }
             if let maxSeconds, !(maxSeconds > 0) {
                 throw ValidationError("--max-seconds must be positive (or left out for no time limit)")
             }
@@ -85,11 +89,20 @@ extension PolicyLab.Train {
 
         func run() throws {
             if let command = try commandFromConfigFile() { return try command.run() }
+            if resume.resume != nil {
+                // The run's parent is its reference; the policy (a copy of it) takes the checkpoint's weights.
+                return try resume.resumeTokenRun(algorithm: "online-dpo", options: options, maxSeconds: maxSeconds) {
+                    (config: OnlineDPOTrainerConfig, reference, source) in
+                    guard let reference else { throw CLIError("the run records no reference run — start it again") }
+                    let trainer = try OnlineDPOTrainer(config: config, reference: reference, source: source)
+                    return (trainer.restore, trainer.train)
+                }
+            }
             var config = try makeConfig()
             let store = try Store(path: options.databasePath)
             let (task, rolloutSource, datasetID) = try source.resolve(store: store)
             config.task = task
-            let (referenceRun, reference) = try loadPolicy(run: ref, store: store)
+            let (referenceRun, reference) = try loadPolicy(run: ref ?? "", store: store)
             let initial = try initRun.map { try loadPolicy(run: $0, store: store).1 }
             let trainer: OnlineDPOTrainer
             do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Policies
 import Store
 import Training
 
@@ -15,7 +16,7 @@ extension PolicyLab.Train {
                 + "10 % of the pairs are held out to measure preference accuracy. Use the run with "
                 + "`train grpo|rloo|token-ppo|online-dpo --reward RUN`.")
 
-        @Option(help: "Preference or scored dataset.") var dataset: String
+        @Option(help: "Preference or scored dataset; required unless --resume.") var dataset: String?
         @Option(name: .customLong("init"), help: "Start from this run's weights instead of random ones.")
         var initRun: String?
         @Option(help: "Update steps.") var steps: Int = 300
@@ -24,6 +25,7 @@ extension PolicyLab.Train {
         @Option(help: "Seed of every random draw.") var seed: UInt64 = 1
         @Option(help: "Run name.") var name: String?
         @OptionGroup var configFile: ConfigFileOptions
+        @OptionGroup var resume: ResumeOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> RewardModelTrainerConfig {
@@ -39,12 +41,60 @@ extension PolicyLab.Train {
 
         func validate() throws {
             if try validateConfigFile() { return }
+            if resume.resume != nil { return try resume.checkNothingElseIsGiven(command: "reward-model") }
+            guard dataset != nil else { throw ValidationError("give --dataset NAME (or --resume RUN)") }
             do { try makeConfig().validate() } catch { throw ValidationError("\(error)") }
         }
 
         func run() throws {
             if let command = try commandFromConfigFile() { return try command.run() }
-            let store = try Store(path: options.databasePath)
+            let trainer: RewardModelTrainer
+            let recorder: RunRecorder
+            let task: String?
+            if let point: ResumePoint<RewardModelTrainerConfig> = try resume.point(
+                algorithm: "reward-model", options: options)
+            {
+                guard let dataset = try point.dataset()?.name else {
+                    throw CLIError("run \(point.run.name) records no dataset — start it again")
+                }
+                // A run started from --init (its parent) drew no weights from its generator: start it from the
+                // checkpoint's policy; else from random weights again, so the generator draws the same split.
+                let initial = point.run.parentRunID == nil ? nil : try point.checkpointPolicy()
+                trainer = try Self.trainer(point.config, store: point.store, dataset: dataset, initial: initial).trainer
+                recorder = try point.recorder(restoring: trainer.restore, quiet: options.json)
+                task = try point.store.dataset(named: dataset).task
+            } else {
+                let store = try Store(path: options.databasePath)
+                let dataset = self.dataset ?? ""
+                let initRun = try self.initRun.map { try loadPolicy(run: $0, store: store) }
+                let config = makeConfig()
+                let made = try Self.trainer(config, store: store, dataset: dataset, initial: initRun?.1)
+                trainer = made.trainer
+                // The --init run is the run's parent, so that --resume starts the same way.
+                let spec = RunSpec(name: name, algorithm: "reward-model", target: made.info.task ?? dataset,
+                                   datasetID: made.info.id, parentRunID: initRun?.0.id, configJSON: configJSON(config),
+                                   seed: seed)
+                recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
+                task = made.info.task
+            }
+            let result = try recorder.record {
+                try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested })
+            }
+            struct Summary: Encodable { let run: String; let heldOutAccuracy: Double; let wallSeconds: Double }
+            if options.json {
+                JSONOutput.print(Summary(run: recorder.run.name, heldOutAccuracy: result.accuracy,
+                                         wallSeconds: result.wallSeconds))
+                return
+            }
+            print(String(format: "%@: held-out preference accuracy %.1f%% (%.1f s)", recorder.run.name,
+                         100 * result.accuracy, result.wallSeconds))
+            print("next: policylab train grpo --task \(task ?? "sort") --reward \(recorder.run.name)")
+        }
+
+        /// The trainer of `config` on the pairs of `dataset` (a preference dataset, or the pairs within each
+        /// prompt of a scored one).
+        static func trainer(_ config: RewardModelTrainerConfig, store: Store, dataset: String,
+                            initial: TransformerPolicy?) throws -> (trainer: RewardModelTrainer, info: DatasetInfo) {
             let info = try store.dataset(named: dataset)
             let pairs: [PreferenceExample]
             switch try store.rows(ofDataset: dataset) {
@@ -62,27 +112,9 @@ extension PolicyLab.Train {
                 throw CLIError("dataset '\(dataset)' holds \(info.kind.rawValue) rows; a reward model needs preference "
                     + "pairs or scored rows — generate them with `policylab data generate --kind preference`")
             }
-            let initial = try initRun.map { try loadPolicy(run: $0, store: store).1 }
-            let config = makeConfig()
-            let trainer: RewardModelTrainer
-            do { trainer = try RewardModelTrainer(config: config, pairs: pairs, initial: initial) } catch {
+            do { return (try RewardModelTrainer(config: config, pairs: pairs, initial: initial), info) } catch {
                 throw CLIError("\(error)")
             }
-            let spec = RunSpec(name: name, algorithm: "reward-model", target: info.task ?? dataset, datasetID: info.id,
-                               configJSON: configJSON(config), seed: seed)
-            let recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
-            let result = try recorder.record {
-                try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested })
-            }
-            struct Summary: Encodable { let run: String; let heldOutAccuracy: Double; let wallSeconds: Double }
-            if options.json {
-                JSONOutput.print(Summary(run: recorder.run.name, heldOutAccuracy: result.accuracy,
-                                         wallSeconds: result.wallSeconds))
-                return
-            }
-            print(String(format: "%@: held-out preference accuracy %.1f%% (%.1f s)", recorder.run.name,
-                         100 * result.accuracy, result.wallSeconds))
-            print("next: policylab train grpo --task \(info.task ?? "sort") --reward \(recorder.run.name)")
         }
     }
 }

@@ -25,6 +25,7 @@ extension PolicyLab.Train {
         var evalInterval: Int = 250
         @Option(help: "Run name.") var name: String?
         @OptionGroup var configFile: ConfigFileOptions
+        @OptionGroup var resume: ResumeOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> SFTTrainerConfig {
@@ -41,6 +42,7 @@ extension PolicyLab.Train {
 
         func validate() throws {
             if try validateConfigFile() { return }
+            if resume.resume != nil { return try resume.checkNothingElseIsGiven(command: "sft") }
             guard let task else { throw ValidationError("give --task NAME or --config FILE") }
             do {
                 _ = try TaskRegistry.task(named: task)
@@ -50,34 +52,42 @@ extension PolicyLab.Train {
 
         func run() throws {
             if let command = try commandFromConfigFile() { return try command.run() }
-            let config = makeConfig()
-            let store = try Store(path: options.databasePath)
-            var rows: [TaskPrompt]?
-            var datasetID: Int64?
-            if let dataset {
-                let info = try store.dataset(named: dataset)
-                guard case .prompts(let prompts) = try store.rows(ofDataset: dataset) else {
-                    throw CLIError("dataset '\(dataset)' holds \(info.kind.rawValue) rows; SFT needs a prompt dataset "
-                        + "with references — import one with \"reference\" fields")
-                }
-                let withReferences = prompts.compactMap { row in
-                    row.reference.map { TaskPrompt(prompt: row.prompt, reference: $0) }
-                }
-                guard withReferences.count == prompts.count else {
-                    throw CLIError("dataset '\(dataset)' has prompts without a \"reference\" — SFT needs a reference "
-                        + "answer for every row")
-                }
-                rows = withReferences
-                datasetID = info.id
+            let trainer: SFTTrainer
+            let recorder: RunRecorder
+            if let point: ResumePoint<SFTTrainerConfig> = try resume.point(algorithm: "sft", options: options) {
+                let rows = try point.dataset().map { try Self.rows(store: point.store, dataset: $0.name).rows }
+                trainer = try SFTTrainer(config: point.config, rows: rows)
+                recorder = try point.recorder(restoring: trainer.restore, quiet: options.json)
+            } else {
+                let config = makeConfig()
+                let store = try Store(path: options.databasePath)
+                let dataset = try self.dataset.map { try Self.rows(store: store, dataset: $0) }
+                trainer = try SFTTrainer(config: config, rows: dataset?.rows)
+                let spec = RunSpec(name: name, algorithm: "sft", target: config.task, datasetID: dataset?.id,
+                                   configJSON: configJSON(config), seed: seed)
+                recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
             }
-            let trainer = try SFTTrainer(config: config, rows: rows)
-            let spec = RunSpec(name: name, algorithm: "sft", target: config.task, datasetID: datasetID,
-                               configJSON: configJSON(config), seed: seed)
-            let recorder = try RunRecorder(store: store, spec: spec, quiet: options.json)
             let result = try recorder.record {
                 try trainer.train(events: recorder.handle, shouldStop: { Interruption.requested })
             }
             printTokenSummary(run: recorder.run.name, result: result, json: options.json)
+        }
+
+        /// The (prompt, reference) rows of a prompt dataset, refused unless every row has a reference.
+        static func rows(store: Store, dataset: String) throws -> (rows: [TaskPrompt], id: Int64) {
+            let info = try store.dataset(named: dataset)
+            guard case .prompts(let prompts) = try store.rows(ofDataset: dataset) else {
+                throw CLIError("dataset '\(dataset)' holds \(info.kind.rawValue) rows; SFT needs a prompt dataset "
+                    + "with references — import one with \"reference\" fields")
+            }
+            let withReferences = prompts.compactMap { row in
+                row.reference.map { TaskPrompt(prompt: row.prompt, reference: $0) }
+            }
+            guard withReferences.count == prompts.count else {
+                throw CLIError("dataset '\(dataset)' has prompts without a \"reference\" — SFT needs a reference "
+                    + "answer for every row")
+            }
+            return (withReferences, info.id)
         }
     }
 }

@@ -22,6 +22,7 @@ extension PolicyLab.Train {
         @Option(help: "γ: discount over response tokens.") var gamma: Double = 1
         @Option(help: "λ of GAE over response tokens.") var gaeLambda: Double = 0.95
         @OptionGroup var configFile: ConfigFileOptions
+        @OptionGroup var resume: ResumeOptions
         @OptionGroup var options: GlobalOptions
 
         func makeConfig() -> TokenPPOTrainerConfig {
@@ -46,11 +47,19 @@ extension PolicyLab.Train {
 
         func validate() throws {
             if try validateConfigFile() { return }
+            if resume.resume != nil { return try resume.checkNothingElseIsGiven(command: "token-ppo") }
             try rl.check(makeConfig())
         }
 
         func run() throws {
             if let command = try commandFromConfigFile() { return try command.run() }
+            if resume.resume != nil {
+                return try resume.resumeTokenRun(algorithm: "token-ppo", options: options, maxSeconds: rl.maxSeconds) {
+                    (config: TokenPPOTrainerConfig, initial, source) in
+                    let trainer = try TokenPPOTrainer(config: config, initial: initial, source: source)
+                    return (trainer.restore, trainer.train)
+                }
+            }
             let config = makeConfig()
             try rl.run(config, algorithm: "token-ppo", options: options) { config, initial, source in
                 try TokenPPOTrainer(config: config, initial: initial, source: source).train

@@ -22,10 +22,16 @@ public enum ResumeStateError: Error, CustomStringConvertible, Equatable {
 }
 
 enum ResumeState {
-    /// The bytes of the state: Adam's moments as tensors, t and the trainer's progress as metadata.
-    static func encode<Progress: Encodable>(optimizer adam: AdamW, progress: Progress) throws -> [UInt8] {
+    /// The bytes of the state: Adam's moments as tensors, t and the trainer's progress as metadata. `models`:
+    /// modules the checkpoint's weights do not hold (token PPO's value network), saved beside the moments.
+    static func encode<Progress: Encodable>(
+        optimizer adam: AdamW, progress: Progress, models: [any Module] = []
+    ) throws -> [UInt8] {
         let optimizer = adam.state()
         var tensors: [String: (shape: [Int], values: [Float])] = [:]
+        for (index, model) in models.enumerated() {
+            for (name, tensor) in model.stateDictionary() { tensors["model.\(index).\(name)"] = tensor }
+        }
         for (index, moments) in optimizer.firstMoments.enumerated() {
             tensors["optimizer.first_moment.\(index)"] = ([moments.count], moments)
         }
@@ -70,9 +76,10 @@ enum ResumeState {
         }
     }
 
-    /// Gives `optimizer` the state saved by `encode` and returns the trainer's progress saved with it.
+    /// Gives `optimizer` (and `models`) the state saved by `encode` and returns the trainer's progress saved
+    /// with it.
     static func decode<Progress: Decodable>(
-        _ bytes: [UInt8], as type: Progress.Type, optimizer: AdamW
+        _ bytes: [UInt8], as type: Progress.Type, optimizer: AdamW, models: [any Module] = []
     ) throws -> Progress {
         let contents: (tensors: [String: SafeTensors.Entry], metadata: [String: String])
         do { contents = try SafeTensors.read(bytes) } catch { throw ResumeStateError.unreadable("\(error)") }
@@ -94,6 +101,14 @@ enum ResumeState {
         guard first.map(\.count) == sizes, second.map(\.count) == sizes else {
             throw ResumeStateError.unreadable(
                 "its optimizer has moments of \(first.count) parameters, the model \(sizes.count) of other sizes")
+        }
+        for (index, model) in models.enumerated() {
+            let prefix = "model.\(index)."
+            var weights: [String: (shape: [Int], values: [Float])] = [:]
+            for (name, entry) in contents.tensors where name.hasPrefix(prefix) {
+                weights[String(name.dropFirst(prefix.count))] = (entry.shape, entry.float32)
+            }
+            do { try model.load(weights) } catch { throw ResumeStateError.unreadable("its model \(index): \(error)") }
         }
         optimizer.restore(step: step, firstMoments: first, secondMoments: second)
         return progress

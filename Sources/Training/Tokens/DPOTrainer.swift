@@ -117,6 +117,8 @@ public final class DPOTrainer {
     let evaluator: TokenEvaluator?
     let optimizer: TokenOptimizer
     var generator: SeededGenerator
+    /// Where a resumed run continues (nil: from the start).
+    private var resumed: BatchTrainingProgress?
     let training: [EncodedPair]
     let heldOut: [EncodedPair]
     /// The evaluation step's events, shared with KTO (`PreferenceEvaluationReport`).
@@ -192,8 +194,8 @@ public final class DPOTrainer {
 
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> DPOTrainingResult {
         let start = ContinuousClock.now
-        var seen = 0
-        for step in 1...config.steps {
+        var seen = resumed?.samplesSeen ?? 0
+        for step in BatchTrainingProgress.steps(after: resumed, through: config.steps) {
             if shouldStop() { throw TrainingError.interrupted(step: step - 1) }
             optimizer.scheduleLearningRate(step: step)
             var batch = (0..<min(config.batchSize, training.count)).map { _ in
@@ -217,14 +219,26 @@ public final class DPOTrainer {
                 let accuracy = heldOutAccuracy()
                 let evaluation = try Self.evaluationReport.emit(
                     step: step, steps: config.steps, samplesSeen: seen, loss: batchLoss.dpoLoss, accuracy: accuracy,
-                    policy: policy, evaluator: evaluator, start: start, events: events)
+                    policy: policy, evaluator: evaluator, start: start, events: events,
+                    progress: BatchTrainingProgress(step: step, samplesSeen: seen, generator: generator),
+                    optimizer: optimizer)
                 if isLast {
                     return DPOTrainingResult(heldOutAccuracy: accuracy, evaluation: evaluation, steps: step,
                                              pairs: seen, wallSeconds: start.secondsUntilNow)
                 }
             }
         }
-        preconditionFailure("the last step returns")
+        // Only a run resumed from its last step's checkpoint gets here: its last evaluation, as the run's result.
+        return DPOTrainingResult(
+            heldOutAccuracy: heldOutAccuracy(), evaluation: try evaluator?.evaluate(policy).0, steps: config.steps,
+            pairs: seen, wallSeconds: start.secondsUntilNow)
+    }
+
+    /// Continues from a checkpoint of a run of this config, rows and reference (`weights`, and `state`, its
+    /// optimizer column): the weights, AdamW's t and moments, the generator of the batches and the counters.
+    public func restore(weights: [UInt8], state: [UInt8]) throws {
+        resumed = try BatchTrainingProgress.restore(weights: weights, state: state, model: policy, optimizer: optimizer,
+                                                    generator: &generator)
     }
 
     /// The loss of one batch and what the trainer logs about it.

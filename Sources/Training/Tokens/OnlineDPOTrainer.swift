@@ -116,6 +116,13 @@ public final class OnlineDPOTrainer {
         loop.completionBudget = config.completionBudget
     }
 
+    /// Continues from a checkpoint of a run of this config (`weights`, and `state`, its optimizer column): made
+    /// with the run's reference, the trainer has its π_ref; `restore` gives it the policy's weights, AdamW, the
+    /// generator and the step.
+    public func restore(weights: [UInt8], state: [UInt8]) throws {
+        try loop.restore(weights: weights, state: state)
+    }
+
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
                       budget: WallClockBudget = .unlimited) throws -> TokenTrainingResult {
         try loop.run(events: events, shouldStop: shouldStop, budget: budget) { rollout, step in

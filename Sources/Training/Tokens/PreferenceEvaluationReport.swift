@@ -3,7 +3,8 @@ import Policies
 
 /// The evaluation step DPO and KTO share, at every `evaluationInterval` and at the last step: the held-out
 /// accuracy of the implicit reward (under the trainer's own metric name), the greedy evaluation on the task's
-/// held-out prompts when there is one (its metrics and samples), the progress line and the checkpoint.
+/// held-out prompts when there is one (its metrics and samples), the progress line and the checkpoint (with
+/// the resume state: the trainer's `progress` and its optimizer's).
 struct PreferenceEvaluationReport {
     /// The accuracy's metric name (`eval/preference_accuracy`, `eval/label_accuracy`) and its words in the
     /// progress line ("preference", "label").
@@ -13,7 +14,8 @@ struct PreferenceEvaluationReport {
     /// Emits the step's evaluation events and returns the greedy evaluation, if any.
     func emit(
         step: Int, steps: Int, samplesSeen: Int, loss: Double, accuracy: Double, policy: TransformerPolicy,
-        evaluator: TokenEvaluator?, start: ContinuousClock.Instant, events: TrainingEventSink
+        evaluator: TokenEvaluator?, start: ContinuousClock.Instant, events: TrainingEventSink,
+        progress: BatchTrainingProgress, optimizer: TokenOptimizer
     ) throws -> TokenEvaluation? {
         var values = [metricName: accuracy]
         var evaluation: TokenEvaluation?
@@ -28,7 +30,7 @@ struct PreferenceEvaluationReport {
         try events(.progress(String(
             format: "step %d/%d  loss %.4f  held-out %@ accuracy %.1f%%%@  (%.1f s)", step, steps, loss,
             progressWord, 100 * accuracy, greedy, start.secondsUntilNow)))
-        try events(policy.checkpoint(step: step))
+        try events(try progress.checkpoint(of: policy, optimizer: optimizer))
         return evaluation
     }
 }

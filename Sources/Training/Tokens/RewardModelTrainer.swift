@@ -71,6 +71,8 @@ public final class RewardModelTrainer {
     let codec = TokenTaskCodec()
     let optimizer: TokenOptimizer
     var generator: SeededGenerator
+    /// Where a resumed run continues (nil: from the start).
+    private var resumed: BatchTrainingProgress?
     let training: [(prompt: [Int], chosen: [Int], rejected: [Int])]
     let heldOut: [(prompt: [Int], chosen: [Int], rejected: [Int])]
 
@@ -107,11 +109,18 @@ public final class RewardModelTrainer {
         return mean(zip(chosen, rejected).map { $0 > $1 ? 1 : 0 })
     }
 
+    /// Continues from a checkpoint of a run of this config and pairs (`weights`, and `state`, its optimizer
+    /// column): the weights, AdamW's t and moments, the generator of the batches and the counters.
+    public func restore(weights: [UInt8], state: [UInt8]) throws {
+        resumed = try BatchTrainingProgress.restore(weights: weights, state: state, model: model, optimizer: optimizer,
+                                                    generator: &generator)
+    }
+
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false })
         throws -> (accuracy: Double, wallSeconds: Double) {
         let start = ContinuousClock.now
-        var seen = 0
-        for step in 1...config.steps {
+        var seen = resumed?.samplesSeen ?? 0
+        for step in BatchTrainingProgress.steps(after: resumed, through: config.steps) {
             if shouldStop() { throw TrainingError.interrupted(step: step - 1) }
             optimizer.scheduleLearningRate(step: step)
             let batch = (0..<min(config.batchSize, training.count)).map { _ in
@@ -141,10 +150,12 @@ public final class RewardModelTrainer {
                 try events(.metrics(step: step, samplesSeen: seen, values: ["eval/accuracy": accuracy]))
                 try events(.progress(String(format: "step %d/%d  loss %.4f  held-out accuracy %.1f%%", step,
                                             config.steps, loss.loss, 100 * accuracy)))
-                try events(model.checkpoint(step: step))
+                try events(BatchTrainingProgress(step: step, samplesSeen: seen, generator: generator)
+                    .checkpoint(of: model, optimizer: optimizer))
                 if step == config.steps { return (accuracy, start.secondsUntilNow) }
             }
         }
-        preconditionFailure("the last step returns")
+        // Only a run resumed from its last step's checkpoint gets here: its held-out accuracy, as the result.
+        return (heldOutAccuracy(), start.secondsUntilNow)
     }
 }

@@ -53,6 +53,8 @@ public final class SFTTrainer {
     let evaluator: TokenEvaluator
     let optimizer: TokenOptimizer
     var generator: SeededGenerator
+    /// Where a resumed run continues (nil: from the start).
+    private var resumed: BatchTrainingProgress?
 
     /// `rows`: train on these (prompt, reference) pairs instead of drawing prompts from the task.
     public init(config: SFTTrainerConfig, rows: [TaskPrompt]? = nil, initial: TransformerPolicy? = nil) throws {
@@ -79,10 +81,17 @@ public final class SFTTrainer {
                                    seed: config.seed, maxNewTokens: config.maxNewTokens)
     }
 
+    /// Continues from a checkpoint of a run of this config and rows (`weights`, and `state`, its optimizer
+    /// column): the weights, AdamW's t and moments, the generator of the batches and the counters.
+    public func restore(weights: [UInt8], state: [UInt8]) throws {
+        resumed = try BatchTrainingProgress.restore(weights: weights, state: state, model: policy, optimizer: optimizer,
+                                                    generator: &generator)
+    }
+
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false }) throws -> TokenTrainingResult {
         let start = ContinuousClock.now
-        var seen = 0
-        for step in 1...config.steps {
+        var seen = resumed?.samplesSeen ?? 0
+        for step in BatchTrainingProgress.steps(after: resumed, through: config.steps) {
             if shouldStop() { throw TrainingError.interrupted(step: step - 1) }
             optimizer.scheduleLearningRate(step: step)
             let batch: [TaskPrompt] = (0..<config.batchSize).map { _ in
@@ -112,7 +121,8 @@ public final class SFTTrainer {
                 try events(.progress(String(
                     format: "step %d/%d  loss %.4f  greedy exact %.1f%%  reward %.3f  (%.1f s)", step, config.steps,
                     loss.scalar, 100 * evaluation.exactMatch, evaluation.meanReward, start.secondsUntilNow)))
-                try events(policy.checkpoint(step: step))
+                try events(BatchTrainingProgress(step: step, samplesSeen: seen, generator: generator)
+                    .checkpoint(of: policy, optimizer: optimizer))
                 if isLast {
                     let wallSeconds = start.secondsUntilNow
                     return TokenTrainingResult(evaluation: evaluation, steps: step, completions: seen,
@@ -120,6 +130,9 @@ public final class SFTTrainer {
                 }
             }
         }
-        preconditionFailure("the last step returns")
+        // Only a run resumed from its last step's checkpoint gets here: its last evaluation, as the run's result.
+        let (evaluation, _) = try evaluator.evaluate(policy)
+        return TokenTrainingResult(evaluation: evaluation, steps: config.steps, completions: seen,
+                                   wallSeconds: start.secondsUntilNow, samplingSeconds: 0, updateSeconds: 0)
     }
 }

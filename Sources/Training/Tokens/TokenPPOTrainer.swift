@@ -106,6 +106,13 @@ public final class TokenPPOTrainer {
         valueModel = loop.companions.first
     }
 
+    /// Continues from a checkpoint of a run of this config (`weights`, and `state`, its optimizer column): made
+    /// with the same starting weights, the trainer has the run's reference policy; `restore` gives it the
+    /// policy's weights, the value network's (saved in the state), AdamW over both, the generator and the step.
+    public func restore(weights: [UInt8], state: [UInt8]) throws {
+        try loop.restore(weights: weights, state: state)
+    }
+
     public func train(events: TrainingEventSink, shouldStop: () -> Bool = { false },
                       budget: WallClockBudget = .unlimited) throws -> TokenTrainingResult {
         try loop.run(events: events, shouldStop: shouldStop, budget: budget, update: update)

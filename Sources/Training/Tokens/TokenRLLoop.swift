@@ -117,11 +117,12 @@ final class TokenRLLoop {
     }
 
     /// Continues from a checkpoint this loop saved (`weights`, and `state`, its optimizer column): the weights,
-    /// AdamW's t and moments, the generator, the counters and the algorithm's state. Call it on a trainer just
+    /// AdamW's t and moments, the companions' weights (in the state), the generator, the counters and the
+    /// algorithm's state. Call it on a trainer just
     /// made from the run's config and starting weights.
     func restore(weights: [UInt8], state: [UInt8]) throws {
         try ResumeState.loadWeights(weights, into: policy)
-        let progress = try ResumeState.decode(state, as: Progress.self, optimizer: optimizer.adam)
+        let progress = try ResumeState.decode(state, as: Progress.self, optimizer: optimizer.adam, models: companions)
         generator = progress.generator
         try algorithmState?.restore(progress.algorithm)
         resumed = progress
@@ -200,7 +201,8 @@ final class TokenRLLoop {
                 try events(
                     .checkpoint(
                         step: step, configJSON: weights.configJSON, weights: weights.bytes,
-                        optimizer: try ResumeState.encode(optimizer: optimizer.adam, progress: progress)))
+                        optimizer: try ResumeState.encode(
+                            optimizer: optimizer.adam, progress: progress, models: companions)))
                 if isLast {
                     return TokenTrainingResult(
                         evaluation: evaluation, steps: step, completions: completionsUsed,

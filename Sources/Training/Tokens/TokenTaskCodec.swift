@@ -43,9 +43,10 @@ public struct TokenTaskCodec: Sendable {
 }
 
 extension TransformerPolicy {
-    /// The checkpoint event of the policy's weights (safetensors) with its config.
-    func checkpoint(step: Int) -> TrainingEvent {
+    /// The checkpoint event of the policy's weights (safetensors) with its config, and the trainer's resume
+    /// state (`ResumeState`) when it saves one.
+    func checkpoint(step: Int, state: [UInt8]? = nil) -> TrainingEvent {
         let weights = encodedWeights()
-        return .checkpoint(step: step, configJSON: weights.configJSON, weights: weights.bytes, optimizer: nil)
+        return .checkpoint(step: step, configJSON: weights.configJSON, weights: weights.bytes, optimizer: state)
     }
 }
