@@ -32,39 +32,34 @@ import Testing
         #expect(pairs.status == 0, "\(pairs.stderr)")
     }
 
-    @Test func sftAndTokenPPOResume() throws {
-        let cli = CommandRunner()
-        try expectResumes(cli, "sft", ["--task", "sort", "--steps", "30", "--batch-size", "4", "--eval-interval", "2"])
-        // Token PPO's value network comes back from the checkpoint's state; its run still samples.
-        try expectResumes(cli, "token-ppo", [
+    /// Each command's settings: small, with a checkpoint early and enough steps after it to be killed.
+    static let settings: [(command: String, arguments: [String])] = [
+        ("sft", ["--task", "sort", "--steps", "30", "--batch-size", "4", "--eval-interval", "2"]),
+        ("token-ppo", [
             "--task", "sort", "--steps", "40", "--prompts", "2", "--samples", "2", "--ppo-epochs", "1",
             "--eval-prompts", "4", "--eval-interval", "2",
-        ])
-        let sample = try cli.run("sample", "token-ppo-cut", "--prompt", "301245=", "--json")
-        #expect(sample.status == 0, "\(sample.stderr)")
-    }
-
-    @Test func preferenceTrainersResumeAgainstTheirReference() throws {
-        let cli = CommandRunner()
-        try referenceAndPairs(cli)
-        try expectResumes(cli, "dpo", [
-            "--dataset", "pairs", "--ref", "base", "--steps", "30", "--batch-size", "4", "--eval-interval", "2",
-        ])
-        try expectResumes(cli, "kto", [
-            "--dataset", "pairs", "--ref", "base", "--steps", "30", "--batch-size", "4", "--eval-interval", "2",
-        ])
-    }
-
-    @Test func rewardModelAndOnlineDPOResume() throws {
-        let cli = CommandRunner()
-        try referenceAndPairs(cli)
+        ]),
+        ("dpo", ["--dataset", "pairs", "--ref", "base", "--steps", "30", "--batch-size", "4", "--eval-interval", "2"]),
+        ("kto", ["--dataset", "pairs", "--ref", "base", "--steps", "30", "--batch-size", "4", "--eval-interval", "2"]),
         // The reward model checkpoints every 100 steps.
-        try expectResumes(cli, "reward-model", ["--dataset", "pairs", "--init", "base", "--steps", "400",
-                                                "--batch-size", "4"])
-        try expectResumes(cli, "online-dpo", [
+        ("reward-model", ["--dataset", "pairs", "--init", "base", "--steps", "400", "--batch-size", "4"]),
+        ("online-dpo", [
             "--task", "sort", "--ref", "base", "--steps", "40", "--prompts", "2", "--eval-prompts", "4",
             "--eval-interval", "2",
-        ])
+        ]),
+    ]
+
+    @Test(arguments: settings.indices)
+    func aRunKilledWithKill9ResumesToTheUninterruptedRun(index: Int) throws {
+        let (command, arguments) = Self.settings[index]
+        let cli = CommandRunner()
+        try referenceAndPairs(cli)
+        try expectResumes(cli, command, arguments)
+        if command == "token-ppo" {
+            // Its value network came back from the checkpoint's state; its run still samples.
+            let sample = try cli.run("sample", "token-ppo-cut", "--prompt", "301245=", "--json")
+            #expect(sample.status == 0, "\(sample.stderr)")
+        }
     }
 
     /// A finished run, a run of another algorithm and an unknown run are refused in one line with exit 1, an
