@@ -18,11 +18,12 @@ extension PolicyLab.Train {
                 + "--init).",
             discussion: "Each step samples --samples completions of --prompts prompts, scores them, and takes μ "
                 + "(--iterations) AdamW steps on the clipped surrogate with group-relative advantages. Options "
-                + "left out come from --preset: `default` (PolicyLab's recipe, README § GRPO) or `trl` (TRL's "
-                + "GRPOConfig defaults in its anchor setting).")
+                + "left out come from --preset: `default` (PolicyLab's recipe, README § GRPO), `trl` (TRL's "
+                + "GRPOConfig defaults in its anchor setting) or `from-sft` (for an --init policy).")
 
         @OptionGroup var rl: TokenRLOptions
-        @Option(help: "default (PolicyLab's recipe) or trl (TRL 1.16's defaults); the options below override it.")
+        @Option(help: ArgumentHelp("default (PolicyLab's recipe), trl (TRL 1.16's defaults) or from-sft (for an --init "
+            + "policy that already answers); the options below override it."))
         var preset: GRPOPreset = .default
         @Option(help: "β: weight of the k3 KL to the starting policy (0: no reference policy).") var beta: Double?
         @Option(help: "ε_low: the ratio is clipped below at 1 − ε_low.") var epsilon: Double?

@@ -185,6 +185,18 @@ import Tasks
         #expect(GRPOTrainerConfig(task: "sort", preset: .default) != GRPOTrainerConfig(task: "sort"))
     }
 
+    /// `--preset from-sft` is the configuration the README's from-SFT study measured: the default recipe with
+    /// `--learning-rate 5e-4 --iterations 1 --entropy-coef 0`.
+    @Test func presetFromSFTIsTheDefaultWithTheStudysThreeChanges() {
+        var measured = GRPOTrainerConfig(task: "reverse", preset: .default)
+        measured.learningRate = 5e-4
+        measured.objective.iterations = 1
+        measured.entropyBonus.coefficient = 0
+        let preset = GRPOTrainerConfig(task: "reverse", preset: .fromSFT)
+        #expect(preset == measured)
+        #expect(preset.objective.beta == 0.04 && preset.dynamicSampling && !preset.entropyBonus.isActive)
+    }
+
     @Test func cosineScheduleWarmsUpThenDecays() {
         var config = GRPOTrainerConfig(task: "sort")
         config.steps = 100

@@ -7,13 +7,20 @@ public enum GRPOPreset: String, Codable, Sendable, CaseIterable {
     /// TRL 1.16's `GRPOConfig` defaults in its anchor setting: 8 prompts × G 8, lr 1e-3 decayed linearly,
     /// β 0, loss dapo, group scaling, ε 0.2, μ 1, temperature 1, gradient clip 1, no entropy bonus.
     case trl
+    /// For a policy that already answers (`--init` an SFT run): PolicyLab's recipe without what it adds to
+    /// explore from random weights (`applyFromSFTRecipe`).
+    case fromSFT = "from-sft"
 }
 
 extension GRPOTrainerConfig {
     /// The preset's settings for `task`; fields can be changed afterwards as with `init(task:)`.
     public init(task: String, preset: GRPOPreset) {
         self.init(task: task)
-        if preset == .default { applyDefaultRecipe() }
+        switch preset {
+        case .default: applyDefaultRecipe()
+        case .trl: break
+        case .fromSFT: applyFromSFTRecipe()
+        }
     }
 
     /// PolicyLab's recipe. Without a force that keeps the policy stochastic, TRL's setting collapses its
@@ -34,5 +41,19 @@ extension GRPOTrainerConfig {
         dynamicSampling = true
         objective.iterations = 2
         objective.epsilonHigh = 0.28
+    }
+
+    /// From an SFT start the default recipe *lowers* a 76 % `reverse` policy to 39.8 % (README § GRPO): lr 2e-3
+    /// with μ 2, tuned to climb from random weights, moves a policy that already answers far from what SFT taught
+    /// (without its entropy bonus it ends lower still, 26.9 %). Here the rate is a quarter (5e-4), μ is 1, the KL
+    /// to the starting policy (β 0.04; the reference is now the SFT policy) stays as a trust region, and the
+    /// entropy bonus goes (c 0: such a policy has no collapse to be held from); dynamic sampling stays (solved
+    /// prompts cost no update). Measured as a whole, on `reverse` from the 76.2 % policy, 5 seeds at 38,400
+    /// completions: 76.8 % mean, RLOO 77.1 % from the same start.
+    mutating func applyFromSFTRecipe() {
+        applyDefaultRecipe()
+        entropyBonus.coefficient = 0
+        learningRate = 5e-4
+        objective.iterations = 1
     }
 }
