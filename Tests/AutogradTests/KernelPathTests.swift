@@ -38,8 +38,12 @@ import Randomness
 
     @Test func everyGemmTileGivesTheSameBits() {
         var g = SeededGenerator(seed: 22)
-        // Full tiles, ragged rows (mod 8 and mod 6) and columns (mod 32 and mod 16), several K and N blocks.
-        let shapes = [(1, 1, 1), (7, 33, 5), (8, 32, 64), (13, 70, 300), (17, 300, 64), (40, 513, 257), (25, 48, 600)]
+        // Full tiles, ragged rows (mod 8 and mod 6) and columns (mod 32 and mod 16), several K and N blocks; full
+        // 8-row groups that the 6×16 tile ends with one 4-row tile (16, 40: … 6 4) or two (8, 32: … 4 4), odd K.
+        let shapes = [
+            (1, 1, 1), (7, 33, 5), (8, 32, 64), (13, 70, 300), (17, 300, 64), (40, 513, 257), (25, 48, 600),
+            (16, 48, 7), (32, 64, 33),
+        ]
         for (m, n, k) in shapes {
             let a = random(m * k, &g), b = random(k * n, &g), c = random(m * n, &g), bias = random(n, &g)
             for (transposedA, transposedB, accumulate, withBias) in [

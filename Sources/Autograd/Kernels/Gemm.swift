@@ -3,11 +3,11 @@
 //
 // Design after BLIS / PLATFORM.md: a register tile of accumulators updated with fused multiply-adds
 // (`addingProduct`, which lowers to `vfmadd…ps` on an FMA target), K blocked by 256 and N by 256 so the B panel
-// stays in L2. B is packed into contiguous 32-column panels per K×N block (see `gemmRows`), the same packing for
-// every tile. The tile is chosen for the instruction set the build targets (`GemmTile.preferred`,
-// `KernelPath.swift`): 8×32 with SIMD16 accumulators on AVX-512 (16 of its 32 zmm registers), 6×16 with SIMD8
-// on AVX2 (12 of its 16 ymm registers; the 8×32 tile spilled there: 39 % of the FMA peak on a Zen 3) and
-// elsewhere (NEON: 24 of its 32 q registers).
+// stays in L2. B is packed into 32-column panels per K×N block (see `gemmRows`): [kc][32] for the 8×32 tile, two
+// [kc][16] halves for the 6×16 tile (`GemmTile.splitsPanels`). The tile is chosen for the instruction set the
+// build targets (`GemmTile.preferred`, `KernelPath.swift`): 8×32 with SIMD16 accumulators on AVX-512 (16 of
+// its 32 zmm registers), 6×16 with SIMD8 on AVX2 (12 of its 16 ymm registers; the 8×32 tile spilled there: 39 %
+// of the FMA peak on a Zen 3) and elsewhere (NEON: 24 of its 32 q registers).
 //
 // The result does not depend on the tile: every element of C is one chain of FMAs over k in order, per K block,
 // started from the bias or zero (fresh), or from C — or, for the elements outside the full 8×32 tiles of the
@@ -56,6 +56,25 @@ public enum GemmTile: Sendable, CaseIterable {
 
     var rows: Int { self == .rows8Columns32 ? 8 : 6 }
     var columns: Int { self == .rows8Columns32 ? 32 : 16 }
+    /// Whether B's 32-column panels are stored as two [kc][16] halves: the 6×16 tile then streams its B rows
+    /// contiguously (64 bytes per k) instead of every other cache line of a [kc][32] panel. Same floats in
+    /// other places, so the same bits.
+    var splitsPanels: Bool { self == .rows6Columns16 }
+    /// Floats from one row of a tile's B to the next: 32 in a whole panel, 16 in a half.
+    var panelRowStride: Int { splitsPanels ? 16 : 32 }
+
+    /// A second, shorter tile height run in place on C (4 for the 6×16 tile: `kernel4x16`), 0 when none.
+    var shortRows: Int { self == .rows8Columns32 ? 0 : 4 }
+
+    /// Rows of the next tile when `remaining` rows are left in the row region. In the full 8-row groups
+    /// (`inFullRows`), the 6×16 tile ends a region of 8j rows (8j mod 6 is 0, 2 or 4) with one or two 4-row
+    /// tiles (… 6 6 4, or … 6 4 4 where 6 + 2 would leave 2) that run in place like full tiles, instead of a
+    /// 2- or 4-row remainder computed in scratch (`edgeTile`: 2-3 % of a GPT S step on AVX2, perf).
+    @inline(__always)
+    func rowsOfNextTile(remaining: Int, inFullRows: Bool) -> Int {
+        if inFullRows && shortRows > 0 && (remaining == 8 || remaining == shortRows) { return shortRows }
+        return min(rows, remaining)
+    }
 
     /// "8x32 SIMD16" or "6x16 SIMD8", as `policylab bench` reports it.
     public var label: String { self == .rows8Columns32 ? "8x32 SIMD16" : "6x16 SIMD8" }
@@ -145,7 +164,7 @@ func gemm(
     if packedB == nil && k * n >= 1 << 14 && work >= threshold && m >= 16 && KernelWorker.shared != nil {
         let packed = FloatPointer.allocate(capacity: packedCount(k: k, n: n))
         defer { packed.deallocate() }
-        packWholeShared(b, ldb: ldb, k: k, n: n, transposed: transposedB, into: packed)
+        packWholeShared(b, ldb: ldb, k: k, n: n, transposed: transposedB, into: packed, tile: tile)
         gemm(
             m: m, n: n, k: k, a: a, b: packed, ldb: n, c: c, ldc: ldc, accumulate: accumulate, parallel: true,
             bias: bias, packedB: packed, epilogue: epilogue, tile: tile)
@@ -177,14 +196,19 @@ func packedCount(k: Int, n: Int) -> Int {
 /// B is fixed across calls (a sampler's weights across decode steps): `gemm(…, packedB:)` then skips
 /// its per-call packing, which for a few rows of A costs as much as the product (a decode step of GPT M
 /// packs 3 MB of weights).
-func packWhole(_ b: ConstFloatPointer, ldb: Int, k: Int, n: Int, transposed: Bool, into packed: FloatPointer) {
+func packWhole(
+    _ b: ConstFloatPointer, ldb: Int, k: Int, n: Int, transposed: Bool, into packed: FloatPointer,
+    tile: GemmTile = .preferred
+) {
     var offset = 0, jc = 0
     while jc < n {
         let nc = min(blockN, n - jc), panels = (nc + 31) / 32
         var pc = 0
         while pc < k {
             let kc = min(blockK, k - pc)
-            packBlock(b, ldb: ldb, transposed: transposed, k0: pc, kc: kc, j0: jc, nc: nc, into: packed + offset)
+            packBlock(
+                b, ldb: ldb, transposed: transposed, k0: pc, kc: kc, j0: jc, nc: nc, into: packed + offset,
+                halves: tile.splitsPanels)
             offset += panels * kc * 32
             pc += kc
         }
@@ -195,7 +219,7 @@ func packWhole(_ b: ConstFloatPointer, ldb: Int, k: Int, n: Int, transposed: Boo
 /// `packWhole` on both kernel threads: its 32-column panels split between them (the same floats in the same
 /// places).
 private func packWholeShared(
-    _ b: ConstFloatPointer, ldb: Int, k: Int, n: Int, transposed: Bool, into packed: FloatPointer
+    _ b: ConstFloatPointer, ldb: Int, k: Int, n: Int, transposed: Bool, into packed: FloatPointer, tile: GemmTile
 ) {
     // (offset in `packed`, K block start, its depth, first column, width) of every panel, in packWhole's order.
     var panels: [(offset: Int, k0: Int, kc: Int, j0: Int, width: Int)] = []
@@ -215,13 +239,13 @@ private func packWholeShared(
         }
         jc += nc
     }
-    let shared = UncheckedSendable((b, packed, panels))
+    let shared = UncheckedSendable((b, packed, panels)), halves = tile.splitsPanels
     parallelChunks(count: panels.count, work: 1, threshold: 0) { range in
         let (b, packed, panels) = shared.value
         for panel in panels[range] {
             packBlock(
                 b, ldb: ldb, transposed: transposed, k0: panel.k0, kc: panel.kc, j0: panel.j0, nc: panel.width,
-                into: packed + panel.offset)
+                into: packed + panel.offset, halves: halves)
         }
     }
 }
@@ -230,22 +254,24 @@ private func packWholeShared(
 /// from Bᵀ [n, k] when `transposed` (row stride `ldb` either way).
 @inline(__always)
 private func packBlock(
-    _ b: ConstFloatPointer, ldb: Int, transposed: Bool, k0: Int, kc: Int, j0: Int, nc: Int, into packed: FloatPointer
+    _ b: ConstFloatPointer, ldb: Int, transposed: Bool, k0: Int, kc: Int, j0: Int, nc: Int, into packed: FloatPointer,
+    halves: Bool
 ) {
     if transposed {
-        packTransposedB(b + j0 * ldb + k0, ldb: ldb, kc: kc, nc: nc, into: packed)
+        packTransposedB(b + j0 * ldb + k0, ldb: ldb, kc: kc, nc: nc, into: packed, halves: halves)
     } else {
-        packB(b + k0 * ldb + j0, ldb: ldb, kc: kc, nc: nc, into: packed)
+        packB(b + k0 * ldb + j0, ldb: ldb, kc: kc, nc: nc, into: packed, halves: halves)
     }
 }
 
 private let blockK = 256
 private let blockN = 256
 
-/// Rows of C for one thread. Each (N block, K block) of B is packed into 32-column panels ([kc][32],
-/// zero-padded; or read from `packedB`, laid out by `packWhole`) so the micro-kernel streams B
-/// contiguously (best of 4 runs: GPT M training 16.2k → 20.1k tokens/s). A is read in place (a tile's
-/// rows, or for Aᵀ·B its contiguous columns, are a few prefetchable streams) and packed into a zero-padded
+/// Rows of C for one thread. Each (N block, K block) of B is packed into 32-column panels ([kc][32] or two
+/// [kc][16] halves, zero-padded; or read from `packedB`, laid out by `packWhole` for the same tile) so the
+/// micro-kernel streams B contiguously (best of 4 runs: GPT M training 16.2k → 20.1k tokens/s). A is read in
+/// place (a tile's rows, or for Aᵀ·B its contiguous columns, are a few prefetchable streams) and packed into a
+/// zero-padded
 /// [kc][tile rows] micro-panel only at the row edge:
 /// packing every A tile (BLIS) measured slower here (one-thread trunk shapes 108 → 78 GFLOP/s), as the
 /// 8-row transpose costs more than it saves at K = 64.
@@ -275,13 +301,15 @@ private func gemmRows(
                 packedB = prepacked + prepackedOffset
                 prepackedOffset += panels * kc * 32
             } else {
-                packBlock(b, ldb: ldb, transposed: transposedB, k0: pc, kc: kc, j0: jc, nc: nc, into: scratchB)
+                packBlock(
+                    b, ldb: ldb, transposed: transposedB, k0: pc, kc: kc, j0: jc, nc: nc, into: scratchB,
+                    halves: tile.splitsPanels)
                 packedB = ConstFloatPointer(scratchB)
             }
             var i = rows.lowerBound
             while i < rows.upperBound {
-                let regionEnd = i < fullRowsEnd ? fullRowsEnd : rows.upperBound
-                let mr = min(tile.rows, regionEnd - i)
+                let mr = tile.rowsOfNextTile(remaining: (i < fullRowsEnd ? fullRowsEnd : rows.upperBound) - i,
+                                             inFullRows: i < fullRowsEnd)
                 let tileA: StridedMatrix
                 if mr < tile.rows {
                     packA(a, row: i, rows: mr, tileRows: tile.rows, p0: pc, kc: kc, into: packedA)
@@ -293,18 +321,20 @@ private func gemmRows(
                 }
                 for panel in 0..<panels {
                     let j = jc + 32 * panel, nr = min(32, jc + nc - j)
-                    let bPanel = packedB + panel * kc * 32
+                    let bPanel = packedB + panel * kc * 32, halfOffset = tile.splitsPanels ? kc : 1
                     let start: TileStart = i < fullRowsEnd && nr == 32 ? .inRegisters : .zeroThenAdd
                     var q = 0
                     while q < nr {
                         let width = min(tile.columns, nr - q)
                         let tileBias = bias.map { $0 + j + q }
                         let target = c + i * ldc + j + q
-                        if start == .inRegisters && mr == tile.rows && width == tile.columns {
-                            runTile(tile, a: tileA, b: bPanel + q, kc: kc, c: target, ldc: ldc, fresh: fresh,
-                                    bias: tileBias)
+                        if start == .inRegisters && width == tile.columns
+                            && (mr == tile.rows || mr == tile.shortRows) {
+                            runTile(tile, rows: mr, a: tileA, b: bPanel + q * halfOffset, kc: kc, c: target, ldc: ldc,
+                                    fresh: fresh, bias: tileBias)
                         } else {
-                            edgeTile(tile, start: start, rows: mr, columns: width, a: tileA, b: bPanel + q, kc: kc,
+                            edgeTile(tile, start: start, rows: mr, columns: width, a: tileA, b: bPanel + q * halfOffset,
+                                     kc: kc,
                                      c: target, ldc: ldc, fresh: fresh, bias: tileBias, scratch: edge)
                         }
                         q += tile.columns
@@ -323,15 +353,20 @@ private func gemmRows(
     }
 }
 
-/// One full tile on C in place.
+/// One tile on C in place: `rows` is the tile's rows or its `shortRows`.
 @inline(__always)
 private func runTile(
-    _ tile: GemmTile, a: StridedMatrix, b: ConstFloatPointer, kc: Int, c: FloatPointer, ldc: Int, fresh: Bool,
-    bias: ConstFloatPointer?
+    _ tile: GemmTile, rows: Int, a: StridedMatrix, b: ConstFloatPointer, kc: Int, c: FloatPointer, ldc: Int,
+    fresh: Bool, bias: ConstFloatPointer?
 ) {
     switch tile {
     case .rows8Columns32: kernel8x32(a: a, b: b, kc: kc, c: c, ldc: ldc, fresh: fresh, bias: bias)
-    case .rows6Columns16: kernel6x16(a: a, b: b, kc: kc, c: c, ldc: ldc, fresh: fresh, bias: bias)
+    case .rows6Columns16:
+        if rows == 6 {
+            kernel6x16(a: a, b: b, kc: kc, c: c, ldc: ldc, fresh: fresh, bias: bias)
+        } else {
+            kernel4x16(a: a, b: b, kc: kc, c: c, ldc: ldc, fresh: fresh, bias: bias)
+        }
     }
 }
 
@@ -352,7 +387,7 @@ private func edgeTile(
             }
         }
     }
-    runTile(tile, a: a, b: b, kc: kc, c: scratch, ldc: width, fresh: false, bias: nil)
+    runTile(tile, rows: tile.rows, a: a, b: b, kc: kc, c: scratch, ldc: width, fresh: false, bias: nil)
     for r in 0..<rows {
         let row = c + r * ldc
         for col in 0..<columns {
@@ -364,9 +399,11 @@ private func edgeTile(
     }
 }
 
-/// B[kc, nc] (row stride ldb) into ⌈nc/32⌉ panels of [kc][32], zero-padded past nc.
+/// B[kc, nc] (row stride ldb) into ⌈nc/32⌉ panels of [kc][32], zero-padded past nc; with `halves`, each
+/// panel as two [kc][16] halves (columns 0-15, then 16-31: `GemmTile.splitsPanels`).
 @inline(__always)
-private func packB(_ b: ConstFloatPointer, ldb: Int, kc: Int, nc: Int, into packed: FloatPointer) {
+private func packB(_ b: ConstFloatPointer, ldb: Int, kc: Int, nc: Int, into packed: FloatPointer, halves: Bool) {
+    let rowStep = halves ? 16 : 32, secondHalf = halves ? 16 * kc : 16
     var panel = 0
     while 32 * panel < nc {
         let j = 32 * panel, width = min(32, nc - j)
@@ -375,16 +412,18 @@ private func packB(_ b: ConstFloatPointer, ldb: Int, kc: Int, nc: Int, into pack
         if width == 32 {
             for _ in 0..<kc {
                 store16(load16(source), destination)
-                store16(load16(source + 16), destination + 16)
+                store16(load16(source + 16), destination + secondHalf)
                 source += ldb
-                destination += 32
+                destination += rowStep
             }
         } else {
             for _ in 0..<kc {
-                for col in 0..<width { destination[col] = source[col] }
-                for col in width..<32 { destination[col] = 0 }
+                for col in 0..<32 {
+                    let place = col < 16 ? col : secondHalf + col - 16
+                    destination[place] = col < width ? source[col] : 0
+                }
                 source += ldb
-                destination += 32
+                destination += rowStep
             }
         }
         panel += 1
@@ -392,24 +431,31 @@ private func packB(_ b: ConstFloatPointer, ldb: Int, kc: Int, nc: Int, into pack
 }
 
 /// B[kc, nc] given as Bᵀ (bt[j · ldb + p] = B[p, j]) into the panels of `packB`: each of a panel's 32
-/// rows of Bᵀ is read contiguously and written down one column of the [kc][32] panel (in L1).
+/// rows of Bᵀ is read contiguously and written down one column of the panel (in L1).
 @inline(__always)
-private func packTransposedB(_ bt: ConstFloatPointer, ldb: Int, kc: Int, nc: Int, into packed: FloatPointer) {
+private func packTransposedB(
+    _ bt: ConstFloatPointer, ldb: Int, kc: Int, nc: Int, into packed: FloatPointer, halves: Bool
+) {
+    let rowStep = halves ? 16 : 32, secondHalf = halves ? 16 * kc : 16
     var panel = 0
     while 32 * panel < nc {
         let j0 = 32 * panel, width = min(32, nc - j0)
         let destination = packed + panel * kc * 32
-        for col in 0..<width {
-            var source = bt + (j0 + col) * ldb
-            var target = destination + col
-            for _ in 0..<kc {
-                target.pointee = source.pointee
-                source += 1
-                target += 32
+        for col in 0..<32 {
+            var target = destination + (col < 16 ? col : secondHalf + col - 16)
+            if col < width {
+                var source = bt + (j0 + col) * ldb
+                for _ in 0..<kc {
+                    target.pointee = source.pointee
+                    source += 1
+                    target += rowStep
+                }
+            } else {
+                for _ in 0..<kc {
+                    target.pointee = 0
+                    target += rowStep
+                }
             }
-        }
-        if width < 32 {
-            for p in 0..<kc { (destination + p * 32 + width).update(repeating: 0, count: 32 - width) }
         }
         panel += 1
     }
@@ -489,9 +535,13 @@ private func kernel8x32(
     store16(c70, c0 + 7 * ldc); store16(c71, c0 + 7 * ldc + 16)
 }
 
-/// The 6×16 register tile: C[0..<6, 0..<16] (+)= A[0..<6, 0..<kc] · B with B 16 columns of a packed [kc][32]
-/// panel (row stride 32); `fresh` starts from the bias (or zero) instead of loading C. Twelve SIMD8
-/// accumulators, two B vectors and one broadcast: 15 of AVX2's 16 ymm registers.
+/// The 6×16 register tile: C[0..<6, 0..<16] (+)= A[0..<6, 0..<kc] · B with B one [kc][16] half of a packed
+/// panel (`GemmTile.splitsPanels`, row stride 16); `fresh` starts from the bias (or zero) instead of loading C.
+/// Twelve SIMD8 accumulators, two B vectors and one broadcast: 15 of AVX2's 16 ymm registers.
+/// On Zen 4 the AVX2 loop issues about five operations per cycle (twelve FMAs every six cycles), so its
+/// overhead counts: k is unrolled by two, which halves the pointer and counter updates per FMA (A's rows
+/// are addressed from two pointers, rows 0-2 and 3-5; LLVM still re-derives some with adds). Each accumulator
+/// still sees its FMAs in k order, so the bits do not change.
 @inline(__always)
 private func kernel6x16(
     a: StridedMatrix, b: ConstFloatPointer, kc: Int, c c0: FloatPointer, ldc: Int, fresh: Bool, bias: ConstFloatPointer?
@@ -510,26 +560,55 @@ private func kernel6x16(
         c40 = load8(c0 + 4 * ldc); c41 = load8(c0 + 4 * ldc + 8)
         c50 = load8(c0 + 5 * ldc); c51 = load8(c0 + 5 * ldc + 8)
     }
-    let cs = a.columnStride
-    let o1 = a.rowStride, o2 = 2 &* o1, o3 = 3 &* o1, o4 = 4 &* o1, o5 = 5 &* o1
-    var ap = a.base
-    var bp = b
-    for _ in 0..<kc {
-        let b0 = load8(bp), b1 = load8(bp + 8)
-        var s = SIMD8<Float>(repeating: ap[0])
+    let rs = a.rowStride, rs2 = 2 &* rs, cs = a.columnStride, cs2 = 2 &* cs
+    var top = a.base, bottom = a.base + 3 &* rs
+    var bp = b, pairs = kc >> 1
+    var b0: SIMD8<Float>, b1: SIMD8<Float>, s: SIMD8<Float>
+    while pairs > 0 {
+        b0 = load8(bp); b1 = load8(bp + 8)
+        s = SIMD8<Float>(repeating: top[0])
         c00 = c00.addingProduct(s, b0); c01 = c01.addingProduct(s, b1)
-        s = SIMD8<Float>(repeating: ap[o1])
+        s = SIMD8<Float>(repeating: top[rs])
         c10 = c10.addingProduct(s, b0); c11 = c11.addingProduct(s, b1)
-        s = SIMD8<Float>(repeating: ap[o2])
+        s = SIMD8<Float>(repeating: top[rs2])
         c20 = c20.addingProduct(s, b0); c21 = c21.addingProduct(s, b1)
-        s = SIMD8<Float>(repeating: ap[o3])
+        s = SIMD8<Float>(repeating: bottom[0])
         c30 = c30.addingProduct(s, b0); c31 = c31.addingProduct(s, b1)
-        s = SIMD8<Float>(repeating: ap[o4])
+        s = SIMD8<Float>(repeating: bottom[rs])
         c40 = c40.addingProduct(s, b0); c41 = c41.addingProduct(s, b1)
-        s = SIMD8<Float>(repeating: ap[o5])
+        s = SIMD8<Float>(repeating: bottom[rs2])
         c50 = c50.addingProduct(s, b0); c51 = c51.addingProduct(s, b1)
-        ap += cs
+        b0 = load8(bp + 16); b1 = load8(bp + 16 + 8)
+        s = SIMD8<Float>(repeating: top[cs])
+        c00 = c00.addingProduct(s, b0); c01 = c01.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: top[rs &+ cs])
+        c10 = c10.addingProduct(s, b0); c11 = c11.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: top[rs2 &+ cs])
+        c20 = c20.addingProduct(s, b0); c21 = c21.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: bottom[cs])
+        c30 = c30.addingProduct(s, b0); c31 = c31.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: bottom[rs &+ cs])
+        c40 = c40.addingProduct(s, b0); c41 = c41.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: bottom[rs2 &+ cs])
+        c50 = c50.addingProduct(s, b0); c51 = c51.addingProduct(s, b1)
+        top += cs2; bottom += cs2
         bp += 32
+        pairs &-= 1
+    }
+    if kc & 1 != 0 {
+        b0 = load8(bp); b1 = load8(bp + 8)
+        s = SIMD8<Float>(repeating: top[0])
+        c00 = c00.addingProduct(s, b0); c01 = c01.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: top[rs])
+        c10 = c10.addingProduct(s, b0); c11 = c11.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: top[rs2])
+        c20 = c20.addingProduct(s, b0); c21 = c21.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: bottom[0])
+        c30 = c30.addingProduct(s, b0); c31 = c31.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: bottom[rs])
+        c40 = c40.addingProduct(s, b0); c41 = c41.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: bottom[rs2])
+        c50 = c50.addingProduct(s, b0); c51 = c51.addingProduct(s, b1)
     }
     store8(c00, c0); store8(c01, c0 + 8)
     store8(c10, c0 + ldc); store8(c11, c0 + ldc + 8)
@@ -537,6 +616,68 @@ private func kernel6x16(
     store8(c30, c0 + 3 * ldc); store8(c31, c0 + 3 * ldc + 8)
     store8(c40, c0 + 4 * ldc); store8(c41, c0 + 4 * ldc + 8)
     store8(c50, c0 + 5 * ldc); store8(c51, c0 + 5 * ldc + 8)
+}
+
+/// The 4×16 tile (`GemmTile.shortRows` of the 6×16 tile): `kernel6x16` for rows 0..<4, run in place for the
+/// last rows of a region of full 8-row groups (the same chains as the scratch edge tile computed).
+@inline(__always)
+private func kernel4x16(
+    a: StridedMatrix, b: ConstFloatPointer, kc: Int, c c0: FloatPointer, ldc: Int, fresh: Bool, bias: ConstFloatPointer?
+) {
+    var c00, c01, c10, c11, c20, c21, c30, c31: SIMD8<Float>
+    if fresh {
+        let low = bias.map { load8($0) } ?? SIMD8<Float>(repeating: 0),
+            high = bias.map { load8($0 + 8) } ?? SIMD8<Float>(repeating: 0)
+        (c00, c10, c20, c30) = (low, low, low, low)
+        (c01, c11, c21, c31) = (high, high, high, high)
+    } else {
+        c00 = load8(c0); c01 = load8(c0 + 8)
+        c10 = load8(c0 + ldc); c11 = load8(c0 + ldc + 8)
+        c20 = load8(c0 + 2 * ldc); c21 = load8(c0 + 2 * ldc + 8)
+        c30 = load8(c0 + 3 * ldc); c31 = load8(c0 + 3 * ldc + 8)
+    }
+    let rs = a.rowStride, rs2 = 2 &* rs, rs3 = 3 &* rs, cs = a.columnStride, cs2 = 2 &* cs
+    var top = a.base
+    var bp = b, pairs = kc >> 1
+    var b0: SIMD8<Float>, b1: SIMD8<Float>, s: SIMD8<Float>
+    while pairs > 0 {
+        b0 = load8(bp); b1 = load8(bp + 8)
+        s = SIMD8<Float>(repeating: top[0])
+        c00 = c00.addingProduct(s, b0); c01 = c01.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: top[rs])
+        c10 = c10.addingProduct(s, b0); c11 = c11.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: top[rs2])
+        c20 = c20.addingProduct(s, b0); c21 = c21.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: top[rs3])
+        c30 = c30.addingProduct(s, b0); c31 = c31.addingProduct(s, b1)
+        b0 = load8(bp + 16); b1 = load8(bp + 16 + 8)
+        s = SIMD8<Float>(repeating: top[cs])
+        c00 = c00.addingProduct(s, b0); c01 = c01.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: top[rs &+ cs])
+        c10 = c10.addingProduct(s, b0); c11 = c11.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: top[rs2 &+ cs])
+        c20 = c20.addingProduct(s, b0); c21 = c21.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: top[rs3 &+ cs])
+        c30 = c30.addingProduct(s, b0); c31 = c31.addingProduct(s, b1)
+        top += cs2
+        bp += 32
+        pairs &-= 1
+    }
+    if kc & 1 != 0 {
+        b0 = load8(bp); b1 = load8(bp + 8)
+        s = SIMD8<Float>(repeating: top[0])
+        c00 = c00.addingProduct(s, b0); c01 = c01.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: top[rs])
+        c10 = c10.addingProduct(s, b0); c11 = c11.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: top[rs2])
+        c20 = c20.addingProduct(s, b0); c21 = c21.addingProduct(s, b1)
+        s = SIMD8<Float>(repeating: top[rs3])
+        c30 = c30.addingProduct(s, b0); c31 = c31.addingProduct(s, b1)
+    }
+    store8(c00, c0); store8(c01, c0 + 8)
+    store8(c10, c0 + ldc); store8(c11, c0 + ldc + 8)
+    store8(c20, c0 + 2 * ldc); store8(c21, c0 + 2 * ldc + 8)
+    store8(c30, c0 + 3 * ldc); store8(c31, c0 + 3 * ldc + 8)
 }
 
 /// Out-of-place transpose of a row-major [rows, columns] matrix into [columns, rows].
