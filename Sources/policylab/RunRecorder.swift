@@ -92,6 +92,9 @@ final class RunRecorder {
             try? flush()
             if case .interrupted = error {
                 try store.finishRun(id: run.id, status: .interrupted, error: error.description)
+                // Every trainer resumes, and `algorithm` is its `train` subcommand's name.
+                throw CLIError(
+                    "run \(run.name): \(error) — `policylab train \(run.algorithm) --resume \(run.name)` continues it")
             } else {
                 try store.finishRun(id: run.id, status: .failed, error: error.description)
             }
