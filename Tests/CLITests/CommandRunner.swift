@@ -45,7 +45,9 @@ final class CommandRunner {
     @discardableResult
     func run(_ arguments: String...) throws -> Result { try run(arguments) }
 
-    func run(_ arguments: [String]) throws -> Result {
+    /// The binary with `arguments`, in the scratch directory and without `POLICYLAB_DB`, not yet started
+    /// (for the tests that kill it midway; `run` starts one and waits for it).
+    func process(_ arguments: [String]) -> Process {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
@@ -53,6 +55,11 @@ final class CommandRunner {
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "POLICYLAB_DB")
         process.environment = environment
+        return process
+    }
+
+    func run(_ arguments: [String]) throws -> Result {
+        let process = process(arguments)
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -20,13 +20,7 @@ import Testing
 
     /// Starts `arguments` and kills it with SIGKILL once the run has a checkpoint; false if it finished first.
     func killAfterFirstCheckpoint(_ cli: CommandRunner, _ arguments: [String], run: String) throws -> Bool {
-        let process = Process()
-        process.executableURL = CommandRunner.binary
-        process.arguments = arguments
-        process.currentDirectoryURL = cli.directory
-        var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "POLICYLAB_DB")
-        process.environment = environment
+        let process = cli.process(arguments)
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()

@@ -161,13 +161,7 @@ import Glibc
             "study", "run", "k", "--env", "CartPole-v1", "--algorithms", "ppo,a2c", "--seeds", "1-2", "--budget",
             "steps=8192", "--", "--eval-episodes", "2",
         ]
-        let process = Process()
-        process.executableURL = CommandRunner.binary
-        process.arguments = command
-        process.currentDirectoryURL = cli.directory
-        var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "POLICYLAB_DB")
-        process.environment = environment
+        let process = cli.process(command)
         let stderrPath = cli.write("killed.stderr", "")
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         process.standardOutput = FileHandle.nullDevice
