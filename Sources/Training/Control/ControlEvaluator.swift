@@ -14,16 +14,28 @@ enum ControlEvaluator {
         seed: UInt64, step: Int, environmentSteps: Int, start: ContinuousClock.Instant, events: TrainingEventSink
     ) throws -> ControlTrainingResult {
         let trainingSeconds = secondsSince(start)
-        let evaluation = try greedyReturns(
-            policy: policy, environmentID: environmentID, episodes: episodes, normalizer: normalizer, seed: seed)
-        try events(
-            .metrics(
-                step: step, samplesSeen: environmentSteps,
-                values: ["eval/return_mean": evaluation.mean, "eval/return_std": evaluation.standardDeviation]))
+        let evaluation = try evaluate(
+            policy: policy, environmentID: environmentID, episodes: episodes, normalizer: normalizer, seed: seed,
+            step: step, samplesSeen: environmentSteps, events: events)
         return ControlTrainingResult(
             evaluationReturnMean: evaluation.mean, evaluationReturnStandardDeviation: evaluation.standardDeviation,
             environmentSteps: environmentSteps, wallSeconds: secondsSince(start),
             stepsPerSecond: Double(environmentSteps) / max(trainingSeconds, 1e-9))
+    }
+
+    /// The greedy evaluation logged as `eval/return_mean` and `eval/return_std` at `step`: the final one
+    /// (`finish`) and the periodic ones (`ControlPeriodicEvaluation`).
+    static func evaluate(
+        policy: MLPActorCritic, environmentID: String, episodes: Int, normalizer: ObservationNormalizer?,
+        seed: UInt64, step: Int, samplesSeen: Int, events: TrainingEventSink
+    ) throws -> (mean: Double, standardDeviation: Double) {
+        let evaluation = try greedyReturns(
+            policy: policy, environmentID: environmentID, episodes: episodes, normalizer: normalizer, seed: seed)
+        try events(
+            .metrics(
+                step: step, samplesSeen: samplesSeen,
+                values: ["eval/return_mean": evaluation.mean, "eval/return_std": evaluation.standardDeviation]))
+        return evaluation
     }
 
     /// Mean and population standard deviation of the returns of `episodes` greedy episodes; NaN for none.

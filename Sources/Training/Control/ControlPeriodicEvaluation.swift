@@ -29,12 +29,9 @@ struct ControlPeriodicEvaluation {
         events: TrainingEventSink
     ) throws {
         guard interval > 0, episodes > 0, step % interval == 0, !isLast else { return }
-        let evaluation = try ControlEvaluator.greedyReturns(
-            policy: policy, environmentID: environmentID, episodes: episodes, normalizer: normalizer, seed: seed)
-        try events(
-            .metrics(
-                step: step, samplesSeen: samplesSeen,
-                values: ["eval/return_mean": evaluation.mean, "eval/return_std": evaluation.standardDeviation]))
+        let evaluation = try ControlEvaluator.evaluate(
+            policy: policy, environmentID: environmentID, episodes: episodes, normalizer: normalizer, seed: seed,
+            step: step, samplesSeen: samplesSeen, events: events)
         try events(
             .progress(
                 String(
