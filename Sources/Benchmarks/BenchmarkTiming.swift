@@ -1,5 +1,13 @@
+import Foundation
+
 /// Wall-clock timing on `ContinuousClock` (monotonic, unaffected by clock adjustments).
 public enum BenchmarkTiming {
+    /// `POLICYLAB_BENCH_CALLS=N` (N > 0): every round of a figure timed per call runs exactly N calls instead of
+    /// lasting a minimum time. Fixed work, for reading `perf stat`'s task-clock (or a `perf record` profile) per
+    /// call on a busy machine, where wall-clock figures mean little; the figure printed is still calls over seconds.
+    static let fixedCallsPerRound: Int? = ProcessInfo.processInfo.environment["POLICYLAB_BENCH_CALLS"]
+        .flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
+
     /// A duration in seconds.
     public static func seconds(_ duration: Duration) -> Double {
         let (whole, attoseconds) = duration.components
@@ -29,7 +37,7 @@ public enum BenchmarkTiming {
                 body()
                 calls += 1
                 elapsed = seconds(start.duration(to: clock.now))
-            } while elapsed < roundSeconds
+            } while fixedCallsPerRound.map { calls < $0 } ?? (elapsed < roundSeconds)
             perCall.append(elapsed / Double(calls))
         }
         return perCall

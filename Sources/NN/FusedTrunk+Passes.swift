@@ -24,35 +24,33 @@ extension CausalTransformer {
             CPUKernels.add(p.tokenEmbedding + token * c, p.positionEmbedding + position * c, into: x0 + r * c, count: c)
         }
         for (l, layer) in p.layers.enumerated() {
-            let a = w.layers[l]
+            let a = w.layers[l], packed = w.packedWeights[l]
             let next = l + 1 < w.layers.count ? w.layers[l + 1].residual : w.finalResidual
             // LN₁, then qkv = LN₁(x)·Wᵀ + b                                  (rows, 3C)
             CPUKernels.layerNormForward(
                 a.residual + r0 * c, weight: layer.norm1Weight, bias: layer.norm1Bias, rows: rows, c: c, epsilon: 1e-5,
                 out: a.normed1 + r0 * c, normalized: a.norm1 + r0 * c, inverseStd: a.inverseStd1 + r0)
             linearForward(
-                a.normed1 + r0 * c, rows: rows, inputs: c, outputs: 3 * c, weight: layer.qkvWeight, bias: layer.qkvBias,
-                into: a.qkv + r0 * 3 * c)
+                a.normed1 + r0 * c, rows: rows, inputs: c, outputs: 3 * c, packedWeight: packed.qkv,
+                bias: layer.qkvBias, into: a.qkv + r0 * 3 * c)
             // Causal attention per (group, member, head)                   (rows, C)
             for i in groups { attentionForward(group: i, layout: layout, activations: a, workspace: w, part: part) }
-            // middle = x + attended·Wᵀ + b
+            // middle = x + attended·Wᵀ + b, x added to each finished tile
             linearForward(
-                a.attended + r0 * c, rows: rows, inputs: c, outputs: c, weight: layer.projectionWeight,
-                bias: layer.projectionBias, into: a.middle + r0 * c)
-            CPUKernels.add(a.middle + r0 * c, a.residual + r0 * c, into: a.middle + r0 * c, count: rows * c)
+                a.attended + r0 * c, rows: rows, inputs: c, outputs: c, packedWeight: packed.projection,
+                bias: layer.projectionBias, into: a.middle + r0 * c, epilogue: .add(addend: a.residual + r0 * c))
             // MLP: next = middle + GELU(LN₂(middle)·W_fcᵀ + b)·W_projᵀ + b  (rows, F) → (rows, C)
             CPUKernels.layerNormForward(
                 a.middle + r0 * c, weight: layer.norm2Weight, bias: layer.norm2Bias, rows: rows, c: c, epsilon: 1e-5,
                 out: a.normed2 + r0 * c, normalized: a.norm2 + r0 * c, inverseStd: a.inverseStd2 + r0)
             linearForward(
-                a.normed2 + r0 * c, rows: rows, inputs: c, outputs: f, weight: layer.fcWeight, bias: layer.fcBias,
+                a.normed2 + r0 * c, rows: rows, inputs: c, outputs: f, packedWeight: packed.fc, bias: layer.fcBias,
                 into: a.activated + r0 * f)
             CPUKernels.geluForward(
                 a.activated + r0 * f, derivative: a.geluDerivative + r0 * f, out: a.activated + r0 * f, count: rows * f)
             linearForward(
-                a.activated + r0 * f, rows: rows, inputs: f, outputs: c, weight: layer.outWeight, bias: layer.outBias,
-                into: next + r0 * c)
-            CPUKernels.add(next + r0 * c, a.middle + r0 * c, into: next + r0 * c, count: rows * c)
+                a.activated + r0 * f, rows: rows, inputs: f, outputs: c, packedWeight: packed.out, bias: layer.outBias,
+                into: next + r0 * c, epilogue: .add(addend: a.middle + r0 * c))
         }
         CPUKernels.layerNormForward(
             w.finalResidual + r0 * c, weight: p.finalWeight, bias: p.finalBias, rows: rows, c: c, epsilon: 1e-5,
@@ -116,17 +114,16 @@ extension CausalTransformer {
         (sequence + promptRows * width).update(from: source + continuation * width, count: continuationRows * width)
     }
 
-    /// y[rows, out] = x[rows, in]·Wᵀ + b with W as stored ([out, in]) (the decode step multiplies
-    /// by packed weights instead, `packedLinearForward`).
+    /// y[rows, out] = x[rows, in]·Wᵀ + b (then the epilogue) with W [out, in] packed for the product
+    /// (`TrunkWorkspace.packedWeights`).
     func linearForward(
-        _ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, weight: UnsafePointer<Float>,
+        _ x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int, packedWeight: UnsafePointer<Float>,
         bias: UnsafePointer<Float>,
         into y: UnsafeMutablePointer<Float>, epilogue: GemmEpilogue? = nil
     ) {
-        CPUKernels.matmulTransposedB(
-            m: rows, n: outputs, k: inputs, a: x, lda: inputs, b: weight, ldb: inputs, c: y, ldc: outputs,
-            accumulate: false, bias: bias,
-            epilogue: epilogue)
+        CPUKernels.matmul(
+            m: rows, n: outputs, k: inputs, a: x, lda: inputs, packedB: packedWeight, c: y, ldc: outputs,
+            accumulate: false, bias: bias, epilogue: epilogue)
     }
 
     /// Backward of the fused trunk over the workspace's backward chunks, which the two threads take in
@@ -278,6 +275,11 @@ extension CausalTransformer {
             }
         }
         for h in 0..<heads {
+            // The next head's (or the next group's first head's) q, k, v and softmax table: the forward left
+            // them in L3 or memory, and each row of a head is one cache line 3C floats from the next.
+            prefetchAttentionBackward(
+                group: h + 1 < heads ? i : i + 1, head: h + 1 < heads ? h + 1 : 0, layout: layout, activations: a,
+                workspace: w)
             let offset = start * 3 * c + h * d
             let q = a.qkv + offset, dq = w.qkvGradient + offset
             CPUKernels.attentionBackward(
@@ -285,6 +287,19 @@ extension CausalTransformer {
                 outGradient: w.attendedGradient + start * c + h * d, outStride: c,
                 dq: dq, dk: dq + c, dv: dq + 2 * c, scratch: scratch, accumulate: layout.members > 0)
         }
+    }
+
+    /// Prefetches what the prompt pass of `attentionBackward(group:…)` reads for one head: the q, k, v columns of
+    /// the group's prompt rows and the head's softmax table. Nothing past the last group.
+    private func prefetchAttentionBackward(
+        group i: Int, head h: Int, layout: TrunkLayout, activations a: LayerActivations, workspace w: TrunkWorkspace
+    ) {
+        guard i < layout.groups else { return }
+        let c = config.modelWidth, d = config.headSize, start = layout.rowStarts[i], p = layout.prefixLengths[i]
+        let q = a.qkv + start * 3 * c + h * d
+        for part in 0..<3 { CPUKernels.prefetch(rows: p, width: d, stride: 3 * c, at: q + part * c) }
+        let table = attentionTables(group: i, layout: layout, activations: a, workspace: w)(0, h)
+        CPUKernels.prefetch(rows: 1, width: CPUKernels.attentionWeightsCount(time: p), stride: 0, at: table)
     }
 
     /// Zeroes a chunk's flat gradient sums except the four Linear weights of each block, which

@@ -34,6 +34,13 @@ struct LayerActivations {
     var activated: UnsafeMutablePointer<Float>
 }
 
+/// One layer's four Linear weights packed for the forward's products (`CPUKernels.pack`, transposed from W
+/// [out, in] as stored): once per forward call, instead of once per chunk and product (the per-call packing of Bᵀ
+/// is a scalar transpose, about 1 % of a GPT S step, perf). The products read the same packed floats either way.
+struct PackedLayerWeights {
+    var qkv, projection, fc, out: UnsafeMutablePointer<Float>
+}
+
 /// The shape of a workspace: what its arena's size depends on (not the layout's prompt lengths).
 struct TrunkWorkspaceShape: Hashable {
     var groups: Int, members: Int, time: Int, rows: Int
@@ -75,6 +82,8 @@ final class TrunkWorkspace: @unchecked Sendable {
     /// its gradient: the attention kernels read a sequence's q, k, v at one stride.
     let sequenceScratch: [UnsafeMutablePointer<Float>]
     let sequenceGradientScratch: [UnsafeMutablePointer<Float>]
+    /// Every layer's Linear weights packed for the forward (`CausalTransformer.packForwardWeights`).
+    let packedWeights: [PackedLayerWeights]
     /// Per backward chunk: the private sum of every parameter's gradient over its rows (flat, in
     /// `trunkParameterTensors` order). Chunk sums are added in chunk order, so the gradient does not
     /// depend on which thread ran which chunk.
@@ -93,9 +102,10 @@ final class TrunkWorkspace: @unchecked Sendable {
         chunkSequences = trunkChunkGroups(groups: groups, rowsPerGroup: max(1, n / max(1, groups)))
         backwardChunkSequences = (groups + 1) / 2
         let chunks = (groups + backwardChunkSequences - 1) / backwardChunkSequences
+        let packedSizes = [(c, 3 * c), (c, c), (c, f), (f, c)].map { CPUKernels.packedCount(k: $0.0, n: $0.1) }
         let total =
             config.layers * perLayer + n * (3 * c + 1) + n * (3 * c + 3 * c + f) + 2 * scratch + 4 * sequence + chunks
-            * parameterCount + 64
+            * parameterCount + config.layers * packedSizes.reduce(0, +) + 64
         let base = UnsafeMutablePointer<Float>.allocate(capacity: total)
         capacity = total
         arena = base
@@ -128,6 +138,11 @@ final class TrunkWorkspace: @unchecked Sendable {
         sequenceScratch = [take(sequence), take(sequence)]
         sequenceGradientScratch = [take(sequence), take(sequence)]
         gradientSums = (0..<chunks).map { _ in take(parameterCount) }
+        packedWeights = (0..<config.layers).map { _ in
+            PackedLayerWeights(
+                qkv: take(packedSizes[0]), projection: take(packedSizes[1]), fc: take(packedSizes[2]),
+                out: take(packedSizes[3]))
+        }
     }
 
     deinit { arena.deallocate() }
@@ -299,6 +314,7 @@ extension CausalTransformer {
             let output = UncheckedSendable(buffer.baseAddress!)
             withTrunkParameters { parameters in
                 let shared = UncheckedSendable((self, parameters, workspace))
+                packForwardWeights(parameters, into: workspace)
                 tokens.withUnsafeBufferPointer { tokenBuffer in
                     let ids = UncheckedSendable(tokenBuffer.baseAddress!)
                     CPUKernels.shareChunks(count: layout.groups, chunk: workspace.chunkSequences) { part, groups in
@@ -326,6 +342,30 @@ extension CausalTransformer {
             let gradient = output.grad!
             self.trunkBackward(
                 tokens: tokens, layout: layout, outputGradient: gradient, parents: parents, workspace: lease.workspace)
+        }
+    }
+}
+
+extension CausalTransformer {
+    /// Packs every layer's four Linear weights into `workspace.packedWeights`, the 4L weights split over the two
+    /// kernel threads.
+    func packForwardWeights(_ parameters: TrunkParameters, into workspace: TrunkWorkspace) {
+        let c = config.modelWidth, f = config.mlpWidth
+        let shared = UncheckedSendable((parameters, workspace))
+        CPUKernels.split(count: 4 * config.layers) { _, range in
+            let (parameters, workspace) = shared.value
+            for index in range {
+                let layer = parameters.layers[index / 4], packed = workspace.packedWeights[index / 4]
+                // (W [out, in], in, out, destination)
+                let (weight, inputs, outputs, destination) =
+                    switch index % 4 {
+                    case 0: (layer.qkvWeight, c, 3 * c, packed.qkv)
+                    case 1: (layer.projectionWeight, c, c, packed.projection)
+                    case 2: (layer.fcWeight, c, f, packed.fc)
+                    default: (layer.outWeight, f, c, packed.out)
+                    }
+                CPUKernels.pack(weight, ldb: inputs, k: inputs, n: outputs, transposed: true, into: destination)
+            }
         }
     }
 }

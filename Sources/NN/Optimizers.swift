@@ -62,38 +62,72 @@ public final class AdamW: Optimizer {
         let correction2 = 1 - Foundation.pow(b2, Float(stepCount))
         let stepSize = lr / correction1
         let inverseRootCorrection2 = 1 / correction2.squareRoot()
-        for (index, parameter) in parameters.enumerated() {
-            guard let grad = parameter.grad else { continue }
-            let decay = decays[index] ? 1 - lr * config.weightDecay : 1
-            let n = parameter.count
-            parameter.data.withUnsafeMutableBufferPointer { theta in
-                firstMoments[index].withUnsafeMutableBufferPointer { m in
-                    secondMoments[index].withUnsafeMutableBufferPointer { v in
-                        grad.withUnsafeBufferPointer { g in
-                            guard let theta = theta.baseAddress, let m = m.baseAddress, let v = v.baseAddress,
-                                let g = g.baseAddress
-                            else { return }
-                            let pointers = UncheckedSendable((theta, m, v, g))
-                            let update: @Sendable (Range<Int>) -> Void = { range in
-                                let (theta, m, v, g) = pointers.value, i = range.lowerBound
-                                AdamW.update(
-                                    theta: theta + i, m: m + i, v: v + i, g: g + i, count: range.count, beta1: b1,
-                                    beta2: b2,
-                                    decay: decay, stepSize: stepSize, inverseRootCorrection2: inverseRootCorrection2,
-                                    epsilon: eps)
-                            }
-                            // Large tensors are split over the kernel threads (the update is elementwise and
-                            // the same in its vector and scalar parts, so the split does not change the result).
-                            if n < 1 << 14 {
-                                update(0..<n)
-                            } else {
-                                CPUKernels.split(count: n) { _, range in update(range) }
+        // Every parameter with a gradient, pinned for the whole update; then the elements of all of them, end to end,
+        // are cut in two halves for the two kernel threads: one hand-off per step, and the small tensors (a GPT's
+        // biases, norms and embeddings) no longer run on one thread while the other waits. The update is
+        // elementwise and the same in its vector and scalar parts, so where the cut falls does not change the result.
+        func update(_ slices: [Slice]) {
+            let total = slices.reduce(0) { $0 + $1.count }
+            let shared = UncheckedSendable(slices)
+            let run: @Sendable (Range<Int>) -> Void = { range in
+                var first = 0
+                for slice in shared.value {
+                    let lower = max(range.lowerBound, first), upper = min(range.upperBound, first + slice.count)
+                    if lower < upper {
+                        let i = lower - first
+                        AdamW.update(
+                            theta: slice.theta + i, m: slice.m + i, v: slice.v + i, g: slice.g + i,
+                            count: upper - lower, beta1: b1, beta2: b2, decay: slice.decay, stepSize: stepSize,
+                            inverseRootCorrection2: inverseRootCorrection2, epsilon: eps)
+                    }
+                    first += slice.count
+                }
+            }
+            if total < 1 << 14 {
+                run(0..<total)
+            } else {
+                CPUKernels.split(count: total) { _, range in run(range) }
+            }
+        }
+        let active = parameters.indices.filter { parameters[$0].grad != nil && parameters[$0].count > 0 }
+        var slices: [Slice] = []
+        slices.reserveCapacity(active.count)
+        firstMoments.withUnsafeMutableBufferPointer { firstMoments in
+            secondMoments.withUnsafeMutableBufferPointer { secondMoments in
+                func pin(_ position: Int) {
+                    guard position < active.count else {
+                        update(slices)
+                        return
+                    }
+                    let index = active[position], parameter = parameters[index]
+                    let decay = decays[index] ? 1 - lr * config.weightDecay : 1
+                    guard let grad = parameter.grad else { return }
+                    parameter.data.withUnsafeMutableBufferPointer { values in
+                        firstMoments[index].withUnsafeMutableBufferPointer { m in
+                            secondMoments[index].withUnsafeMutableBufferPointer { v in
+                                grad.withUnsafeBufferPointer { g in
+                                    guard let theta = values.baseAddress, let m = m.baseAddress, let v = v.baseAddress,
+                                        let g = g.baseAddress
+                                    else { return }
+                                    slices.append(
+                                        Slice(theta: theta, m: m, v: v, g: g, count: values.count, decay: decay))
+                                    pin(position + 1)
+                                }
                             }
                         }
                     }
                 }
+                pin(0)
             }
         }
+    }
+
+    /// One parameter's update in `step`: its values, moments and gradient, pinned.
+    private struct Slice {
+        var theta: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
+        var g: UnsafePointer<Float>
+        var count: Int
+        var decay: Float
     }
 
     /// The update of n parameters, 16 lanes at a time (then one by one), in the same operation order

@@ -282,4 +282,68 @@ import Randomness
         let prefix = qkv.slice(axis: 1, 0..<3).causalSelfAttention(heads: 2)
         expectClose(Array(full.data[0..<(3 * 4)]), prefix.data, tolerance: 1e-6)
     }
+
+    /// The packed product with an `.add` epilogue (the fused trunk's residual connections) equals the product
+    /// with its bias followed by `CPUKernels.add`, bit for bit, across N and K blocks and ragged edges.
+    @Test func addEpilogueMatchesASeparatePass() {
+        var g = SeededGenerator(seed: 13)
+        for (m, n, k) in [(1, 1, 1), (9, 33, 17), (17, 300, 64), (40, 70, 600)] {
+            let a = randomTensor([m, k], &g, requiresGrad: false), b = randomTensor([k, n], &g, requiresGrad: false)
+            let bias = randomTensor([n], &g, requiresGrad: false)
+            let addend = randomTensor([m, n], &g, requiresGrad: false)
+            var packed = [Float](repeating: .nan, count: CPUKernels.packedCount(k: k, n: n))
+            var expected = [Float](repeating: 0, count: m * n), got = [Float](repeating: .nan, count: m * n)
+            a.data.withUnsafeBufferPointer { a in
+                b.data.withUnsafeBufferPointer { b in
+                    bias.data.withUnsafeBufferPointer { bias in
+                        addend.data.withUnsafeBufferPointer { addend in
+                            packed.withUnsafeMutableBufferPointer {
+                                CPUKernels.pack(b.baseAddress!, ldb: n, k: k, n: n, into: $0.baseAddress!)
+                            }
+                            CPUKernels.matmul(
+                                m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n,
+                                c: &expected, ldc: n, accumulate: false, bias: bias.baseAddress!)
+                            expected.withUnsafeMutableBufferPointer {
+                                CPUKernels.add(
+                                    $0.baseAddress!, addend.baseAddress!, into: $0.baseAddress!, count: m * n)
+                            }
+                            packed.withUnsafeBufferPointer { packed in
+                                CPUKernels.matmul(
+                                    m: m, n: n, k: k, a: a.baseAddress!, lda: k, packedB: packed.baseAddress!, c: &got,
+                                    ldc: n, accumulate: false, parallel: true, bias: bias.baseAddress!,
+                                    epilogue: .add(addend: addend.baseAddress!))
+                            }
+                        }
+                    }
+                }
+            }
+            #expect(got == expected, "m \(m) n \(n) k \(k)")
+        }
+    }
+
+    /// The one-pass layer-norm backward (`CPUKernels.layerNormBackward`) gives the bits of the two passes it
+    /// replaced: the γ and β sums down the rows, then dx.
+    @Test func layerNormBackwardMatchesTheTwoPasses() {
+        var g = SeededGenerator(seed: 14)
+        for (rows, c) in [(1, 16), (37, 64), (9, 40)] {
+            let dy = randomTensor([rows, c], &g).data, weight = randomTensor([c], &g).data
+            let normalized = randomTensor([rows, c], &g).data
+            let inverseStd = randomTensor([rows], &g, low: 0.5, high: 2).data
+            let start = randomTensor([rows, c], &g).data, weightStart = randomTensor([c], &g).data,
+                biasStart = randomTensor([c], &g).data
+            var (dx, weightGradient, biasGradient) = (start, weightStart, biasStart)
+            var (expectedDx, expectedWeight, expectedBias) = (start, weightStart, biasStart)
+            layerNormParameterBackward(
+                dy, normalized: normalized, rows: rows, c: c, weightGradient: &expectedWeight,
+                biasGradient: &expectedBias)
+            layerNormInputBackward(
+                dy, weight: weight, normalized: normalized, inverseStd: inverseStd, rows: rows, c: c,
+                inputGradient: &expectedDx)
+            CPUKernels.layerNormBackward(
+                dy, weight: weight, normalized: normalized, inverseStd: inverseStd, rows: rows, c: c,
+                inputGradient: &dx, weightGradient: &weightGradient, biasGradient: &biasGradient)
+            #expect(
+                dx == expectedDx && weightGradient == expectedWeight && biasGradient == expectedBias, "\(rows)×\(c)")
+        }
+    }
 }

@@ -135,4 +135,33 @@ import Randomness
         let wrong = MLP(sizes: [3, 5, 2], outputGain: 1, generator: &generator)
         #expect(throws: ParameterLoadingError.self) { try wrong.load(a.stateDictionary()) }
     }
+
+    /// One AdamW over parameters of mixed sizes, whose elements it cuts in two halves for the two kernel
+    /// threads wherever the cut falls, gives each parameter the bits its own AdamW gives it, over three steps.
+    @Test func adamWOverAllParametersMatchesOneOptimizerPerParameter() {
+        var generator = SeededGenerator(seed: 21)
+        let shapes = [[5], [100, 200], [17], [3_000], [200, 200], [1], [33, 3]]
+        func parameters() -> [Tensor] {
+            var g = SeededGenerator(seed: 22)
+            return shapes.map { shape in
+                let count = shape.reduce(1, *)
+                let values = (0..<count).map { _ in g.nextUniformFloat() - 0.5 }
+                return Tensor(shape: shape, data: values, requiresGrad: true)
+            }
+        }
+        let joint = parameters(), separate = parameters()
+        let config = AdamW.Config(learningRate: 1e-2, weightDecay: 0.1)
+        let jointOptimizer = AdamW(parameters: joint, config: config)
+        let separateOptimizers = separate.map { AdamW(parameters: [$0], config: config) }
+        for _ in 0..<3 {
+            for (a, b) in zip(joint, separate) {
+                let gradient = (0..<a.count).map { _ in generator.nextUniformFloat() * 2 - 1 }
+                a.grad = gradient
+                b.grad = gradient
+            }
+            jointOptimizer.step()
+            for optimizer in separateOptimizers { optimizer.step() }
+        }
+        for (a, b) in zip(joint, separate) { #expect(a.data == b.data, "\(a.shape)") }
+    }
 }

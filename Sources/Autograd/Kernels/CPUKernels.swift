@@ -1,3 +1,4 @@
+import CAllocator
 import Synchronization
 
 // The raw-pointer kernels, public for fused ops built in other modules (NN's whole-trunk transformer
@@ -34,17 +35,17 @@ public enum CPUKernels {
         packWhole(b, ldb: ldb, k: k, n: n, transposed: transposed, into: packed)
     }
 
-    /// `matmul` with B given packed by `pack` (k and n as packed).
+    /// `matmul` with B given packed by `pack` (k and n as packed); `epilogue` as in `matmulTransposedB`.
     public static func matmul(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, packedB: UnsafePointer<Float>,
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = false,
-        bias: UnsafePointer<Float>? = nil
+        bias: UnsafePointer<Float>? = nil, epilogue: GemmEpilogue? = nil
     ) {
         precondition(bias == nil || !accumulate, "matmul adds a bias only when it does not accumulate")
         gemm(
             m: m, n: n, k: k, a: StridedMatrix(base: a, rowStride: lda, columnStride: 1), b: packedB, ldb: n, c: c,
             ldc: ldc,
-            accumulate: accumulate, parallel: parallel, bias: bias, packedB: packedB)
+            accumulate: accumulate, parallel: parallel, bias: bias, packedB: packedB, epilogue: epilogue)
     }
 
     /// C[M,N] = A · Bᵀ (+ `bias` on every row) with B stored [N, K] (row stride `ldb`): y = x·Wᵀ + b for a
@@ -75,6 +76,20 @@ public enum CPUKernels {
             accumulate: accumulate, parallel: parallel)
     }
 
+    /// Prefetch hints for `rows` rows of `width` floats from `base` (row stride `stride`), one per 64-byte line:
+    /// for data a kernel will soon read in a pattern the hardware prefetcher does not follow.
+    public static func prefetch(rows: Int, width: Int, stride: Int, at base: UnsafePointer<Float>) {
+        var row = base
+        for _ in 0..<rows {
+            var offset = 0
+            while offset < width {
+                policylab_prefetch(row + offset)
+                offset &+= 16
+            }
+            row += stride
+        }
+    }
+
     /// Layer norm of `rows` rows of C (see `Tensor.layerNorm`); keeps x̂ and 1/σ for the backward.
     public static func layerNormForward(
         _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, c: Int,
@@ -94,11 +109,9 @@ public enum CPUKernels {
         rows: Int, c: Int, inputGradient: UnsafeMutablePointer<Float>,
         weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>
     ) {
-        layerNormParameterBackward(
-            g, normalized: normalized, rows: rows, c: c, weightGradient: weightGradient, biasGradient: biasGradient)
-        layerNormInputBackward(
+        Autograd.layerNormBackward(
             g, weight: weight, normalized: normalized, inverseStd: inverseStd, rows: rows, c: c,
-            inputGradient: inputGradient)
+            inputGradient: inputGradient, weightGradient: weightGradient, biasGradient: biasGradient)
     }
 
     /// y = GELU(x) (tanh form), t = the tanh kept for the backward.

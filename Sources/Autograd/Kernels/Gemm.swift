@@ -96,14 +96,29 @@ public enum GemmEpilogue: @unchecked Sendable {
     /// C ← C ⊙ factor: the MLP's hidden gradient times GELU′ in the fused trunk's backward (ABBA 8
     /// pairs against a separate pass: GPT S best and p10 step 1.03×).
     case multiply(factor: UnsafePointer<Float>)
+    /// C ← C + addend: the fused trunk's residual connections (x + attended·Wᵀ + b, middle + MLP output),
+    /// the same sums as a separate pass, without reloading C and the addend from L2 for it.
+    case add(addend: UnsafePointer<Float>)
 
     /// Applies to `count` floats of C at `row`, which is element `offset` of C.
     @inline(__always)
     func apply(row: FloatPointer, at offset: Int, count: Int) {
         switch self {
         case .multiply(let factor): multiplyInPlace(row, factor + offset, count)
+        case .add(let addend): addInPlace(row, addend + offset, count)
         }
     }
+}
+
+/// x ← x + addend over n floats (the sums `CPUKernels.add(x, addend, into: x)` makes).
+@inline(__always)
+func addInPlace(_ x: FloatPointer, _ addend: ConstFloatPointer, _ n: Int) {
+    var i = 0
+    while i + 16 <= n {
+        store16(load16(x + i) + load16(addend + i), x + i)
+        i += 16
+    }
+    while i < n { x[i] += addend[i]; i += 1 }
 }
 
 /// x ← x ⊙ factor over n floats.

@@ -121,3 +121,49 @@ func layerNormInputBackward(
         }
     }
 }
+
+/// `layerNormParameterBackward` and `layerNormInputBackward` in one pass down the rows: each row's dy and x̂
+/// are read once for the γ and β sums and for dx's two row means, while they are in L1 (the two passes
+/// read every row twice from L2 or memory). Every sum keeps the order of the two passes, so the bits are theirs.
+func layerNormBackward(
+    _ g: UnsafePointer<Float>, weight: UnsafePointer<Float>, normalized: UnsafePointer<Float>,
+    inverseStd: UnsafePointer<Float>, rows: Int, c: Int, inputGradient: UnsafeMutablePointer<Float>,
+    weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>
+) {
+    for r in 0..<rows {
+        let gr = g + r * c, n = normalized + r * c, dx = inputGradient + r * c
+        var accDy = SIMD16<Float>(repeating: 0), accDyX = SIMD16<Float>(repeating: 0), j = 0
+        while j + 16 <= c {
+            let gv = load16(gr + j), nv = load16(n + j)
+            store16(load16(weightGradient + j) + gv * nv, weightGradient + j)
+            store16(load16(biasGradient + j) + gv, biasGradient + j)
+            let dy = gv * load16(weight + j)
+            accDy += dy
+            accDyX += dy * nv
+            j += 16
+        }
+        var meanDy = laneSum(accDy), meanDyXhat = laneSum(accDyX)
+        while j < c {
+            weightGradient[j] += gr[j] * n[j]
+            biasGradient[j] += gr[j]
+            let dy = gr[j] * weight[j]
+            meanDy += dy
+            meanDyXhat += dy * n[j]
+            j += 1
+        }
+        meanDy /= Float(c)
+        meanDyXhat /= Float(c)
+        let s = inverseStd[r]
+        j = 0
+        while j + 16 <= c {
+            let dy = load16(gr + j) * load16(weight + j)
+            store16(load16(dx + j) + s * (dy - meanDy - load16(n + j) * meanDyXhat), dx + j)
+            j += 16
+        }
+        while j < c {
+            let dy = gr[j] * weight[j]
+            dx[j] += s * (dy - meanDy - n[j] * meanDyXhat)
+            j += 1
+        }
+    }
+}

@@ -12,6 +12,12 @@ static inline void policylab_spin_pause(void) {
 #endif
 }
 
+/// A prefetch hint for the cache line holding `address` (reads, kept in every level): data the next few
+/// microseconds of a kernel will read with a stride the hardware prefetcher does not follow.
+static inline void policylab_prefetch(const void *address) {
+    __builtin_prefetch(address, 0, 3);
+}
+
 /// Gives the core away (sched_yield): a waiter that has spun for a while lets a descheduled partner
 /// run when the machine has more runnable threads than cores.
 void policylab_yield(void);
