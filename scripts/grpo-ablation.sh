@@ -25,7 +25,7 @@ study() {  # study NAME TASK SEEDS COMPLETIONS ALGORITHMS
 parts=(
     "grpo-ablation-a|sort|1-10|38400|default=grpo,trl=$T"
     "grpo-ablation-b|sort|1-10|38400|mu1=grpo --iterations 1 --dynamic-sampling false,$(
-        )no-dynamic=grpo --dynamic-sampling false"
+        )no-dynamic=grpo --dynamic-sampling false,dapo-cut=grpo --keep-surplus-groups false"
     "grpo-ablation-c|sort|1-10|38400|mu2=$T --iterations 2 --epsilon-high 0.28,beta=$T --beta 0.04,$(
         )entropy=$T --entropy-coef 0.03"
     "grpo-ablation-d|sort|1-10|38400|lr=$T --learning-rate 2e-3,dynamic=$T --dynamic-sampling true,$(

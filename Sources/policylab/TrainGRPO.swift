@@ -47,6 +47,9 @@ extension PolicyLab.Train {
             + "prompts until the batch is full (the extra completions count in the budget): true or false."))
         var dynamicSampling: Bool?
         @Option(help: "Most generation batches one step draws under dynamic sampling.") var maxNumGenBatches: Int?
+        @Option(help: ArgumentHelp("Under dynamic sampling, keep every group with differing rewards a step draws, "
+            + "not only the first --prompts (DAPO discards the rest): true or false."))
+        var keepSurplusGroups: Bool?
         @Option(help: "Leave completions truncated at --max-new-tokens (no EOS) out of the loss: true or false.")
         var maskTruncatedCompletions: Bool?
         @Option(help: "Learning-rate schedule: linear (to 0), cosine or constant.")
@@ -87,6 +90,8 @@ extension PolicyLab.Train {
             if let maxEntropyCoef { c.entropyBonus.maximumCoefficient = maxEntropyCoef }
             if let dynamicSampling { c.dynamicSampling = dynamicSampling }
             if let maxNumGenBatches { c.maximumGenerationBatches = maxNumGenBatches }
+            // The preset's setting goes with its dynamic sampling: without it there is no surplus to keep.
+            c.keepSurplusGroups = keepSurplusGroups ?? (c.keepSurplusGroups && c.dynamicSampling)
             if let maskTruncatedCompletions { c.maskTruncatedCompletions = maskTruncatedCompletions }
             if let lrSchedulerType { c.learningRateScheduler = lrSchedulerType }
             if let warmupRatio { c.warmupRatio = warmupRatio }
@@ -108,6 +113,10 @@ extension PolicyLab.Train {
                     + "— drop one of them")
             }
             let config = try makeConfig()
+            if keepSurplusGroups == true && !config.dynamicSampling {
+                throw ValidationError("--keep-surplus-groups true needs dynamic sampling — add --dynamic-sampling "
+                    + "true or drop it")
+            }
             if warmupRatio != nil && config.learningRateScheduler != .cosine {
                 throw ValidationError("--warmup-ratio is used by the cosine schedule only — add "
                     + "--lr-scheduler-type cosine or drop it")

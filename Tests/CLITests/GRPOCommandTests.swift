@@ -21,6 +21,11 @@ import Testing
         #expect(trlObjective["beta"] as? Double == 0 && trlObjective["lossType"] as? String == "dapo")
         #expect((trlConfig["entropyBonus"] as? [String: Any])?["coefficient"] as? Double == 0)
         #expect(trlConfig["dynamicSampling"] as? Bool == false && trlConfig["learningRate"] as? Double == 1e-3)
+        #expect(trlConfig["keepSurplusGroups"] as? Bool == false)
+        // The default keeps dynamic sampling's surplus groups; without dynamic sampling there is none to keep.
+        let noDynamic = try cli.run(["train", "grpo", "--name", "no-dynamic", "--dynamic-sampling", "false"] + small)
+        #expect(noDynamic.status == 0, "\(noDynamic.stderr)")
+        #expect(try config(cli, run: "no-dynamic")["keepSurplusGroups"] as? Bool == false)
 
         let tuned = try cli.run(["train", "grpo", "--preset", "trl", "--name", "tuned", "--entropy-coef", "0.02",
                                  "--target-entropy", "0.4", "--epsilon-high", "0.28", "--dynamic-sampling", "true",
@@ -51,6 +56,7 @@ import Testing
         // The default preset is not TRL's.
         #expect(try cli.run(["train", "grpo", "--name", "default"] + small).status == 0)
         #expect(NSDictionary(dictionary: try config(cli, run: "default")) != NSDictionary(dictionary: trlConfig))
+        #expect(try config(cli, run: "default")["keepSurplusGroups"] as? Bool == true)
     }
 
     @Test func impossibleOptionsAreRefusedBeforeAnyWrite() throws {
@@ -60,6 +66,7 @@ import Testing
             ["--warmup-ratio", "0.1", "--lr-scheduler-type", "linear"], ["--max-num-gen-batches", "0"],
             ["--constant-lr", "--lr-scheduler-type", "cosine"], ["--importance-sampling-level", "word"],
             ["--dynamic-sampling", "maybe"], ["--preset", "nope"],
+            ["--dynamic-sampling", "false", "--keep-surplus-groups", "true"],
         ]
         for extra in refusals {
             let result = try cli.run(["train", "grpo", "--task", "sort", "--steps", "1"] + extra)

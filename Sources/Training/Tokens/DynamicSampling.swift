@@ -7,13 +7,20 @@ import Objectives
 /// completion drawn counts in the run's budget, and a step never draws more generation batches than the budget
 /// has left (`affordableBatches`), so a run spends exactly steps × P × G completions. Should the draws run out
 /// first, the batch is filled with dropped groups (advantage 0), so that a step always has P groups.
+///
+/// The last draw of a step usually brings more groups with a signal than the batch has room for; DAPO (and
+/// verl) cut the batch at P groups and discard the rest, though their completions were paid for. With
+/// `keepsSurplusGroups` every group with a signal drawn for the step stays in its batch (P to 2P − 1 groups),
+/// so that no completion the budget paid for with a signal goes unused (`--keep-surplus-groups`).
 struct DynamicSampling {
     /// The most generation batches drawn for one step (verl `max_num_gen_batches`).
     let maximumGenerationBatches: Int
+    /// Keep the groups with a signal beyond the P the step asked for, instead of discarding them.
+    var keepsSurplusGroups = false
 
     /// One step's batch and what it cost.
     struct Outcome {
-        /// P groups, those with differing rewards first in draw order.
+        /// P groups (more with `keepsSurplusGroups`), those with differing rewards first in draw order.
         var batch: TokenRolloutBatch
         /// Every group drawn, kept or not, in draw order (the unbiased sample, for the rollout metrics).
         var drawn: TokenRolloutBatch
@@ -46,13 +53,13 @@ struct DynamicSampling {
             for group in 0..<(batch.rows / size) {
                 let rewards = batch.rewards[(group * size)..<((group + 1) * size)]
                 if Self.hasSignal(rewards) {
-                    if kept.count < groups { kept.append((batches.count - 1, group)) }
+                    if kept.count < groups || keepsSurplusGroups { kept.append((batches.count - 1, group)) }
                 } else {
                     dropped.append((batches.count - 1, group))
                 }
             }
         }
-        let refilled = Array(dropped.prefix(groups - kept.count))
+        let refilled = Array(dropped.prefix(max(groups - kept.count, 0)))
         let allDrawn = batches.indices.flatMap { b in (0..<(batches[b].rows / batches[b].groupSize)).map { (b, $0) } }
         return Outcome(batch: Self.gather(kept + refilled, from: batches),
                        drawn: Self.gather(allDrawn, from: batches), generationBatches: batches.count,

@@ -62,6 +62,10 @@ public struct GRPOTrainerConfig: Codable, Sendable, Equatable {
     public var dynamicSampling = false
     /// The most generation batches one step draws under dynamic sampling (verl `max_num_gen_batches`).
     public var maximumGenerationBatches = 4
+    /// Under dynamic sampling, keep every group with a signal the step's draws brought, not only the first P
+    /// (DAPO discards the surplus of the last draw, whose completions the budget has paid for). Without dynamic
+    /// sampling there is no surplus and it has no effect.
+    public var keepSurplusGroups = false
     /// Leave completions that hit `maxNewTokens` without EOS out of the loss (TRL
     /// `mask_truncated_completions`; their rewards still count in the group's advantages).
     public var maskTruncatedCompletions = false
@@ -150,7 +154,8 @@ public final class GRPOTrainer {
         loop = try TokenRLLoop(settings: config, groupSize: config.objective.groupSize, initial: initial,
                                rewardModel: rewardModel, source: source, schedule: config.learningRateSchedule)
         if config.dynamicSampling {
-            loop.dynamicSampling = DynamicSampling(maximumGenerationBatches: config.maximumGenerationBatches)
+            loop.dynamicSampling = DynamicSampling(maximumGenerationBatches: config.maximumGenerationBatches,
+                                                   keepsSurplusGroups: config.keepSurplusGroups)
             loop.completionBudget = config.completionBudget
         }
         reference = config.objective.beta > 0 ? loop.policy.copy() : nil
