@@ -79,25 +79,38 @@ import Randomness
         }
     }
 
+    /// The attention's three 8-row tiles (8 × 16 of SIMD16, 8 × 8 of SIMD8, and two passes of 4 × 16 of SIMD8
+    /// pairs) give the same bits; width 24 sends the last 8 columns of the 4 × 16 form to the 8 × 8 tile.
     @Test func attentionRowSumTilesGiveTheSameBits() {
         var g = SeededGenerator(seed: 23)
-        let count = 37, width = 32, rowStride = 40, outStride = 48
+        let count = 37, rowStride = 40, outStride = 48
         let coefficients = random(8 * count, &g), rows = random(count * rowStride, &g)
         let start = random(8 * outStride, &g)
-        for accumulate in [false, true] {
-            var wide = start, narrow = start
+        for (width, accumulate) in [(32, false), (32, true), (16, false), (24, true)] {
+            var wide = start, narrow = start, pairs = start
             coefficients.withUnsafeBufferPointer { cp in
                 rows.withUnsafeBufferPointer { rp in
-                    weightedRowSums8x16(
-                        cp.baseAddress!, rowStep: count, termStep: 1, count: count, rows: rp.baseAddress!,
-                        rowStride: rowStride, width: width, into: &wide, outStride: outStride, accumulate: accumulate)
+                    if width % 16 == 0 {
+                        weightedRowSums8x16(
+                            cp.baseAddress!, rowStep: count, termStep: 1, count: count, rows: rp.baseAddress!,
+                            rowStride: rowStride, width: width, into: &wide, outStride: outStride,
+                            accumulate: accumulate)
+                    }
                     weightedRowSums8x8(
                         cp.baseAddress!, rowStep: count, termStep: 1, count: count, rows: rp.baseAddress!,
                         rowStride: rowStride, width: width, into: &narrow, outStride: outStride,
                         accumulate: accumulate)
+                    weightedRowSums8As4x16(
+                        cp.baseAddress!, rowStep: count, termStep: 1, count: count, rows: rp.baseAddress!,
+                        rowStride: rowStride, width: width, into: &pairs, outStride: outStride,
+                        accumulate: accumulate)
                 }
             }
-            #expect(wide.map(\.bitPattern) == narrow.map(\.bitPattern), "accumulate \(accumulate)")
+            if width % 16 == 0 {
+                #expect(wide.map(\.bitPattern) == narrow.map(\.bitPattern), "width \(width) accumulate \(accumulate)")
+            }
+            #expect(pairs.map(\.bitPattern) == narrow.map(\.bitPattern), "width \(width) accumulate \(accumulate)")
+            #expect(pairs != start)
         }
     }
 

@@ -143,9 +143,9 @@ func weightedRowSum(
 /// 0..<width]
 /// for r in 0..<8; `width` a multiple of 16. One vector load of a row feeds eight FMAs (the single-row
 /// form spends two loads per FMA). The tile follows the vector registers (`KernelPath.swift`): 8 × 16 columns of
-/// SIMD16 accumulators with AVX-512's 32 zmm registers; 8 × 8 columns of SIMD8 on AVX2's 16 ymm registers and
-/// NEON (the 8 × 16 tile is 16 ymm accumulators there, and spilled). Each output is the same chain of FMAs over
-/// i either way.
+/// SIMD16 accumulators with AVX-512's 32 zmm registers; on AVX2's 16 ymm registers and NEON, two passes of 4 rows ×
+/// 16 columns in SIMD8 pairs (`weightedRowSums8As4x16`; the 8 × 16 tile is 16 ymm accumulators there, and
+/// spilled). Each output is the same chain of FMAs over i either way.
 @inline(__always)
 private func weightedRowSums8(
     _ coefficients: UnsafePointer<Float>, rowStep: Int, termStep: Int, count: Int, rows: UnsafePointer<Float>,
@@ -157,10 +157,61 @@ private func weightedRowSums8(
         coefficients, rowStep: rowStep, termStep: termStep, count: count, rows: rows, rowStride: rowStride,
         width: width, into: out, outStride: outStride, accumulate: accumulate)
     #else
-    weightedRowSums8x8(
+    weightedRowSums8As4x16(
         coefficients, rowStep: rowStep, termStep: termStep, count: count, rows: rows, rowStride: rowStride,
         width: width, into: out, outStride: outStride, accumulate: accumulate)
     #endif
+}
+
+/// `weightedRowSums8` as two passes of 4 rows × 16 columns, each row's 16 columns in a pair of SIMD8 accumulators
+/// (AVX2 and NEON): 8 accumulators, the row's two halves and a broadcast fit AVX2's 16 ymm registers, and each
+/// broadcast coefficient feeds two FMAs, where the 8 × 8 tile broadcasts every coefficient once per 8 columns
+/// (at the attention's D = 16: 16 broadcasts and 2 row loads per term, here 8 and 4). Columns past the last
+/// multiple of 16 go to the 8 × 8 tile. Each output is the same chain of FMAs over i as in either tile.
+@inline(__always)
+func weightedRowSums8As4x16(
+    _ coefficients: UnsafePointer<Float>, rowStep: Int, termStep: Int, count: Int, rows: UnsafePointer<Float>,
+    rowStride: Int,
+    width: Int, into out: UnsafeMutablePointer<Float>, outStride: Int, accumulate: Bool
+) {
+    let o1 = rowStep, o2 = 2 &* rowStep, o3 = 3 &* rowStep
+    let wide = width / 16 * 16
+    for pass in 0..<2 {
+        let first = coefficients + pass &* 4 &* rowStep, output = out + pass &* 4 &* outStride
+        var d = 0
+        while d < wide {
+            let zero = SIMD8<Float>(repeating: 0)
+            let t0 = output + d, t1 = t0 + outStride, t2 = t0 + 2 &* outStride, t3 = t0 + 3 &* outStride
+            var c0 = accumulate ? load8(t0) : zero, e0 = accumulate ? load8(t0 + 8) : zero
+            var c1 = accumulate ? load8(t1) : zero, e1 = accumulate ? load8(t1 + 8) : zero
+            var c2 = accumulate ? load8(t2) : zero, e2 = accumulate ? load8(t2 + 8) : zero
+            var c3 = accumulate ? load8(t3) : zero, e3 = accumulate ? load8(t3 + 8) : zero
+            var cp = first, rp = rows + d
+            for _ in 0..<count {
+                let low = load8(rp), high = load8(rp + 8)
+                var s = SIMD8<Float>(repeating: cp[0])
+                c0 = c0.addingProduct(s, low); e0 = e0.addingProduct(s, high)
+                s = SIMD8<Float>(repeating: cp[o1])
+                c1 = c1.addingProduct(s, low); e1 = e1.addingProduct(s, high)
+                s = SIMD8<Float>(repeating: cp[o2])
+                c2 = c2.addingProduct(s, low); e2 = e2.addingProduct(s, high)
+                s = SIMD8<Float>(repeating: cp[o3])
+                c3 = c3.addingProduct(s, low); e3 = e3.addingProduct(s, high)
+                cp += termStep
+                rp += rowStride
+            }
+            store8(c0, t0); store8(e0, t0 + 8)
+            store8(c1, t1); store8(e1, t1 + 8)
+            store8(c2, t2); store8(e2, t2 + 8)
+            store8(c3, t3); store8(e3, t3 + 8)
+            d &+= 16
+        }
+    }
+    if wide < width {
+        weightedRowSums8x8(
+            coefficients, rowStep: rowStep, termStep: termStep, count: count, rows: rows + wide, rowStride: rowStride,
+            width: width - wide, into: out + wide, outStride: outStride, accumulate: accumulate)
+    }
 }
 
 /// `weightedRowSums8` in 16-column steps (SIMD16 accumulators).
