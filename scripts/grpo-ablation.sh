@@ -4,7 +4,8 @@
 # on top of TRL's setting, on `sort` from random weights at TRL's budget (600 steps × 8 prompts × G 8 =
 # 38,400 completions), seeds 1–10; then the default and TRL's setting on `reverse` and `addition` (seeds
 # 1–5). Each part is an ordinary, resumable `policylab study` in its own database, so the parts can run side
-# by side (PARALLEL=1) on a machine with the cores for it; ONLY="grpo-ablation-a …" runs some parts.
+# by side (PARALLEL=1) on a machine with the cores for it; ONLY="grpo-ablation-a …" runs some parts. Part f is
+# the default with DAPO's cut at P groups per step (`--keep-surplus-groups false`: the default before it).
 #
 #   scripts/grpo-ablation.sh                 # one study after another
 #   PARALLEL=1 scripts/grpo-ablation.sh      # side by side
@@ -25,7 +26,8 @@ study() {  # study NAME TASK SEEDS COMPLETIONS ALGORITHMS
 parts=(
     "grpo-ablation-a|sort|1-10|38400|default=grpo,trl=$T"
     "grpo-ablation-b|sort|1-10|38400|mu1=grpo --iterations 1 --dynamic-sampling false,$(
-        )no-dynamic=grpo --dynamic-sampling false,dapo-cut=grpo --keep-surplus-groups false"
+        )no-dynamic=grpo --dynamic-sampling false"
+    "grpo-ablation-f|sort|1-10|38400|dapo-cut=grpo --keep-surplus-groups false"
     "grpo-ablation-c|sort|1-10|38400|mu2=$T --iterations 2 --epsilon-high 0.28,beta=$T --beta 0.04,$(
         )entropy=$T --entropy-coef 0.03"
     "grpo-ablation-d|sort|1-10|38400|lr=$T --learning-rate 2e-3,dynamic=$T --dynamic-sampling true,$(
