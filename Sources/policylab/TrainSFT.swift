@@ -23,6 +23,8 @@ extension PolicyLab.Train {
         @Option(help: "AdamW learning rate (linear decay to 0).") var learningRate: Double = 1e-3
         @Option(help: "Evaluate (and checkpoint) every this many steps; 0: only at the end.")
         var evalInterval: Int = 250
+        @Option(help: "Model width C (a multiple of the 4 heads; MLP width 4C). (default: 64)") var modelWidth: Int?
+        @Option(help: "Transformer layers. (default: 2)") var layers: Int?
         @Option(help: "Run name.") var name: String?
         @OptionGroup var configFile: ConfigFileOptions
         @OptionGroup var resume: ResumeOptions
@@ -35,6 +37,12 @@ extension PolicyLab.Train {
             c.batchSize = batchSize
             c.learningRate = learningRate
             c.evaluationInterval = evalInterval
+            // The same shape options as the RL trainers', so that a supervised ceiling can be measured at a size.
+            if let modelWidth {
+                c.model.modelWidth = modelWidth
+                c.model.mlpWidth = 4 * modelWidth
+            }
+            if let layers { c.model.layers = layers }
             return c
         }
 

@@ -40,6 +40,9 @@ public struct SFTTrainerConfig: Codable, Sendable, Equatable {
         try require(steps > 0 && batchSize > 0, "--steps and --batch-size must be positive")
         try require(learningRate > 0 && learningRate.isFinite, "--learning-rate must be > 0")
         try require(maxNewTokens > 0, "--max-new-tokens must be positive")
+        try require(model.modelWidth > 0 && model.modelWidth % model.heads == 0,
+                    "--model-width must be a positive multiple of the \(model.heads) attention heads")
+        try require(model.layers > 0, "--layers must be positive")
     }
 }
 
