@@ -6,7 +6,8 @@
 # side by side (PARALLEL=1); ONLY="reverse-screen-g16 …" runs some parts. The README stopped several
 # screens early (it says where); this script runs them to the end of their budget. A study is seeded:
 # running its seeds as separate studies (as the README's figures were, on a shared machine) gives the same
-# figures.
+# figures. The README's figures are on 9f26dfd, whose default cut dynamic sampling's surplus groups; later
+# builds keep them unless told (1978f80), so every run here says --keep-surplus-groups false.
 #
 #   scripts/grpo-tasks.sh                    # one part after another
 #   PARALLEL=1 ONLY="reverse-controller-4x sft" scripts/grpo-tasks.sh
@@ -43,7 +44,7 @@ selected() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
 study() {  # study NAME TASK SEEDS COMPLETIONS STUDY-OPTIONS ALGORITHMS
     # shellcheck disable=SC2086  # the study options are words
     "$BIN" study run "$1" --db "$DIR/$1.sqlite" --task "$2" --seeds "$3" --budget "completions=$4" $5 \
-        --algorithms "$6" -- --eval-interval 800 > "$DIR/$1.log" 2>&1
+        --algorithms "$6" -- --eval-interval 800 --keep-surplus-groups false > "$DIR/$1.log" 2>&1
 }
 for part in "${parts[@]}"; do
     IFS='|' read -r name task seeds completions options algorithms <<< "$part"
